@@ -1,0 +1,18 @@
+/*
+ * libbilling — umbrella header.  Include this one.
+ */
+#ifndef BILLING_BILLING_H
+#define BILLING_BILLING_H
+
+#include "common.h"
+#include "error.h"
+#include "config.h"
+#include "context.h"
+#include "migrate.h"
+#include "crypto.h"
+#include "user.h"
+#include "statement.h"
+#include "seed.h"
+#include "batch.h"
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * libbilling — subscribers.  Phone and e-mail are stored encrypted with a
+ * blind index (crypto.h); reads return them masked unless asked otherwise.
+ */
+#ifndef BILLING_USER_H
+#define BILLING_USER_H
+
+#include "common.h"
+#include "context.h"
+
+BL_BEGIN_DECLS
+
+typedef enum { BL_CHANNEL_EMAIL = 1, BL_CHANNEL_SMS = 2 } bl_channel;
+
+typedef struct {
+	unsigned version;
+	const char *name;
+	const char *phone;
+	const char *email;
+	bl_channel preferred_channel;
+	bool consent_email;
+	bool consent_sms;
+} bl_user_opts;
+
+#define BL_USER_OPTS_VERSION 1
+#define BL_USER_OPTS_INIT { BL_USER_OPTS_VERSION, NULL, NULL, NULL, BL_CHANNEL_EMAIL, true, true }
+BL_EXTERN(int) bl_user_opts_init(bl_user_opts *opts, unsigned version);
+
+/** Create a subscriber; BL_ECONFLICT when the phone or e-mail is taken. */
+BL_EXTERN(int) bl_user_create(bl_ctx *ctx, const bl_user_opts *opts, int64_t *id);
+
+/** Exact-match lookup through the blind index; BL_ENOTFOUND when absent. */
+BL_EXTERN(int) bl_user_find_by_phone(bl_ctx *ctx, const char *phone, int64_t *id);
+BL_EXTERN(int) bl_user_find_by_email(bl_ctx *ctx, const char *email, int64_t *id);
+
+/** The subscriber as JSON (bl_free); phone/email masked unless `reveal`. */
+BL_EXTERN(int) bl_user_get(bl_ctx *ctx, int64_t id, bool reveal, char **json);
+
+BL_END_DECLS
+
+#endif

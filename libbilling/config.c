@@ -1,0 +1,312 @@
+/*
+ * Configuration: a fixed table of known settings, each with a default, a
+ * validator and a line of documentation.  Sources: defaults < .env file <
+ * environment < bl_config_set().
+ */
+#include <ctype.h>
+#include <errno.h>
+#include "internal.h"
+
+extern char **environ;
+
+typedef enum { V_STR, V_NONEMPTY, V_PORT, V_INT, V_IDENT, V_HEXKEY, V_HHMM } vkind;
+
+typedef struct {
+	const char *key;
+	const char *def;
+	vkind kind;
+	int64_t min, max; /* V_INT */
+	bool secret;
+	const char *doc;
+} setting;
+
+static const setting SETTINGS[] = {
+	{ "MYSQL_HOST", "127.0.0.1", V_NONEMPTY, 0, 0, false, "MariaDB/MySQL host" },
+	{ "MYSQL_PORT", "13306", V_PORT, 0, 0, false, "MariaDB/MySQL TCP port" },
+	{ "MYSQL_DATABASE", "billing_system", V_IDENT, 0, 0, false, "database name" },
+	{ "MYSQL_USER", "app", V_NONEMPTY, 0, 0, false, "database user" },
+	{ "MYSQL_PASSWORD", "", V_STR, 0, 0, true, "database password" },
+	{ "MYSQL_SOCKET", "", V_STR, 0, 0, false, "Unix socket path (used instead of TCP when set)" },
+	{ "MYSQL_CONNECT_TIMEOUT", "5", V_INT, 1, 600, false, "connect timeout in seconds" },
+	{ "REDIS_HOST", "127.0.0.1", V_NONEMPTY, 0, 0, false, "Redis host" },
+	{ "REDIS_PORT", "16379", V_PORT, 0, 0, false, "Redis TCP port" },
+	{ "REDIS_PASSWORD", "", V_STR, 0, 0, true, "Redis password (AUTH) when set" },
+	{ "REDIS_PREFIX", "bl:", V_STR, 0, 0, false, "prefix of every Redis key (isolates tenants/tests)" },
+	{ "REDIS_TIMEOUT_MS", "2000", V_INT, 10, 600000, false, "Redis connect timeout in ms" },
+	{ "BILLING_DATA_KEY", "", V_HEXKEY, 0, 0, true,
+	  "64 hex digits: master key for personal-data encryption and blind indexes" },
+	{ "BILLING_DUE_DAY", "25", V_INT, 1, 28, false, "payment due day of the month after the target month" },
+	{ "BILLING_BATCH_CHUNK", "1000", V_INT, 1, 100000, false, "subscribers per batch chunk/transaction" },
+	{ "BILLING_BATCH_PARTITIONS", "2", V_INT, 1, 64, false, "default batch worker threads" },
+	{ "BILLING_BATCH_DAY", "1", V_INT, 1, 28, false, "day of month of the automatic monthly run" },
+	{ "BILLING_BATCH_TIME", "02:00", V_HHMM, 0, 0, false, "Asia/Seoul time of the automatic monthly run" },
+	{ "BILLING_MIGRATIONS_DIR", "", V_STR, 0, 0, false,
+	  "read migrations from this directory instead of the compiled-in set" },
+};
+#define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
+
+/* Keys of the original system's .env that are accepted and ignored. */
+static const char *IGNORED[] = { "MYSQL_ROOT_PASSWORD", NULL };
+
+struct bl_config {
+	char *values[NSETTINGS];
+};
+
+static int find(const char *key)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(SETTINGS[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int validate(const setting *s, const char *v)
+{
+	int64_t n;
+	switch (s->kind) {
+	case V_STR:
+		return BL_OK;
+	case V_NONEMPTY:
+		if (!*v)
+			return bl__fail(BL_ECONFIG, "%s: must not be empty", s->key);
+		return BL_OK;
+	case V_PORT:
+		if (bl__parse_i64(v, 1, 65535, &n))
+			return bl__fail(BL_ECONFIG, "%s: '%s' is not a port number (1-65535)", s->key, v);
+		return BL_OK;
+	case V_INT:
+		if (bl__parse_i64(v, s->min, s->max, &n))
+			return bl__fail(BL_ECONFIG, "%s: '%s' is not a whole number from %lld to %lld",
+					s->key, v, (long long)s->min, (long long)s->max);
+		return BL_OK;
+	case V_IDENT:
+		if (!*v || strlen(v) > 64)
+			return bl__fail(BL_ECONFIG, "%s: must be 1-64 characters", s->key);
+		for (const char *p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '_')
+				return bl__fail(BL_ECONFIG,
+						"%s: '%s' may only hold letters, digits and '_'", s->key, v);
+		return BL_OK;
+	case V_HEXKEY:
+		if (!*v)
+			return BL_OK; /* unset: checked when encryption is used */
+		if (strlen(v) != 64)
+			return bl__fail(BL_ECONFIG, "%s: must be 64 hex digits (32 bytes), got %zu characters",
+					s->key, strlen(v));
+		for (const char *p = v; *p; p++)
+			if (!isxdigit((unsigned char)*p))
+				return bl__fail(BL_ECONFIG, "%s: '%c' is not a hex digit", s->key, *p);
+		return BL_OK;
+	case V_HHMM: {
+		int h, m;
+		char extra;
+		if (sscanf(v, "%2d:%2d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 || m < 0 || m > 59 ||
+		    strlen(v) != 5)
+			return bl__fail(BL_ECONFIG, "%s: '%s' is not a time HH:MM", s->key, v);
+		return BL_OK;
+	}
+	}
+	return BL_OK;
+}
+
+int bl_config_new(bl_config **out)
+{
+	if (!out)
+		return bl__fail(BL_EINVAL, "bl_config_new: out is NULL");
+	bl_config *c = calloc(1, sizeof *c);
+	if (!c)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		c->values[i] = bl__strdup(SETTINGS[i].def);
+		if (!c->values[i]) {
+			bl_config_free(c);
+			return bl__fail(BL_ENOMEM, "out of memory");
+		}
+	}
+	*out = c;
+	return BL_OK;
+}
+
+void bl_config_free(bl_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < NSETTINGS; i++)
+		free(cfg->values[i]);
+	free(cfg);
+}
+
+int bl_config_copy(bl_config **out, const bl_config *cfg)
+{
+	if (!cfg || !out)
+		return bl__fail(BL_EINVAL, "bl_config_copy: NULL argument");
+	int rc = bl_config_new(out);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		char *v = bl__strdup(cfg->values[i]);
+		if (!v) {
+			bl_config_free(*out);
+			*out = NULL;
+			return bl__fail(BL_ENOMEM, "out of memory");
+		}
+		free((*out)->values[i]);
+		(*out)->values[i] = v;
+	}
+	return BL_OK;
+}
+
+int bl_config_set(bl_config *cfg, const char *key, const char *value)
+{
+	if (!cfg || !key || !value)
+		return bl__fail(BL_EINVAL, "bl_config_set: NULL argument");
+	int i = find(key);
+	if (i < 0)
+		return bl__fail(BL_ECONFIG, "unknown setting %s", key);
+	int rc = validate(&SETTINGS[i], value);
+	if (rc)
+		return rc;
+	char *v = bl__strdup(value);
+	if (!v)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	free(cfg->values[i]);
+	cfg->values[i] = v;
+	return BL_OK;
+}
+
+const char *bl_config_get(const bl_config *cfg, const char *key)
+{
+	if (!cfg || !key)
+		return NULL;
+	int i = find(key);
+	return i < 0 ? NULL : cfg->values[i];
+}
+
+int64_t bl__config_int(const bl_config *cfg, const char *key)
+{
+	int64_t n = 0;
+	const char *v = bl_config_get(cfg, key);
+	if (v)
+		bl__parse_i64(v, INT64_MIN, INT64_MAX, &n);
+	return n;
+}
+
+bool bl_config_is_secret(const char *key)
+{
+	int i = key ? find(key) : -1;
+	return i >= 0 && SETTINGS[i].secret;
+}
+
+size_t bl_config_count(void) { return NSETTINGS; }
+const char *bl_config_key(size_t i) { return i < NSETTINGS ? SETTINGS[i].key : NULL; }
+
+const char *bl_config_describe(const char *key)
+{
+	int i = key ? find(key) : -1;
+	return i < 0 ? NULL : SETTINGS[i].doc;
+}
+
+static bool ours(const char *key)
+{
+	return !strncmp(key, "MYSQL_", 6) || !strncmp(key, "REDIS_", 6) || !strncmp(key, "BILLING_", 8);
+}
+
+static bool ignored(const char *key)
+{
+	for (const char **p = IGNORED; *p; p++)
+		if (!strcmp(*p, key))
+			return true;
+	return !strcmp(key, "BILLING_ENV_FILE");
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int bl_config_load_file(bl_config *cfg, const char *path)
+{
+	if (!cfg || !path)
+		return bl__fail(BL_EINVAL, "bl_config_load_file: NULL argument");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return bl__fail(errno == ENOENT ? BL_ENOTFOUND : BL_EIO, "%s: %s", path, strerror(errno));
+	char line[4096];
+	int lineno = 0, rc = BL_OK;
+	while (rc == BL_OK && fgets(line, sizeof line, f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = bl__fail(BL_ECONFIG, "%s:%d: line longer than %zu bytes", path, lineno,
+				      sizeof line - 2);
+			break;
+		}
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		if (!strncmp(s, "export ", 7))
+			s = trim(s + 7);
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			rc = bl__fail(BL_ECONFIG, "%s:%d: expected KEY=VALUE, got '%.60s'", path, lineno, s);
+			break;
+		}
+		*eq = '\0';
+		char *key = trim(s), *val = trim(eq + 1);
+		size_t vl = strlen(val);
+		if (vl >= 2 && (val[0] == '"' || val[0] == '\'') && val[vl - 1] == val[0]) {
+			val[vl - 1] = '\0';
+			val++;
+		} else if (vl && (val[0] == '"' || val[0] == '\'')) {
+			rc = bl__fail(BL_ECONFIG, "%s:%d: %s: unterminated quote", path, lineno, key);
+			break;
+		}
+		if (find(key) < 0) {
+			if (ours(key) && !ignored(key))
+				rc = bl__fail(BL_ECONFIG, "%s:%d: unknown setting %s", path, lineno, key);
+			continue;
+		}
+		rc = bl_config_set(cfg, key, val);
+		if (rc)
+			bl__fail_wrap(rc, "%s:%d", path, lineno);
+	}
+	fclose(f);
+	return rc;
+}
+
+int bl_config_load(bl_config **out, const char *env_file, bool required)
+{
+	bl_config *cfg;
+	int rc = bl_config_new(&cfg);
+	if (rc)
+		return rc;
+	const char *path = env_file;
+	if (!path) {
+		path = getenv("BILLING_ENV_FILE");
+		if (path && *path)
+			required = true;
+		else
+			path = ".env";
+	}
+	rc = bl_config_load_file(cfg, path);
+	if (rc == BL_ENOTFOUND && !required)
+		rc = BL_OK;
+	for (size_t i = 0; rc == BL_OK && i < NSETTINGS; i++) {
+		const char *v = getenv(SETTINGS[i].key);
+		if (v) {
+			rc = bl_config_set(cfg, SETTINGS[i].key, v);
+			if (rc)
+				bl__fail_wrap(rc, "environment");
+		}
+	}
+	if (rc) {
+		bl_config_free(cfg);
+		return rc;
+	}
+	*out = cfg;
+	return BL_OK;
+}

@@ -1,0 +1,16 @@
+/* The context's layout, shared by the files that need its fields. */
+#ifndef BL_CONTEXT_PRIVATE_H
+#define BL_CONTEXT_PRIVATE_H
+
+#include "internal.h"
+
+struct bl_ctx {
+	bl_config *cfg;
+	struct st_mysql *db;
+	struct redisContext *redis;
+	bool keys_ready;
+	unsigned char enc_key[32];  /* XChaCha20-Poly1305 */
+	unsigned char bidx_key[32]; /* BLAKE2b blind index */
+};
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * libbilling — shared private helpers.  Not installed.
+ */
+#ifndef BL_INTERNAL_H
+#define BL_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "billing/billing.h"
+
+#define BL_PRIVATE __attribute__((visibility("hidden")))
+#define BL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- cleanup helpers (systemd style) ---- */
+#define _cleanup_(f) __attribute__((cleanup(f)))
+static inline void bl__freep(void *p) { free(*(void **)p); }
+#define _cleanup_free_ _cleanup_(bl__freep)
+static inline void *bl__take_ptr(void *pp)
+{
+	void **p = pp, *v = *p;
+	*p = NULL;
+	return v;
+}
+#define TAKE_PTR(p) bl__take_ptr(&(p))
+
+/* ---- errors (error.c) ---- */
+/* Record a failure on this thread and return `code`. */
+BL_PRIVATE int bl__fail(int code, const char *fmt, ...) BL_PRINTF(2, 3);
+/* Prefix the current message with context: "context: <old message>". */
+BL_PRIVATE int bl__fail_wrap(int code, const char *fmt, ...) BL_PRINTF(2, 3);
+
+/* ---- growable string buffer (strbuf.c) ---- */
+typedef struct {
+	char *s;
+	size_t len, cap;
+	int oom;
+} bl_strbuf;
+BL_PRIVATE int bl__sb_append(bl_strbuf *b, const char *s, size_t n);
+BL_PRIVATE int bl__sb_puts(bl_strbuf *b, const char *s);
+BL_PRIVATE int bl__sb_printf(bl_strbuf *b, const char *fmt, ...) BL_PRINTF(2, 3);
+BL_PRIVATE char *bl__sb_steal(bl_strbuf *b);
+BL_PRIVATE void bl__sb_free(bl_strbuf *b);
+
+BL_PRIVATE char *bl__strdup(const char *s);
+BL_PRIVATE int bl__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* ---- config (config.c) ---- */
+/* Integer value of a validated numeric setting (defaults guarantee one). */
+BL_PRIVATE int64_t bl__config_int(const bl_config *cfg, const char *key);
+
+/* ---- context (context.c) ---- */
+struct st_mysql;
+struct redisContext;
+/* The context's MariaDB connection, connected on demand (NULL + error). */
+BL_PRIVATE struct st_mysql *bl__ctx_db(bl_ctx *ctx);
+BL_PRIVATE struct redisContext *bl__ctx_redis(bl_ctx *ctx);
+/* Forget the connection after a fatal error so the next call reconnects. */
+BL_PRIVATE void bl__ctx_db_reset(bl_ctx *ctx);
+
+/* ---- time ---- */
+/* Current Asia/Seoul wall clock broken down (Korea has no DST: UTC+9). */
+struct tm;
+BL_PRIVATE void bl__seoul_time(int64_t unix_secs, struct tm *out);
+
+#endif

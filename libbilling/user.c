@@ -1,0 +1,144 @@
+/* Subscribers: create, blind-index lookup, masked reads. */
+#include "db.h"
+
+int bl_user_opts_init(bl_user_opts *opts, unsigned version)
+{
+	if (!opts || version != BL_USER_OPTS_VERSION)
+		return bl__fail(BL_EINVAL, "bl_user_opts_init: unsupported version %u", version);
+	*opts = (bl_user_opts)BL_USER_OPTS_INIT;
+	return BL_OK;
+}
+
+int bl_user_create(bl_ctx *ctx, const bl_user_opts *o, int64_t *id)
+{
+	if (!ctx || !o || o->version != BL_USER_OPTS_VERSION)
+		return bl__fail(BL_EINVAL, "bl_user_create: bad argument or options version");
+	if (!o->name || !*o->name || strlen(o->name) > 100)
+		return bl__fail(BL_EINVAL, "name: must be 1-100 characters");
+	if (!o->phone || !o->email)
+		return bl__fail(BL_EINVAL, "%s: required", !o->phone ? "phone" : "email");
+	unsigned char pb[BL_BLIND_INDEX_BYTES], eb[BL_BLIND_INDEX_BYTES];
+	_cleanup_free_ unsigned char *pe = NULL, *ee = NULL;
+	_cleanup_free_ char *pn = NULL, *en = NULL;
+	size_t pl, el;
+	int rc;
+	if ((rc = bl_pii_normalize(BL_PII_PHONE, o->phone, &pn)) ||
+	    (rc = bl_pii_normalize(BL_PII_EMAIL, o->email, &en)) ||
+	    (rc = bl_pii_blind_index(ctx, BL_PII_PHONE, pn, pb)) ||
+	    (rc = bl_pii_blind_index(ctx, BL_PII_EMAIL, en, eb)) ||
+	    (rc = bl_pii_encrypt(ctx, BL_PII_PHONE, pn, &pe, &pl)) ||
+	    (rc = bl_pii_encrypt(ctx, BL_PII_EMAIL, en, &ee, &el)))
+		return rc;
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { BP_STR(o->name), BP_BLOB(pe, pl), BP_BLOB(pb, sizeof pb), BP_BLOB(ee, el),
+			  BP_BLOB(eb, sizeof eb),
+			  BP_STR(o->preferred_channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
+			  BP_I64(o->consent_email), BP_I64(o->consent_sms) };
+	uint64_t newid = 0;
+	rc = bl__db_exec(db,
+			 "INSERT INTO users (name, phone_enc, phone_bidx, email_enc, email_bidx, "
+			 "preferred_channel, consent_email, consent_sms) VALUES (?,?,?,?,?,?,?,?)",
+			 p, 8, NULL, &newid);
+	if (rc == BL_ECONFLICT)
+		return bl__fail(BL_ECONFLICT, "a subscriber with this %s already exists",
+				strstr(bl_error_last(), "phone") ? "phone" : "e-mail");
+	if (rc == BL_OK && id)
+		*id = (int64_t)newid;
+	return rc;
+}
+
+static int find_by(bl_ctx *ctx, bl_pii_kind kind, const char *value, int64_t *id)
+{
+	if (!ctx || !value || !id)
+		return bl__fail(BL_EINVAL, "user lookup: NULL argument");
+	unsigned char b[BL_BLIND_INDEX_BYTES];
+	int rc = bl_pii_blind_index(ctx, kind, value, b);
+	if (rc)
+		return rc;
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { BP_BLOB(b, sizeof b) };
+	bool found = false;
+	rc = bl__db_i64(db,
+			kind == BL_PII_PHONE ? "SELECT id FROM users WHERE phone_bidx = ?"
+					     : "SELECT id FROM users WHERE email_bidx = ?",
+			p, 1, id, &found);
+	if (rc == BL_OK && !found) {
+		_cleanup_free_ char *masked = NULL;
+		bl_pii_mask(kind, value, &masked);
+		return bl__fail(BL_ENOTFOUND, "no subscriber with %s %s",
+				kind == BL_PII_PHONE ? "phone" : "e-mail", masked ? masked : "?");
+	}
+	return rc;
+}
+
+int bl_user_find_by_phone(bl_ctx *ctx, const char *phone, int64_t *id)
+{
+	return find_by(ctx, BL_PII_PHONE, phone, id);
+}
+
+int bl_user_find_by_email(bl_ctx *ctx, const char *email, int64_t *id)
+{
+	return find_by(ctx, BL_PII_EMAIL, email, id);
+}
+
+struct get_state {
+	bl_ctx *ctx;
+	bool reveal;
+	json_t *obj;
+};
+
+static int pii_field(struct get_state *s, bl_pii_kind kind, const char *key, const char *enc,
+		     unsigned long len)
+{
+	_cleanup_free_ char *plain = NULL, *masked = NULL;
+	int rc = bl_pii_decrypt(s->ctx, kind, (const unsigned char *)enc, len, &plain);
+	if (rc)
+		return bl__fail_wrap(rc, "user %lld: %s",
+				     (long long)json_integer_value(json_object_get(s->obj, "id")), key);
+	if (s->reveal)
+		json_object_set_new(s->obj, key, json_string(plain));
+	else if ((rc = bl_pii_mask(kind, plain, &masked)) == BL_OK)
+		json_object_set_new(s->obj, key, json_string(masked));
+	return rc;
+}
+
+static int get_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)nc;
+	struct get_state *s = p;
+	s->obj = json_pack("{s:I,s:s,s:s,s:b,s:b,s:s}", "id", (json_int_t)atoll(v[0]), "name", v[1],
+			   "preferred_channel", v[4], "consent_email", atoi(v[5]) != 0, "consent_sms",
+			   atoi(v[6]) != 0, "created_at", v[7]);
+	if (!s->obj)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	int rc = pii_field(s, BL_PII_PHONE, "phone", v[2], lens[2]);
+	if (rc == BL_OK)
+		rc = pii_field(s, BL_PII_EMAIL, "email", v[3], lens[3]);
+	return rc;
+}
+
+int bl_user_get(bl_ctx *ctx, int64_t id, bool reveal, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_user_get: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	struct get_state s = { ctx, reveal, NULL };
+	bl__param p[] = { BP_I64(id) };
+	int rc = bl__db_rows(db,
+			     "SELECT id, name, phone_enc, email_enc, preferred_channel, consent_email, "
+			     "consent_sms, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') FROM users "
+			     "WHERE id = ?",
+			     p, 1, get_cb, &s);
+	if (rc == BL_OK && !s.obj)
+		rc = bl__fail(BL_ENOTFOUND, "no subscriber with id %lld", (long long)id);
+	if (rc == BL_OK)
+		rc = bl__json_out(s.obj, json);
+	json_decref(s.obj);
+	return rc;
+}

@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/*. Source this file; do not execute it.
+#
+# Provides:
+#   BL_ROOT                 repo root (derived from this file's location)
+#   bl_log / bl_die         messages prefixed with "$bl_prog:" on stderr
+#   bl_load_env FILE [RE]   read KEY=VALUE lines; the environment wins
+#   bl_is_port V            1..65535?
+#   bl_port_in_use P        is anything listening on TCP port P?
+#   bl_port_owner P         human-readable description of the listener(s)
+#   bl_pid_alive PID        process exists and is not a zombie
+#   bl_proc_name PID        basename of argv[0] (handles rewritten proctitles)
+#   bl_proc_cwd PID         resolved cwd of PID
+#   bl_apt_install PKG...   non-interactive apt-get install (waits for locks)
+
+bl_prog=${bl_prog:-$(basename "$0")}
+BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)}
+
+# Tools like mariadbd live in /usr/sbin, which non-root PATHs often lack.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
+case ":$PATH:" in *:/sbin:*) ;; *) PATH=$PATH:/sbin ;; esac
+
+bl_log() { printf '%s: %s\n' "$bl_prog" "$*" >&2; }
+bl_die() { printf '%s: error: %s\n' "$bl_prog" "$*" >&2; exit 1; }
+
+# bl_load_env FILE [KEY_REGEX]
+# Lines "KEY=VALUE" (optionally prefixed with "export "); blank lines and
+# lines starting with '#' are ignored; one level of matching surrounding
+# quotes is stripped. Nothing is evaluated. Variables already set in the
+# environment are NOT overridden. Only keys matching KEY_REGEX are taken.
+bl_load_env() {
+    local file=$1 re=${2:-.} line key val
+    [[ -f $file ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        line=${line%$'\r'}
+        line=${line#"${line%%[![:space:]]*}"}          # ltrim
+        [[ -z $line || $line == \#* ]] && continue
+        line=${line#export }
+        [[ $line == *=* ]] || continue
+        key=${line%%=*}; val=${line#*=}
+        key=${key%"${key##*[![:space:]]}"}             # rtrim key
+        [[ $key =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+        [[ $key =~ $re ]] || continue
+        val=${val#"${val%%[![:space:]]*}"}
+        val=${val%"${val##*[![:space:]]}"}
+        if [[ ${#val} -ge 2 && ( ( $val == \"*\" ) || ( $val == \'*\' ) ) ]]; then
+            val=${val:1:${#val}-2}
+        fi
+        if [[ -z ${!key+x} ]]; then
+            printf -v "$key" '%s' "$val"
+            export "${key?}"
+        fi
+    done <"$file"
+}
+
+bl_is_port() { [[ $1 =~ ^[0-9]{1,5}$ ]] && (( 10#$1 >= 1 && 10#$1 <= 65535 )); }
+
+bl_port_in_use() {
+    local p=$1
+    if command -v ss >/dev/null 2>&1; then
+        [[ -n $(ss -Hltn "sport = :$p" 2>/dev/null) ]]
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null
+    fi
+}
+
+bl_port_owner() {
+    local p=$1 out=''
+    if command -v ss >/dev/null 2>&1; then
+        out=$(ss -Hltnp "sport = :$p" 2>/dev/null | awk '{ $1=$1; print }' | paste -sd';' -)
+    fi
+    printf '%s' "${out:-unknown process}"
+}
+
+bl_pid_alive() {
+    local pid=$1 stat
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }                                  # after "(comm) "
+    [[ ${stat:0:1} != Z && ${stat:0:1} != X ]]
+}
+
+bl_proc_name() {
+    local a0
+    a0=$(tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n1) || return 1
+    a0=${a0%% *}                                       # "redis-server 127.0.0.1:6379"
+    printf '%s' "${a0##*/}"
+}
+
+bl_proc_cwd() { readlink -f "/proc/$1/cwd" 2>/dev/null; }
+
+# Wait (up to 600 s) for another apt/dpkg run on this machine to finish.
+bl_wait_apt() {
+    local waited=0
+    while pgrep -x 'apt-get|apt|dpkg|aptitude|unattended-upgr' >/dev/null 2>&1; do
+        (( waited == 0 )) && bl_log "waiting for another apt-get/dpkg process to finish..."
+        (( waited >= 600 )) && { bl_log "still busy after 600 s; relying on the dpkg lock timeout"; break; }
+        sleep 5; waited=$((waited + 5))
+    done
+}
+
+bl_apt_install() {
+    local sudo=()
+    if (( EUID != 0 )); then
+        command -v sudo >/dev/null 2>&1 || bl_die "need root (or sudo) to install: $*"
+        sudo=(sudo -n)
+    fi
+    command -v apt-get >/dev/null 2>&1 || bl_die "apt-get not found; install manually: $*"
+    bl_wait_apt
+    local opts=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+    bl_log "apt-get update"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" -q update </dev/null >&2 \
+        || bl_die "apt-get update failed"
+    bl_log "apt-get install $*"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" -q -y \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        install "$@" </dev/null >&2 || bl_die "apt-get install $* failed"
+}
