@@ -1,0 +1,24 @@
+/*
+ * Shared test helpers: each test gets its own database on the real MariaDB
+ * started by scripts/services, and its own Redis key prefix.
+ */
+#ifndef BL_TESTUTIL_H
+#define BL_TESTUTIL_H
+
+#include <billing/billing.h>
+
+/* Configuration from the environment (as scripts/test exports it) with a
+ * fixed test data key and MYSQL_DATABASE = bltest_<name>_<pid>. */
+bl_config *tu_config(const char *name);
+/* A context on a fresh, migrated database named after `name`. */
+bl_ctx *tu_ctx_fresh(const char *name);
+/* Drop the context's database and free it. */
+void tu_ctx_drop(bl_ctx *ctx);
+/* Run one SQL statement through a fresh connection (setup/inspection). */
+void tu_sql(bl_ctx *ctx, const char *sql);
+/* First column of the first row of `sql` as int64 (asserts a row exists). */
+long long tu_i64(bl_ctx *ctx, const char *sql);
+
+#define TU_DATA_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+#endif
