@@ -37,8 +37,9 @@ MYSQL *bl__db_connect(const bl_config *cfg, bool with_db)
 	mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
 	mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &on);
-	mysql_options(db, MYSQL_INIT_COMMAND,
-		      "SET time_zone='+09:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	/* Connector/C keeps a list: both commands run on every (re)connect. */
+	mysql_options(db, MYSQL_INIT_COMMAND, "SET time_zone = '+09:00'");
+	mysql_options(db, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	const char *host = bl_config_get(cfg, "MYSQL_HOST");
 	const char *sock = bl_config_get(cfg, "MYSQL_SOCKET");
 	const char *dbname = with_db ? bl_config_get(cfg, "MYSQL_DATABASE") : NULL;
