@@ -68,7 +68,7 @@ CREATE TABLE charged_histories (
 -- STARTED, and its unique key allows one active run per month.
 CREATE TABLE batch_runs (
   id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  target_month    CHAR(7) NOT NULL,
+  target_month    VARCHAR(7) NOT NULL,
   mode            ENUM('NORMAL','FAILED_ONLY','DRY_RUN','REISSUE') NOT NULL DEFAULT 'NORMAL',
   status          ENUM('STARTED','COMPLETED','FAILED','STOPPED') NOT NULL DEFAULT 'STARTED',
   created_by      ENUM('AUTO','ADMIN') NOT NULL DEFAULT 'ADMIN',
@@ -90,7 +90,7 @@ CREATE TABLE batch_runs (
   vat_sum         BIGINT NOT NULL DEFAULT 0,
   billed_sum      BIGINT NOT NULL DEFAULT 0,
   fail_reason     VARCHAR(500) NULL,
-  active_month    CHAR(7) AS (IF(status = 'STARTED', target_month, NULL)) PERSISTENT,
+  active_month    VARCHAR(7) AS (IF(status = 'STARTED', target_month, NULL)) STORED,
   UNIQUE KEY uk_batch_runs_active (active_month),
   KEY ix_batch_runs_month (target_month, id),
   KEY ix_batch_runs_status (status)
