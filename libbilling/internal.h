@@ -60,6 +60,11 @@ BL_PRIVATE struct redisContext *bl__ctx_redis(bl_ctx *ctx);
 /* Forget the connection after a fatal error so the next call reconnects. */
 BL_PRIVATE void bl__ctx_db_reset(bl_ctx *ctx);
 
+/* ---- months (statement.c) ---- */
+/* "YYYY-MM" (already validated) → first second of it and of the next month,
+ * as DATETIME strings. */
+BL_PRIVATE void bl__month_bounds(const char *month, char from[32], char to[32]);
+
 /* ---- time ---- */
 /* Current Asia/Seoul wall clock broken down (Korea has no DST: UTC+9). */
 struct tm;

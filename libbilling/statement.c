@@ -37,6 +37,13 @@ int bl_month_parse(const char *month, int *year, int *mon)
 	return BL_OK;
 }
 
+void bl__month_bounds(const char *month, char from[32], char to[32])
+{
+	unsigned y = (unsigned)atoi(month) % 10000u, m = (unsigned)atoi(month + 5) % 100u;
+	snprintf(from, 32, "%04u-%02u-01 00:00:00", y, m);
+	snprintf(to, 32, "%04u-%02u-01 00:00:00", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+}
+
 static bl_won min_won(bl_won a, bl_won b) { return a < b ? a : b; }
 
 int bl_statement_compute(const bl_charge *charges, size_t n, const char *month, int due_day,

@@ -77,6 +77,7 @@ CREATE TABLE batch_runs (
   owner           VARCHAR(128) NOT NULL DEFAULT '' COMMENT 'host:pid of the process driving the run',
   lock_name       VARCHAR(64)  NOT NULL DEFAULT '' COMMENT 'GET_LOCK name held by the owner',
   stop_requested  TINYINT(1) NOT NULL DEFAULT 0,
+  planned         TINYINT(1) NOT NULL DEFAULT 0 COMMENT 'chunks and total_count written',
   started_at      DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   ended_at        DATETIME(3) NULL,
   duration_ms     BIGINT NULL,

@@ -1,8 +1,282 @@
-/* billing-cli: batch (being written). */
+/* billing-cli batch: run | status | list | stop | resume | join | recover. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
 #include "cli.h"
+
+static volatile int interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+struct bar {
+	bool tty;
+	struct timespec t0;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void on_progress(const bl_batch_progress *p, void *payload)
+{
+	struct bar *b = payload;
+	if (!b->tty)
+		return;
+	double el = since(&b->t0), rate = el > 0 ? (double)p->processed / el : 0;
+	int pct = p->total ? (int)(p->processed * 100 / p->total) : 100, w = 30, fill = pct * w / 100;
+	double eta = rate > 0 ? (double)(p->total - p->processed) / rate : 0;
+	fprintf(stderr, "\r[%.*s%*s] %3d%% %lld/%lld  %.0f/s  ETA %.0fs ", fill,
+		"##############################", w - fill, "", pct, (long long)p->processed,
+		(long long)p->total, rate, eta);
+	fflush(stderr);
+}
+
+static int print_run(cli_state *st, int64_t id)
+{
+	char *json;
+	int rc = bl_batch_get(cli_ctx(st), id, &json);
+	if (rc)
+		return cli_fail("batch status", rc);
+	if (st->json) {
+		puts(json);
+	} else {
+		json_t *r = json_loads(json, 0, NULL);
+		char a[32], b[32];
+		printf("run #%lld  %s  %s  %s  by %s\n", (long long)id,
+		       json_string_value(json_object_get(r, "target_month")),
+		       json_string_value(json_object_get(r, "mode")),
+		       json_string_value(json_object_get(r, "status")),
+		       json_string_value(json_object_get(r, "created_by")));
+		printf("  started %s  ended %s  duration %lld ms\n",
+		       json_string_value(json_object_get(r, "started_at")),
+		       json_is_string(json_object_get(r, "ended_at"))
+			       ? json_string_value(json_object_get(r, "ended_at")) : "-",
+		       (long long)json_integer_value(json_object_get(r, "duration_ms")));
+		printf("  processed %lld/%lld  issued %lld  skipped %lld  failed %lld  chunks %lld/%lld\n",
+		       (long long)json_integer_value(json_object_get(r, "processed_count")),
+		       (long long)json_integer_value(json_object_get(r, "total_count")),
+		       (long long)json_integer_value(json_object_get(r, "issued_count")),
+		       (long long)json_integer_value(json_object_get(r, "skipped_count")),
+		       (long long)json_integer_value(json_object_get(r, "failed_count")),
+		       (long long)json_integer_value(json_object_get(r, "chunks_done")),
+		       (long long)json_integer_value(json_object_get(r, "chunks")));
+		printf("  billed %s원  VAT %s원\n",
+		       cli_won(json_integer_value(json_object_get(r, "billed_sum")), a),
+		       cli_won(json_integer_value(json_object_get(r, "vat_sum")), b));
+		if (json_is_string(json_object_get(r, "fail_reason")))
+			printf("  reason: %s\n", json_string_value(json_object_get(r, "fail_reason")));
+		json_t *f, *fails = json_object_get(r, "failures");
+		size_t i;
+		json_array_foreach(fails, i, f) {
+			printf("  failed user %lld: %s %s\n",
+			       (long long)json_integer_value(json_object_get(f, "user_id")),
+			       json_string_value(json_object_get(f, "reason")),
+			       json_string_value(json_object_get(f, "detail")));
+		}
+		json_decref(r);
+	}
+	bl_free(json);
+	return 0;
+}
+
+static int parse_run_opts(int argc, char **argv, int first, bl_batch_opts *o, const char **month,
+			  const char *sub)
+{
+	for (int i = first; i < argc; i++) {
+		const char *v;
+		if (month && cli_opt(argc, argv, &i, "--month", &v)) {
+			if (!v)
+				return cli_usage("batch %s: --month needs YYYY-MM", sub);
+			*month = v;
+		} else if (cli_opt(argc, argv, &i, "--mode", &v)) {
+			if (!v || bl_batch_mode_parse(v, &o->mode))
+				return cli_usage("batch %s: --mode must be normal, failed-only, dry-run or reissue",
+						 sub);
+		} else if (cli_opt(argc, argv, &i, "--partitions", &v)) {
+			char *end;
+			long n = v ? strtol(v, &end, 10) : 0;
+			if (!v || *end || n < 1 || n > 64)
+				return cli_usage("batch %s: --partitions must be 1-64", sub);
+			o->partitions = (int)n;
+		} else if (cli_opt(argc, argv, &i, "--chunk", &v)) {
+			char *end;
+			long n = v ? strtol(v, &end, 10) : 0;
+			if (!v || *end || n < 1 || n > 100000)
+				return cli_usage("batch %s: --chunk must be 1-100000", sub);
+			o->chunk_size = (int)n;
+		} else if (!strcmp(argv[i], "--auto")) {
+			o->created_by = BL_CREATED_AUTO;
+		} else {
+			return cli_usage("batch %s: unknown argument '%s'", sub, argv[i]);
+		}
+	}
+	return 0;
+}
+
+static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char *what)
+{
+	if (bar->tty)
+		fputc('\n', stderr);
+	if (rc && rc != BL_ESTOPPED) {
+		int ex = cli_fail(what, rc);
+		if (id)
+			fprintf(stderr, "billing-cli: see 'billing-cli batch status %lld'\n", (long long)id);
+		return ex;
+	}
+	bl_batch_progress p;
+	if (bl_batch_progress_get(cli_ctx(st), id, &p))
+		return cli_fail(what, bl_error_last_code());
+	double el = since(&bar->t0);
+	if (st->json)
+		printf("{\"run_id\":%lld,\"status\":\"%s\",\"total\":%lld,\"issued\":%lld,\"skipped\":%lld,"
+		       "\"failed\":%lld,\"seconds\":%.3f}\n",
+		       (long long)id, rc ? "STOPPED" : "COMPLETED", (long long)p.total, (long long)p.issued,
+		       (long long)p.skipped, (long long)p.failed, el);
+	else
+		printf("batch run #%lld %s: %lld/%lld processed, %lld issued, %lld skipped, %lld failed "
+		       "in %.1f s (%.0f users/s)\n",
+		       (long long)id, rc ? "STOPPED" : "COMPLETED", (long long)p.processed,
+		       (long long)p.total, (long long)p.issued, (long long)p.skipped, (long long)p.failed,
+		       el, el > 0 ? (double)p.processed / el : 0.0);
+	return rc ? EXIT_STOPPED : 0;
+}
+
+static void default_month(char out[16])
+{
+	time_t now = time(NULL) + 9 * 3600; /* Asia/Seoul */
+	struct tm t;
+	gmtime_r(&now, &t);
+	int y = t.tm_year + 1900, m = t.tm_mon; /* previous month, 1-based */
+	if (m == 0) {
+		m = 12;
+		y--;
+	}
+	snprintf(out, 16, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+}
 
 int cmd_batch(cli_state *st, int argc, char **argv)
 {
-	(void)st; (void)argc; (void)argv;
-	return cli_usage("batch: not built yet");
+	if (argc < 1)
+		return cli_usage("usage: batch run|status|list|stop|resume|join|recover (see docs/cli.md)");
+	const char *sub = argv[0];
+	bl_batch_opts o;
+	bl_batch_opts_init(&o, BL_BATCH_OPTS_VERSION);
+	struct bar bar = { .tty = st->tty && isatty(STDERR_FILENO) };
+	clock_gettime(CLOCK_MONOTONIC, &bar.t0);
+	o.progress_cb = on_progress;
+	o.progress_payload = &bar;
+	o.cancel = &interrupted;
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	if (!strcmp(sub, "run")) {
+		char defm[16];
+		const char *month = NULL;
+		int ex = parse_run_opts(argc, argv, 1, &o, &month, sub);
+		if (ex)
+			return ex;
+		if (!month) {
+			default_month(defm);
+			month = defm;
+		}
+		int64_t id = 0;
+		int rc = bl_batch_run(cli_ctx(st), month, &o, &id);
+		return finish(st, &bar, rc, id, "batch run");
+	}
+	if (!strcmp(sub, "resume") || !strcmp(sub, "join")) {
+		if (argc < 2)
+			return cli_usage("usage: batch %s RUN_ID [--partitions N]", sub);
+		int64_t id = atoll(argv[1]);
+		int ex = parse_run_opts(argc, argv, 2, &o, NULL, sub);
+		if (ex)
+			return ex;
+		int rc = !strcmp(sub, "join") ? bl_batch_join(cli_ctx(st), id, &o)
+					       : bl_batch_resume(cli_ctx(st), id, &o);
+		return finish(st, &bar, rc, id, !strcmp(sub, "join") ? "batch join" : "batch resume");
+	}
+	if (!strcmp(sub, "status")) {
+		if (argc == 2)
+			return print_run(st, atoll(argv[1]));
+		char *json;
+		int rc = bl_batch_list(cli_ctx(st), NULL, 1, &json);
+		if (rc)
+			return cli_fail("batch status", rc);
+		json_t *a = json_loads(json, 0, NULL);
+		bl_free(json);
+		json_t *r = json_array_get(a, 0);
+		int64_t id = r ? json_integer_value(json_object_get(r, "id")) : 0;
+		json_decref(a);
+		if (!id) {
+			fprintf(stderr, "billing-cli: batch status: no runs yet\n");
+			return EXIT_NOTFOUND;
+		}
+		return print_run(st, id);
+	}
+	if (!strcmp(sub, "list")) {
+		const char *month = NULL;
+		int limit = 20;
+		for (int i = 1; i < argc; i++) {
+			const char *v;
+			if (cli_opt(argc, argv, &i, "--month", &v) && v)
+				month = v;
+			else if (cli_opt(argc, argv, &i, "--limit", &v) && v)
+				limit = atoi(v);
+			else
+				return cli_usage("usage: batch list [--month YYYY-MM] [--limit N]");
+		}
+		char *json;
+		int rc = bl_batch_list(cli_ctx(st), month, limit, &json);
+		if (rc)
+			return cli_fail("batch list", rc);
+		if (st->json) {
+			puts(json);
+		} else {
+			json_t *a = json_loads(json, 0, NULL), *r;
+			size_t i;
+			printf("%-6s %-8s %-12s %-10s %-6s %-20s %12s %10s %8s\n", "ID", "MONTH", "MODE",
+			       "STATUS", "BY", "STARTED", "PROCESSED", "ISSUED", "FAILED");
+			json_array_foreach(a, i, r) {
+				printf("%-6lld %-8s %-12s %-10s %-6s %-20s %12lld %10lld %8lld\n",
+				       (long long)json_integer_value(json_object_get(r, "id")),
+				       json_string_value(json_object_get(r, "target_month")),
+				       json_string_value(json_object_get(r, "mode")),
+				       json_string_value(json_object_get(r, "status")),
+				       json_string_value(json_object_get(r, "created_by")),
+				       json_string_value(json_object_get(r, "started_at")),
+				       (long long)json_integer_value(json_object_get(r, "processed_count")),
+				       (long long)json_integer_value(json_object_get(r, "issued_count")),
+				       (long long)json_integer_value(json_object_get(r, "failed_count")));
+			}
+			json_decref(a);
+		}
+		bl_free(json);
+		return 0;
+	}
+	if (!strcmp(sub, "stop")) {
+		if (argc != 2)
+			return cli_usage("usage: batch stop RUN_ID");
+		int rc = bl_batch_stop(cli_ctx(st), atoll(argv[1]));
+		if (rc)
+			return cli_fail("batch stop", rc);
+		printf("batch run #%s: stop requested (it ends after its current chunks)\n", argv[1]);
+		return 0;
+	}
+	if (!strcmp(sub, "recover")) {
+		int n = 0;
+		int rc = bl_batch_recover(cli_ctx(st), &n);
+		if (rc)
+			return cli_fail("batch recover", rc);
+		printf("batch recover: %d crashed run(s) marked FAILED (SERVER_CRASH)\n", n);
+		return 0;
+	}
+	return cli_usage("batch: unknown sub-command '%s'", sub);
 }

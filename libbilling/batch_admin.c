@@ -1,0 +1,239 @@
+/*
+ * Batch administration: stop, crash recovery, progress, history reads and
+ * the monthly schedule claim.
+ */
+#include <time.h>
+#include <unistd.h>
+#include "db.h"
+
+int bl_batch_stop(bl_ctx *ctx, int64_t run_id)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_batch_stop: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { BP_I64(run_id) };
+	uint64_t changed = 0;
+	int rc = bl__db_exec(db, "UPDATE batch_runs SET stop_requested = 1 WHERE id = ? AND status = 'STARTED'",
+			     p, 1, &changed, NULL);
+	if (rc || changed)
+		return rc;
+	json_t *rows = NULL;
+	if ((rc = bl__db_json(db, "SELECT status, stop_requested FROM batch_runs WHERE id = ?", p, 1, &rows)))
+		return rc;
+	json_t *r = json_array_get(rows, 0);
+	if (!r)
+		rc = bl__fail(BL_ENOTFOUND, "batch run #%lld does not exist", (long long)run_id);
+	else if (!strcmp(json_string_value(json_object_get(r, "status")), "STARTED"))
+		rc = BL_OK; /* already asked to stop */
+	else
+		rc = bl__fail(BL_ECONFLICT, "batch run #%lld is %s, not running", (long long)run_id,
+			      json_string_value(json_object_get(r, "status")));
+	json_decref(rows);
+	return rc;
+}
+
+struct started_run {
+	int64_t id;
+	char lock[64];
+};
+
+struct started_list {
+	struct started_run *v;
+	size_t n;
+};
+
+static int started_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	struct started_list *l = p;
+	struct started_run *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
+	if (!nv)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	l->v = nv;
+	l->v[l->n].id = atoll(v[0]);
+	snprintf(l->v[l->n].lock, sizeof l->v[l->n].lock, "%s", v[1] ? v[1] : "");
+	l->n++;
+	return BL_OK;
+}
+
+int bl_batch_recover(bl_ctx *ctx, int *recovered)
+{
+	if (recovered)
+		*recovered = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_batch_recover: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	struct started_list l = { 0 };
+	int rc = bl__db_rows(db, "SELECT id, lock_name FROM batch_runs WHERE status = 'STARTED'", NULL, 0,
+			     started_cb, &l);
+	for (size_t i = 0; rc == BL_OK && i < l.n; i++) {
+		int64_t is_free = 0;
+		bl__param p[] = { BP_STR(l.v[i].lock) };
+		/* IS_FREE_LOCK: 1 = nobody holds it, so the owner's connection is gone */
+		rc = bl__db_i64(db, "SELECT IS_FREE_LOCK(?)", p, 1, &is_free, NULL);
+		if (rc || is_free != 1)
+			continue;
+		bl__param q[] = { BP_I64(l.v[i].id), BP_STR(l.v[i].lock) };
+		uint64_t changed = 0;
+		rc = bl__db_exec(db,
+				 "UPDATE batch_runs SET status = 'FAILED', fail_reason = 'SERVER_CRASH', "
+				 "ended_at = NOW(3), duration_ms = TIMESTAMPDIFF(MICROSECOND, started_at, "
+				 "NOW(3)) DIV 1000 WHERE id = ? AND status = 'STARTED' AND lock_name = ?",
+				 q, 2, &changed, NULL);
+		if (rc == BL_OK && changed && recovered)
+			(*recovered)++;
+	}
+	free(l.v);
+	return rc;
+}
+
+static int progress_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	bl_batch_progress *o = p;
+	*o = (bl_batch_progress){ atoll(v[0]), atoll(v[1]), atoll(v[2]), atoll(v[3]), atoll(v[4]),
+				  atoll(v[5]) };
+	return BL_OK;
+}
+
+int bl_batch_progress_get(bl_ctx *ctx, int64_t run_id, bl_batch_progress *out)
+{
+	if (!ctx || !out)
+		return bl__fail(BL_EINVAL, "bl_batch_progress_get: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	memset(out, 0, sizeof *out);
+	bl__param p[] = { BP_I64(run_id) };
+	int rc = bl__db_rows(db,
+			     "SELECT id, total_count, processed_count, issued_count, skipped_count, "
+			     "failed_count FROM batch_runs WHERE id = ?",
+			     p, 1, progress_cb, out);
+	if (rc == BL_OK && out->run_id == 0)
+		rc = bl__fail(BL_ENOTFOUND, "batch run #%lld does not exist", (long long)run_id);
+	return rc;
+}
+
+#define RUN_COLUMNS                                                                           \
+	"id, target_month, mode, status, created_by, partitions, chunk_size, owner, "          \
+	"stop_requested, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s') AS started_at, "        \
+	"DATE_FORMAT(ended_at, '%Y-%m-%d %H:%i:%s') AS ended_at, duration_ms, total_count, "  \
+	"processed_count, issued_count, skipped_count, failed_count, usage_sum, discount_sum, " \
+	"vat_sum, billed_sum, fail_reason"
+
+int bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_batch_get: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL, *fails = NULL, *chunks = NULL;
+	bl__param p[] = { BP_I64(run_id) };
+	int rc = bl__db_json(db, "SELECT " RUN_COLUMNS " FROM batch_runs WHERE id = ?", p, 1, &rows);
+	if (rc)
+		return rc;
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return bl__fail(BL_ENOTFOUND, "batch run #%lld does not exist", (long long)run_id);
+	}
+	json_t *run = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	rc = bl__db_json(db,
+			 "SELECT user_id, reason, detail FROM batch_failures WHERE run_id = ? "
+			 "ORDER BY user_id LIMIT 100",
+			 p, 1, &fails);
+	if (rc == BL_OK)
+		rc = bl__db_json(db,
+				 "SELECT COUNT(*) AS chunks, COALESCE(SUM(status = 'DONE'), 0) AS chunks_done "
+				 "FROM batch_chunks WHERE run_id = ?",
+				 p, 1, &chunks);
+	if (rc == BL_OK) {
+		json_t *c = json_array_get(chunks, 0);
+		json_object_set(run, "chunks", json_object_get(c, "chunks"));
+		json_object_set(run, "chunks_done", json_object_get(c, "chunks_done"));
+		json_object_set(run, "failures", fails);
+		rc = bl__json_out(run, json);
+	}
+	json_decref(fails);
+	json_decref(chunks);
+	json_decref(run);
+	return rc;
+}
+
+int bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_batch_list: NULL argument");
+	if (limit <= 0 || limit > 1000)
+		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", limit);
+	int rc;
+	if (month && (rc = bl_month_parse(month, NULL, NULL)))
+		return rc;
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	bl__param p[] = { BP_STR(month ? month : ""), BP_STR(month ? month : ""), BP_I64(limit) };
+	rc = bl__db_json(db,
+			 "SELECT " RUN_COLUMNS " FROM batch_runs WHERE (? = '' OR target_month = ?) "
+			 "ORDER BY id DESC LIMIT ?",
+			 p, 3, &rows);
+	if (rc == BL_OK)
+		rc = bl__json_out(rows, json);
+	json_decref(rows);
+	return rc;
+}
+
+int bl_batch_due(bl_ctx *ctx, int64_t now, bool *due, char month_out[8])
+{
+	if (!ctx || !due || !month_out)
+		return bl__fail(BL_EINVAL, "bl_batch_due: NULL argument");
+	*due = false;
+	month_out[0] = '\0';
+	const bl_config *cfg = bl_ctx_config(ctx);
+	struct tm t;
+	bl__seoul_time(now ? now : (int64_t)time(NULL), &t);
+	int day = (int)bl__config_int(cfg, "BILLING_BATCH_DAY");
+	const char *hhmm = bl_config_get(cfg, "BILLING_BATCH_TIME");
+	int slot = atoi(hhmm) * 60 + atoi(hhmm + 3), cur = t.tm_hour * 60 + t.tm_min;
+	if (t.tm_mday < day || (t.tm_mday == day && cur < slot))
+		return BL_OK;
+	int y = t.tm_year + 1900, m = t.tm_mon + 1;
+	if (--m == 0) {
+		m = 12;
+		y--;
+	}
+	char month[16];
+	snprintf(month, sizeof month, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t runs = 0;
+	bl__param p[] = { BP_STR(month) };
+	int rc = bl__db_i64(db,
+			    "SELECT COUNT(*) FROM batch_runs WHERE target_month = ? AND mode <> 'DRY_RUN'",
+			    p, 1, &runs, NULL);
+	if (rc || runs > 0)
+		return rc;
+	/* exactly one process wins the claim of this month's slot */
+	char name[64], owner[128] = "";
+	snprintf(name, sizeof name, "monthly-batch:%s", month);
+	gethostname(owner, 64);
+	snprintf(owner + strlen(owner), sizeof owner - strlen(owner), ":%d", (int)getpid());
+	uint64_t added = 0;
+	bl__param q[] = { BP_STR(name), BP_STR(owner) };
+	rc = bl__db_exec(db, "INSERT IGNORE INTO schedule_claims (name, claimed_by) VALUES (?, ?)", q, 2,
+			 &added, NULL);
+	if (rc == BL_OK && added == 1) {
+		*due = true;
+		memcpy(month_out, month, 8);
+	}
+	return rc;
+}
