@@ -100,8 +100,10 @@ static int validate(const setting *s, const char *v)
 	case V_HHMM: {
 		int h, m;
 		char extra;
-		if (sscanf(v, "%2d:%2d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 || m < 0 || m > 59 ||
-		    strlen(v) != 5)
+		/* sscanf's %d skips blanks and takes a sign: check the digits first */
+		if (strlen(v) != 5 || !isdigit((unsigned char)v[0]) || !isdigit((unsigned char)v[1]) ||
+		    !isdigit((unsigned char)v[3]) || !isdigit((unsigned char)v[4]) ||
+		    sscanf(v, "%2d:%2d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
 			return bl__fail(BL_ECONFIG, "%s: '%s' is not a time HH:MM", s->key, v);
 		return BL_OK;
 	}

@@ -180,12 +180,10 @@ int bl_pii_mask(bl_pii_kind kind, const char *plain, char **out)
 		bl__sb_puts(&sb, "-");
 		bl__sb_append(&sb, norm + n - 4, 4);
 	} else {
-		const char *at = strchr(norm, '@');
-		size_t local = (size_t)(at - norm);
+		/* first letter, then a fixed-width mask: the length is not leaked */
 		bl__sb_append(&sb, norm, 1);
-		for (size_t i = 1; i < (local < 3 ? 3 : local); i++)
-			bl__sb_puts(&sb, "*");
-		bl__sb_puts(&sb, at);
+		bl__sb_puts(&sb, "***");
+		bl__sb_puts(&sb, strchr(norm, '@'));
 	}
 	free(norm);
 	*out = bl__sb_steal(&sb);

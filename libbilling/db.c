@@ -44,13 +44,18 @@ MYSQL *bl__db_connect(const bl_config *cfg, bool with_db)
 	const char *sock = bl_config_get(cfg, "MYSQL_SOCKET");
 	const char *dbname = with_db ? bl_config_get(cfg, "MYSQL_DATABASE") : NULL;
 	unsigned port = (unsigned)bl__config_int(cfg, "MYSQL_PORT");
+	/* Connector/C takes the socket only for host "localhost" (else TCP) */
+	if (sock && *sock)
+		host = "localhost";
+	else
+		sock = NULL;
 	if (!mysql_real_connect(db, host, bl_config_get(cfg, "MYSQL_USER"),
-				bl_config_get(cfg, "MYSQL_PASSWORD"), dbname, port,
-				sock && *sock ? sock : NULL, 0)) {
-		bl__fail(BL_EDB, "cannot connect to MariaDB %s@%s:%u%s%s: %s (MYSQL_HOST/MYSQL_PORT/"
-			 "MYSQL_USER/MYSQL_PASSWORD/MYSQL_DATABASE)",
+				bl_config_get(cfg, "MYSQL_PASSWORD"), dbname, port, sock, 0)) {
+		bl__fail(BL_EDB, "cannot connect to MariaDB %s@%s:%u%s%s%s%s: %s (MYSQL_HOST/MYSQL_PORT/"
+			 "MYSQL_SOCKET/MYSQL_USER/MYSQL_PASSWORD/MYSQL_DATABASE)",
 			 bl_config_get(cfg, "MYSQL_USER"), host, port, dbname ? "/" : "",
-			 dbname ? dbname : "", mysql_error(db));
+			 dbname ? dbname : "", sock ? " via socket " : "", sock ? sock : "",
+			 mysql_error(db));
 		mysql_close(db);
 		return NULL;
 	}

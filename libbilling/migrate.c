@@ -118,7 +118,8 @@ static int load_dir(const char *dir, mig_set *s)
 	closedir(d);
 	if (rc)
 		return rc;
-	qsort(s->v, s->n, sizeof *s->v, cmp_mig);
+	if (s->n > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(s->v, s->n, sizeof *s->v, cmp_mig);
 	for (size_t i = 1; i < s->n; i++)
 		if (s->v[i].version == s->v[i - 1].version)
 			return bl__fail(BL_EINVAL, "migrations %s and %s share version %d", s->v[i - 1].name,

@@ -41,9 +41,10 @@ int bl_user_create(bl_ctx *ctx, const bl_user_opts *o, int64_t *id)
 			 "INSERT INTO users (name, phone_enc, phone_bidx, email_enc, email_bidx, "
 			 "preferred_channel, consent_email, consent_sms) VALUES (?,?,?,?,?,?,?,?)",
 			 p, 8, NULL, &newid);
-	if (rc == BL_ECONFLICT)
+	/* the message holds the SQL text too (which names both columns): match the key */
+	if (rc == BL_ECONFLICT && strstr(bl_error_last(), "Duplicate entry"))
 		return bl__fail(BL_ECONFLICT, "a subscriber with this %s already exists",
-				strstr(bl_error_last(), "phone") ? "phone" : "e-mail");
+				strstr(bl_error_last(), "uk_users_email") ? "e-mail" : "phone");
 	if (rc == BL_OK && id)
 		*id = (int64_t)newid;
 	return rc;
@@ -97,8 +98,8 @@ static int pii_field(struct get_state *s, bl_pii_kind kind, const char *key, con
 	_cleanup_free_ char *plain = NULL, *masked = NULL;
 	int rc = bl_pii_decrypt(s->ctx, kind, (const unsigned char *)enc, len, &plain);
 	if (rc)
-		return bl__fail_wrap(rc, "user %lld: %s",
-				     (long long)json_integer_value(json_object_get(s->obj, "id")), key);
+		return bl__fail_wrap(rc, "user %lld", /* the message names the field already */
+				     (long long)json_integer_value(json_object_get(s->obj, "id")));
 	if (s->reveal)
 		json_object_set_new(s->obj, key, json_string(plain));
 	else if ((rc = bl_pii_mask(kind, plain, &masked)) == BL_OK)

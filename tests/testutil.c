@@ -77,3 +77,47 @@ long long tu_i64(bl_ctx *ctx, const char *sql)
 	mysql_close(db);
 	return v;
 }
+
+long long tu_verify_month(bl_ctx *ctx, const char *month, long long *mismatches)
+{
+	char from[32], to[32], sql[4096];
+	int y = atoi(month), m = atoi(month + 5);
+	snprintf(from, sizeof from, "%04d-%02d-01", y, m);
+	snprintf(to, sizeof to, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+	tu_sql(ctx, "DROP TABLE IF EXISTS tu_expected");
+	snprintf(sql, sizeof sql,
+		 "CREATE TABLE tu_expected AS "
+		 "SELECT x.user_id, x.usage_a, x.disc, x.usage_a - x.disc AS net, x.taxable, "
+		 "  x.taxable DIV 10 AS vat, x.usage_a - x.disc + x.taxable DIV 10 AS total, "
+		 "  (x.usage_a - x.disc + x.taxable DIV 10) - MOD(x.usage_a - x.disc + x.taxable DIV 10, 10) AS billed, "
+		 "  x.n FROM ("
+		 " SELECT ch.user_id, SUM(ch.charged_price) AS usage_a, "
+		 "  SUM(LEAST(ch.charged_price, ch.contract_discount_price + ch.bundled_discount_price + "
+		 "      ch.premier_discount_price)) AS disc, "
+		 "  SUM(IF(s.type <> 'MCP', ch.charged_price - LEAST(ch.charged_price, "
+		 "      ch.contract_discount_price + ch.bundled_discount_price + ch.premier_discount_price), 0)) AS taxable, "
+		 "  COUNT(*) AS n, "
+		 "  SUM(s.id IS NULL OR ch.charged_price < 0 OR ch.contract_discount_price < 0 OR "
+		 "      ch.bundled_discount_price < 0 OR ch.premier_discount_price < 0) AS bad "
+		 " FROM charged_histories ch LEFT JOIN services s ON s.id = ch.service_id "
+		 " WHERE ch.created_at >= '%s' AND ch.created_at < '%s' GROUP BY ch.user_id) x "
+		 "WHERE x.bad = 0",
+		 from, to);
+	tu_sql(ctx, sql);
+	long long expected = tu_i64(ctx, "SELECT COUNT(*) FROM tu_expected");
+	snprintf(sql, sizeof sql,
+		 "SELECT "
+		 " (SELECT COUNT(*) FROM tu_expected e LEFT JOIN statements st ON st.user_id = e.user_id "
+		 "   AND st.target_month = '%s' WHERE st.id IS NULL OR st.usage_amount <> e.usage_a "
+		 "   OR st.discount_amount <> e.disc OR st.net_amount <> e.net OR st.taxable_amount <> e.taxable "
+		 "   OR st.vat_amount <> e.vat OR st.total_amount <> e.total OR st.billed_amount <> e.billed "
+		 "   OR st.truncated_amount <> e.total - e.billed OR st.line_count <> e.n "
+		 "   OR st.due_date <> DATE_ADD('%s', INTERVAL 1 MONTH) + INTERVAL 24 DAY "
+		 "   OR (SELECT COUNT(*) FROM statement_lines l WHERE l.statement_id = st.id) <> e.n) "
+		 " + (SELECT COUNT(*) FROM statements st WHERE st.target_month = '%s' AND NOT EXISTS "
+		 "   (SELECT 1 FROM tu_expected e WHERE e.user_id = st.user_id))",
+		 month, from, month);
+	*mismatches = tu_i64(ctx, sql);
+	tu_sql(ctx, "DROP TABLE tu_expected");
+	return expected;
+}

@@ -19,6 +19,15 @@ void tu_sql(bl_ctx *ctx, const char *sql);
 /* First column of the first row of `sql` as int64 (asserts a row exists). */
 long long tu_i64(bl_ctx *ctx, const char *sql);
 
+/*
+ * Recompute the month's statements independently in SQL from
+ * charged_histories (BILLING_RULES.md) and compare with the statements table.
+ * Returns the number of eligible subscribers; *mismatches gets how many
+ * statements are missing, extra or differ in any amount, due date or line
+ * count.
+ */
+long long tu_verify_month(bl_ctx *ctx, const char *month, long long *mismatches);
+
 #define TU_DATA_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 #endif
