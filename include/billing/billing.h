@@ -14,5 +14,8 @@
 #include "statement.h"
 #include "seed.h"
 #include "batch.h"
+#include "template.h"
+#include "retry.h"
+#include "message.h"
 
 #endif

@@ -1,0 +1,73 @@
+/*
+ * libbilling — message templates: versioned, validated on save, rendered
+ * with a small mustache-like syntax (see docs/templates.md).
+ */
+#ifndef BILLING_TEMPLATE_H
+#define BILLING_TEMPLATE_H
+
+#include "common.h"
+#include "context.h"
+#include "user.h"
+
+BL_BEGIN_DECLS
+
+typedef enum { BL_PURPOSE_BILLING = 1, BL_PURPOSE_NOTICE = 2 } bl_purpose;
+
+/** What a rendered message is: an e-mail, a short SMS (≤ 90 bytes) or an LMS. */
+typedef enum { BL_KIND_EMAIL = 1, BL_KIND_SMS = 2, BL_KIND_LMS = 3 } bl_message_kind;
+
+#define BL_SMS_MAX_BYTES 90
+#define BL_LMS_MAX_BYTES 2000
+
+typedef struct {
+	unsigned version;
+	const char *code;           /**< [A-Z0-9_]{1,64} */
+	const char *name;
+	bl_channel channel;
+	bl_purpose purpose;
+	const char *subject;        /**< EMAIL only */
+	const char *body_html;      /**< EMAIL only */
+	const char *body_text;      /**< EMAIL text part, or the SMS text */
+	const char *variables_json; /**< {"name":{"type":"string|number|money|date|list","required":bool}} */
+	bool enabled;
+	const char *created_by;
+} bl_template_opts;
+
+#define BL_TEMPLATE_OPTS_VERSION 1
+#define BL_TEMPLATE_OPTS_INIT \
+	{ BL_TEMPLATE_OPTS_VERSION, NULL, NULL, BL_CHANNEL_EMAIL, BL_PURPOSE_BILLING, NULL, NULL, NULL, NULL, true, NULL }
+BL_EXTERN(int) bl_template_opts_init(bl_template_opts *opts, unsigned version);
+
+/** Check a template without storing it; errors name the part, line and column. */
+BL_EXTERN(int) bl_template_validate(const bl_template_opts *t);
+
+/** Store a new version of `code` (version 1 when new). Nothing is stored on error. */
+BL_EXTERN(int) bl_template_save(bl_ctx *ctx, const bl_template_opts *t, int64_t *template_id,
+				int *version);
+
+/** A version of a template as JSON (version 0: the latest). */
+BL_EXTERN(int) bl_template_get(bl_ctx *ctx, const char *code, int version, char **json);
+/** Latest version of every template, as a JSON array. */
+BL_EXTERN(int) bl_template_list(bl_ctx *ctx, char **json);
+/** All versions of one template, newest first. */
+BL_EXTERN(int) bl_template_versions(bl_ctx *ctx, const char *code, char **json);
+/** Enable or disable a template (all its versions). */
+BL_EXTERN(int) bl_template_set_enabled(bl_ctx *ctx, const char *code, bool enabled);
+
+/**
+ * Render without sending: with `sample_json` (an object of variables) or,
+ * when statement_id > 0, with the data of that statement and its subscriber.
+ * *json gets {"subject","html","text","kind","bytes"}.
+ */
+BL_EXTERN(int) bl_template_preview(bl_ctx *ctx, const char *code, int version,
+				   const char *sample_json, int64_t statement_id, char **json);
+
+/** Render template text `src` with the variables of `data_json` (no DB). */
+BL_EXTERN(int) bl_template_render(const char *src, const char *data_json, bool html, char **out);
+
+/** Bytes of `utf8` as carriers count them (EUC-KR / KS X 1001: Hangul 2, ASCII 1). */
+BL_EXTERN(int) bl_sms_bytes(const char *utf8, size_t *bytes);
+
+BL_END_DECLS
+
+#endif

@@ -1,0 +1,2 @@
+/* message.c: being written */
+#include "internal.h"

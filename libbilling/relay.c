@@ -1,0 +1,2 @@
+/* relay.c: being written */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* retry.c: being written */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* sender.c: being written */
+#include "internal.h"

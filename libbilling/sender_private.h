@@ -1,0 +1,43 @@
+/*
+ * The mock EMAIL/SMS providers (sender.c): a documented product feature with
+ * configurable latency and failure rates (BILLING_MOCK_*), deterministic for
+ * a seed.  Accepted sends are recorded in message_ledger keyed by message id
+ * (the provider's idempotency key).
+ */
+#ifndef BL_SENDER_PRIVATE_H
+#define BL_SENDER_PRIVATE_H
+
+#include "db.h"
+
+typedef enum {
+	BL_SEND_OK = 0,        /* accepted now */
+	BL_SEND_DUPLICATE = 1, /* accepted before: not delivered again */
+	BL_SEND_TRANSIENT = 2, /* timeout, throttling: retry later */
+	BL_SEND_PERMANENT = 3  /* invalid address, unsubscribed: never retry */
+} bl__send_status;
+
+typedef struct {
+	int64_t message_id;
+	int attempt; /* 1-based */
+	bl_channel channel;
+	const char *to; /* plain e-mail address or phone digits */
+	const char *to_name;
+	const char *subject, *html, *text;
+	bl_message_kind kind;
+	size_t bytes;
+} bl__send_req;
+
+typedef struct {
+	bl__send_status status;
+	char error[256];
+} bl__send_res;
+
+typedef struct bl__sender bl__sender;
+BL_PRIVATE int bl__sender_new(bl__sender **out, const bl_config *cfg, const char *worker);
+/* `db` is used (autocommit) for the ledger.  Returns BL_OK whatever the
+ * provider answered (see res->status); an error only when the ledger write
+ * or the Maildir write itself failed. */
+BL_PRIVATE int bl__sender_send(bl__sender *s, MYSQL *db, const bl__send_req *req, bl__send_res *res);
+BL_PRIVATE void bl__sender_free(bl__sender *s);
+
+#endif

@@ -1,0 +1,2 @@
+/* smslen.c: being written */
+#include "internal.h"

@@ -1,0 +1,29 @@
+/* Compiled templates for the worker and preview (template.c). */
+#ifndef BL_TEMPLATE_PRIVATE_H
+#define BL_TEMPLATE_PRIVATE_H
+
+#include "db.h"
+
+typedef struct {
+	char *subject; /* EMAIL */
+	char *html;    /* EMAIL */
+	char *text;
+	bl_message_kind kind;
+	size_t bytes; /* SMS/LMS: EUC-KR bytes of text; EMAIL: bytes of text + html */
+} bl__rendered;
+
+BL_PRIVATE void bl__rendered_free(bl__rendered *r);
+
+/* A stored template version, parsed once (immutable: cache it by id). */
+typedef struct bl__tpl bl__tpl;
+BL_PRIVATE int bl__tpl_load(MYSQL *db, int64_t template_id, bl__tpl **out);
+BL_PRIVATE bl_channel bl__tpl_channel(const bl__tpl *t);
+BL_PRIVATE bl_purpose bl__tpl_purpose(const bl__tpl *t);
+/* Render with a data model (model.c's JSON shape).  An SMS over
+ * BL_LMS_MAX_BYTES is BL_EINVAL. */
+BL_PRIVATE int bl__tpl_render(const bl__tpl *t, json_t *model, bl__rendered *out);
+BL_PRIVATE void bl__tpl_free(bl__tpl *t);
+/* Id of the latest enabled version of `code` (BL_ENOTFOUND / BL_ECONFLICT if disabled). */
+BL_PRIVATE int bl__tpl_latest_id(MYSQL *db, const char *code, int64_t *id);
+
+#endif

@@ -1,0 +1,2 @@
+/* template_store.c: being written */
+#include "internal.h"
