@@ -157,6 +157,49 @@ fail:
 	return NULL;
 }
 
+int bl__stmt_cache_exec(bl__stmt_cache *c, MYSQL *db, const char *sql, const bl__param *ps,
+			unsigned n, uint64_t *affected)
+{
+	if (c->st && (c->db != db || c->sql != sql))
+		bl__stmt_cache_clear(c);
+	if (!c->st) {
+		c->st = mysql_stmt_init(db);
+		if (!c->st)
+			return bl__db_fail(db, sql);
+		if (mysql_stmt_prepare(c->st, sql, strlen(sql))) {
+			int rc = bl__stmt_fail(c->st, sql);
+			bl__stmt_cache_clear(c);
+			return rc;
+		}
+		c->db = db;
+		c->sql = sql;
+	}
+	if (mysql_stmt_param_count(c->st) != n)
+		return bl__fail(BL_EINVAL, "internal: %lu placeholders but %u parameters [SQL: %.160s]",
+				mysql_stmt_param_count(c->st), n, sql);
+	MYSQL_BIND b[32];
+	if (n > 32)
+		return bl__fail(BL_EINVAL, "internal: %u parameters for a cached statement", n);
+	bind_params(b, ps, n);
+	if (mysql_stmt_bind_param(c->st, b) || mysql_stmt_execute(c->st)) {
+		int rc = bl__stmt_fail(c->st, sql);
+		bl__stmt_cache_clear(c); /* prepared again next time (e.g. after a reconnect) */
+		return rc;
+	}
+	if (affected)
+		*affected = mysql_stmt_affected_rows(c->st);
+	return BL_OK;
+}
+
+void bl__stmt_cache_clear(bl__stmt_cache *c)
+{
+	if (c->st)
+		mysql_stmt_close(c->st);
+	c->st = NULL;
+	c->db = NULL;
+	c->sql = NULL;
+}
+
 int bl__db_exec(MYSQL *db, const char *sql, const bl__param *ps, unsigned n, uint64_t *affected,
 		uint64_t *insert_id)
 {
@@ -388,37 +431,37 @@ int bl__json_out(json_t *j, char **out)
 	return BL_OK;
 }
 
-/* ---- bulk insert ---- */
+/* ---- bulk insert: Connector/C array binding ---- */
+
+/*
+ * One prepared single-row INSERT executed with STMT_ATTR_ARRAY_SIZE rows of
+ * column-wise bound values (MariaDB's COM_STMT_BULK_EXECUTE): the statement
+ * is parsed once, whatever the number of rows.
+ */
+typedef struct {
+	bl__ptype t;      /* type of the column's first non-NULL value */
+	int64_t *ival;
+	size_t *soff;     /* offsets into the arena (resolved at flush) */
+	const char **sptr;
+	unsigned long *len;
+	char *ind;
+} bulk_col;
 
 struct bl__bulk {
 	MYSQL *db;
-	char *head, *tail;
-	unsigned ncols, per_stmt;
-	MYSQL_STMT *full; /* prepared for per_stmt rows */
-	bl__param *rows;  /* per_stmt * ncols */
-	unsigned nrows;
+	char *sql;
+	MYSQL_STMT *st;
+	unsigned ncols, per_stmt, nrows;
+	bulk_col *cols;
 	bl_strbuf arena; /* copies of string values */
 	uint64_t total;
+	uint64_t affected; /* sum of affected rows of the executions */
 };
-
-static char *bulk_sql(const bl__bulk *b, unsigned rows)
-{
-	bl_strbuf sb = { 0 };
-	bl__sb_puts(&sb, b->head);
-	for (unsigned r = 0; r < rows; r++) {
-		bl__sb_puts(&sb, r ? ",(" : " (");
-		for (unsigned c = 0; c < b->ncols; c++)
-			bl__sb_puts(&sb, c ? ",?" : "?");
-		bl__sb_puts(&sb, ")");
-	}
-	bl__sb_puts(&sb, b->tail);
-	return bl__sb_steal(&sb);
-}
 
 int bl__bulk_new(bl__bulk **out, MYSQL *db, const char *head, unsigned ncols, unsigned per_stmt,
 		 const char *tail)
 {
-	if (ncols == 0 || per_stmt == 0 || (uint64_t)ncols * per_stmt > 65535)
+	if (ncols == 0 || per_stmt == 0)
 		return bl__fail(BL_EINVAL, "internal: bulk insert of %u rows x %u columns", per_stmt, ncols);
 	bl__bulk *b = calloc(1, sizeof *b);
 	if (!b)
@@ -426,10 +469,27 @@ int bl__bulk_new(bl__bulk **out, MYSQL *db, const char *head, unsigned ncols, un
 	b->db = db;
 	b->ncols = ncols;
 	b->per_stmt = per_stmt;
-	b->head = bl__strdup(head);
-	b->tail = bl__strdup(tail ? tail : "");
-	b->rows = calloc((size_t)ncols * per_stmt, sizeof *b->rows);
-	if (!b->head || !b->tail || !b->rows) {
+	b->cols = calloc(ncols, sizeof *b->cols);
+	bl_strbuf sb = { 0 };
+	bl__sb_puts(&sb, head);
+	bl__sb_puts(&sb, " (");
+	for (unsigned c = 0; c < ncols; c++)
+		bl__sb_puts(&sb, c ? ",?" : "?");
+	bl__sb_puts(&sb, ")");
+	bl__sb_puts(&sb, tail ? tail : "");
+	b->sql = bl__sb_steal(&sb);
+	bool ok = b->cols && b->sql;
+	for (unsigned c = 0; ok && c < ncols; c++) {
+		bulk_col *k = &b->cols[c];
+		k->t = BP_T_NULL;
+		k->ival = calloc(per_stmt, sizeof *k->ival);
+		k->soff = calloc(per_stmt, sizeof *k->soff);
+		k->sptr = calloc(per_stmt, sizeof *k->sptr);
+		k->len = calloc(per_stmt, sizeof *k->len);
+		k->ind = calloc(per_stmt, 1);
+		ok = k->ival && k->soff && k->sptr && k->len && k->ind;
+	}
+	if (!ok) {
 		bl__bulk_free(b);
 		return bl__fail(BL_ENOMEM, "out of memory");
 	}
@@ -437,56 +497,77 @@ int bl__bulk_new(bl__bulk **out, MYSQL *db, const char *head, unsigned ncols, un
 	return BL_OK;
 }
 
-static int bulk_exec(bl__bulk *b, MYSQL_STMT *st, unsigned rows, const char *sql)
+static int bulk_exec(bl__bulk *b)
 {
-	size_t n = (size_t)rows * b->ncols;
-	MYSQL_BIND *bind = calloc(n, sizeof *bind);
+	if (!b->st) {
+		b->st = mysql_stmt_init(b->db);
+		if (!b->st)
+			return bl__db_fail(b->db, b->sql);
+		if (mysql_stmt_prepare(b->st, b->sql, strlen(b->sql))) {
+			int rc = bl__stmt_fail(b->st, b->sql);
+			mysql_stmt_close(b->st);
+			b->st = NULL;
+			return rc;
+		}
+	}
+	MYSQL_BIND *bind = calloc(b->ncols, sizeof *bind);
 	if (!bind)
 		return bl__fail(BL_ENOMEM, "out of memory");
-	/* String params point into the arena, which may have moved: fix up. */
-	for (size_t i = 0; i < n; i++)
-		if (b->rows[i].t == BP_T_STR || b->rows[i].t == BP_T_BLOB)
-			b->rows[i].p = b->arena.s + (uintptr_t)b->rows[i].i;
-	bind_params(bind, b->rows, (unsigned)n);
+	for (unsigned c = 0; c < b->ncols; c++) {
+		bulk_col *k = &b->cols[c];
+		bind[c].u.indicator = k->ind;
+		if (k->t == BP_T_I64) {
+			bind[c].buffer_type = MYSQL_TYPE_LONGLONG;
+			bind[c].buffer = k->ival;
+		} else {
+			/* strings: an array of pointers, resolved now the arena is final */
+			for (unsigned r = 0; r < b->nrows; r++)
+				k->sptr[r] = k->ind[r] == STMT_INDICATOR_NULL ? NULL : b->arena.s + k->soff[r];
+			bind[c].buffer_type = k->t == BP_T_BLOB ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+			bind[c].buffer = k->sptr;
+			bind[c].length = k->len;
+		}
+	}
+	unsigned n = b->nrows;
 	int rc = BL_OK;
-	if (mysql_stmt_bind_param(st, bind) || mysql_stmt_execute(st))
-		rc = bl__stmt_fail(st, sql);
+	if (mysql_stmt_attr_set(b->st, STMT_ATTR_ARRAY_SIZE, &n) || mysql_stmt_bind_param(b->st, bind) ||
+	    mysql_stmt_execute(b->st))
+		rc = bl__stmt_fail(b->st, b->sql);
+	else
+		b->affected += mysql_stmt_affected_rows(b->st);
 	free(bind);
 	return rc;
 }
 
 int bl__bulk_add(bl__bulk *b, const bl__param *row)
 {
-	bl__param *dst = b->rows + (size_t)b->nrows * b->ncols;
+	unsigned r = b->nrows;
 	for (unsigned c = 0; c < b->ncols; c++) {
-		dst[c] = row[c];
-		if (row[c].t == BP_T_STR || row[c].t == BP_T_BLOB) {
-			/* store the arena offset in .i; resolved at execute time */
-			dst[c].i = (int64_t)b->arena.len;
-			if (bl__sb_append(&b->arena, row[c].p, row[c].len))
+		bulk_col *k = &b->cols[c];
+		const bl__param *v = &row[c];
+		if (v->t == BP_T_NULL) {
+			k->ind[r] = STMT_INDICATOR_NULL;
+			k->ival[r] = 0;
+			k->len[r] = 0;
+			continue;
+		}
+		if (k->t == BP_T_NULL)
+			k->t = v->t;
+		else if ((k->t == BP_T_I64) != (v->t == BP_T_I64))
+			return bl__fail(BL_EINVAL, "internal: column %u mixes numbers and strings [SQL: %.120s]",
+					c + 1, b->sql);
+		k->ind[r] = STMT_INDICATOR_NONE;
+		if (v->t == BP_T_I64) {
+			k->ival[r] = v->i;
+		} else {
+			k->soff[r] = b->arena.len;
+			k->len[r] = v->len;
+			if (bl__sb_append(&b->arena, v->p, v->len))
 				return BL_ENOMEM;
 		}
 	}
-	if (++b->nrows == b->per_stmt) {
-		if (!b->full) {
-			_cleanup_free_ char *sql = bulk_sql(b, b->per_stmt);
-			if (!sql)
-				return bl__fail(BL_ENOMEM, "out of memory");
-			b->full = mysql_stmt_init(b->db);
-			if (!b->full || mysql_stmt_prepare(b->full, sql, strlen(sql))) {
-				int rc = b->full ? bl__stmt_fail(b->full, sql) : bl__db_fail(b->db, sql);
-				if (b->full)
-					mysql_stmt_close(b->full);
-				b->full = NULL;
-				return rc;
-			}
-		}
-		int rc = bulk_exec(b, b->full, b->nrows, b->head);
-		b->total += b->nrows;
-		b->nrows = 0;
-		b->arena.len = 0;
-		return rc;
-	}
+	if (++b->nrows == b->per_stmt)
+		return bl__bulk_flush(b);
 	return BL_OK;
 }
 
@@ -494,35 +575,34 @@ int bl__bulk_flush(bl__bulk *b)
 {
 	if (b->nrows == 0)
 		return BL_OK;
-	_cleanup_free_ char *sql = bulk_sql(b, b->nrows);
-	if (!sql)
-		return bl__fail(BL_ENOMEM, "out of memory");
-	MYSQL_STMT *st = mysql_stmt_init(b->db);
-	int rc;
-	if (!st)
-		return bl__db_fail(b->db, sql);
-	if (mysql_stmt_prepare(st, sql, strlen(sql)))
-		rc = bl__stmt_fail(st, sql);
-	else
-		rc = bulk_exec(b, st, b->nrows, b->head);
-	mysql_stmt_close(st);
+	int rc = bulk_exec(b);
 	b->total += b->nrows;
 	b->nrows = 0;
 	b->arena.len = 0;
+	for (unsigned c = 0; c < b->ncols; c++)
+		if (b->cols[c].t != BP_T_I64)
+			b->cols[c].t = BP_T_NULL; /* next batch decides again */
 	return rc;
 }
 
 uint64_t bl__bulk_rows(const bl__bulk *b) { return b->total + b->nrows; }
+uint64_t bl__bulk_affected(const bl__bulk *b) { return b->affected; }
 
 void bl__bulk_free(bl__bulk *b)
 {
 	if (!b)
 		return;
-	if (b->full)
-		mysql_stmt_close(b->full);
-	free(b->head);
-	free(b->tail);
-	free(b->rows);
+	if (b->st)
+		mysql_stmt_close(b->st);
+	for (unsigned c = 0; b->cols && c < b->ncols; c++) {
+		free(b->cols[c].ival);
+		free(b->cols[c].soff);
+		free(b->cols[c].sptr);
+		free(b->cols[c].len);
+		free(b->cols[c].ind);
+	}
+	free(b->cols);
+	free(b->sql);
 	bl__sb_free(&b->arena);
 	free(b);
 }

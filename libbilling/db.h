@@ -38,6 +38,18 @@ BL_PRIVATE void bl__db_rollback(MYSQL *db);
 BL_PRIVATE int bl__db_exec(MYSQL *db, const char *sql, const bl__param *ps, unsigned n,
 			   uint64_t *affected, uint64_t *insert_id);
 
+/* A statement prepared once and executed many times on one connection
+ * (hot paths).  `sql` must be a string that outlives the cache. */
+typedef struct {
+	MYSQL *db;
+	const char *sql;
+	MYSQL_STMT *st;
+} bl__stmt_cache;
+BL_PRIVATE int bl__stmt_cache_exec(bl__stmt_cache *c, MYSQL *db, const char *sql,
+				   const bl__param *ps, unsigned n, uint64_t *affected);
+/* Close the cached statement (before its connection is closed). */
+BL_PRIVATE void bl__stmt_cache_clear(bl__stmt_cache *c);
+
 /* Row callback: vals[i] NULL for SQL NULL, NUL-terminated otherwise. */
 typedef int (*bl__row_cb)(void *payload, char **vals, unsigned long *lens, unsigned ncols);
 BL_PRIVATE int bl__db_rows(MYSQL *db, const char *sql, const bl__param *ps, unsigned n,
@@ -59,6 +71,8 @@ BL_PRIVATE int bl__bulk_new(bl__bulk **out, MYSQL *db, const char *head, unsigne
 BL_PRIVATE int bl__bulk_add(bl__bulk *b, const bl__param *row);
 BL_PRIVATE int bl__bulk_flush(bl__bulk *b);
 BL_PRIVATE uint64_t bl__bulk_rows(const bl__bulk *b);
+/* Affected rows summed over the executed statements (after a flush). */
+BL_PRIVATE uint64_t bl__bulk_affected(const bl__bulk *b);
 BL_PRIVATE void bl__bulk_free(bl__bulk *b);
 
 #endif

@@ -1,2 +1,408 @@
-/* message.c: being written */
-#include "internal.h"
+/*
+ * Messages: creating them (statement enqueue, manual sends), reading them,
+ * manual retries and statistics.  Sending is worker.c; publishing relay.c.
+ */
+#include <sodium.h>
+#include "db.h"
+#include "template_private.h"
+
+#define ENQUEUE_CHUNK 2000
+
+int bl_message_filter_init(bl_message_filter *f, unsigned version)
+{
+	if (!f || version != BL_MESSAGE_FILTER_VERSION)
+		return bl__fail(BL_EINVAL, "bl_message_filter_init: unsupported version %u", version);
+	*f = (bl_message_filter)BL_MESSAGE_FILTER_INIT;
+	return BL_OK;
+}
+
+/* ---- enqueue the statements of a month ---- */
+
+typedef struct {
+	int64_t statement_id, user_id;
+	bool pref_sms, consent_email, consent_sms;
+} st_row;
+
+typedef struct {
+	st_row *v;
+	size_t n;
+	int64_t last_id;
+} st_page;
+
+static int st_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	st_page *pg = p;
+	st_row *r = &pg->v[pg->n++];
+	r->statement_id = atoll(v[0]);
+	r->user_id = atoll(v[1]);
+	r->pref_sms = !strcmp(v[2], "SMS");
+	r->consent_email = atoi(v[3]) != 0;
+	r->consent_sms = atoi(v[4]) != 0;
+	pg->last_id = r->statement_id;
+	return BL_OK;
+}
+
+int bl_message_enqueue_statements(bl_ctx *ctx, const char *month, int64_t reservation_id,
+				  bl_enqueue_stats *stats)
+{
+	bl_enqueue_stats local = { 0 };
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof *stats);
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_message_enqueue_statements: ctx is NULL");
+	int rc = bl_month_parse(month, NULL, NULL);
+	if (rc)
+		return rc;
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t tpl_email = 0, tpl_sms = 0;
+	if ((rc = bl__tpl_latest_id(db, "DEFAULT_BILLING_EMAIL", &tpl_email)) ||
+	    (rc = bl__tpl_latest_id(db, "DEFAULT_BILLING_SMS", &tpl_sms)))
+		return bl__fail_wrap(rc, "enqueue %s", month);
+	st_page pg = { calloc(ENQUEUE_CHUNK, sizeof(st_row)), 0, 0 };
+	if (!pg.v)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	for (;;) {
+		pg.n = 0;
+		bl__param p[] = { BP_STR(month), BP_I64(pg.last_id), BP_I64(ENQUEUE_CHUNK) };
+		rc = bl__db_rows(db,
+				 "SELECT s.id, s.user_id, u.preferred_channel, u.consent_email, u.consent_sms "
+				 "FROM statements s JOIN users u ON u.id = s.user_id "
+				 "WHERE s.target_month = ? AND s.id > ? ORDER BY s.id LIMIT ?",
+				 p, 3, st_cb, &pg);
+		if (rc || pg.n == 0)
+			break;
+		bl__bulk *b = NULL;
+		rc = bl__db_begin(db);
+		if (rc == BL_OK)
+			rc = bl__bulk_new(&b, db,
+					  "INSERT INTO messages (idempotency_key, user_id, statement_id, "
+					  "reservation_id, template_id, channel, purpose) VALUES",
+					  7, 1000, " ON DUPLICATE KEY UPDATE id = id");
+		int64_t candidates = 0;
+		for (size_t i = 0; rc == BL_OK && i < pg.n; i++) {
+			st_row *r = &pg.v[i];
+			stats->statements++;
+			bool sms;
+			if (r->pref_sms ? r->consent_sms : r->consent_email)
+				sms = r->pref_sms;
+			else if (r->pref_sms ? r->consent_email : r->consent_sms)
+				sms = !r->pref_sms;
+			else {
+				stats->no_consent++;
+				continue;
+			}
+			char key[64];
+			snprintf(key, sizeof key, "stmt:%lld:BILLING", (long long)r->statement_id);
+			bl__param row[] = { BP_STR(key), BP_I64(r->user_id), BP_I64(r->statement_id),
+					    reservation_id ? BP_I64(reservation_id) : BP_NULL,
+					    BP_I64(sms ? tpl_sms : tpl_email), BP_STR(sms ? "SMS" : "EMAIL"),
+					    BP_STR("BILLING") };
+			candidates++;
+			rc = bl__bulk_add(b, row);
+		}
+		if (rc == BL_OK)
+			rc = bl__bulk_flush(b);
+		/* ON DUPLICATE KEY UPDATE id = id: 1 affected row per new message, 0 per existing */
+		int64_t created = b ? (int64_t)bl__bulk_affected(b) : 0;
+		bl__bulk_free(b);
+		if (rc == BL_OK)
+			rc = bl__db_commit(db);
+		if (rc) {
+			bl__db_rollback(db);
+			break;
+		}
+		stats->created += created;
+		stats->existing += candidates - created;
+		if (pg.n < ENQUEUE_CHUNK)
+			break;
+	}
+	free(pg.v);
+	if (rc)
+		return bl__fail_wrap(rc, "enqueue %s", month);
+	return BL_OK;
+}
+
+/* ---- a single (manual / NOTICE) message ---- */
+
+int bl_message_send(bl_ctx *ctx, int64_t user_id, const char *template_code, const char *params_json,
+		    const char *idempotency_key, int64_t *message_id)
+{
+	if (!ctx || !template_code)
+		return bl__fail(BL_EINVAL, "bl_message_send: NULL argument");
+	if (params_json) {
+		json_error_t e;
+		json_t *j = json_loads(params_json, 0, &e);
+		bool obj = json_is_object(j);
+		json_decref(j);
+		if (!obj)
+			return bl__fail(BL_EINVAL, "params: must be a JSON object (%s)", j ? "not an object" : e.text);
+	}
+	if (idempotency_key && (!*idempotency_key || strlen(idempotency_key) > 100))
+		return bl__fail(BL_EINVAL, "idempotency key: must be 1-100 characters");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t tpl = 0;
+	int rc = bl__tpl_latest_id(db, template_code, &tpl);
+	if (rc)
+		return rc;
+	json_t *rows = NULL;
+	bl__param tp[] = { BP_I64(tpl) };
+	if ((rc = bl__db_json(db, "SELECT channel, purpose FROM message_templates WHERE id = ?", tp, 1, &rows)))
+		return rc;
+	char channel[8], purpose[8];
+	snprintf(channel, sizeof channel, "%s", json_string_value(json_object_get(json_array_get(rows, 0), "channel")));
+	snprintf(purpose, sizeof purpose, "%s", json_string_value(json_object_get(json_array_get(rows, 0), "purpose")));
+	json_decref(rows);
+	int64_t exists = 0;
+	bl__param up[] = { BP_I64(user_id) };
+	bool found = false;
+	if ((rc = bl__db_i64(db, "SELECT id FROM users WHERE id = ?", up, 1, &exists, &found)))
+		return rc;
+	if (!found)
+		return bl__fail(BL_ENOTFOUND, "no subscriber with id %lld", (long long)user_id);
+	char key[128];
+	if (idempotency_key) {
+		snprintf(key, sizeof key, "manual:%s", idempotency_key);
+	} else {
+		unsigned char r[16];
+		char hex[33];
+		if (sodium_init() < 0)
+			return bl__fail(BL_ECRYPTO, "libsodium could not be initialised");
+		randombytes_buf(r, sizeof r);
+		sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+		snprintf(key, sizeof key, "manual:%s", hex);
+	}
+	bl__param p[] = { BP_STR(key), BP_I64(user_id), BP_I64(tpl), BP_STR(channel), BP_STR(purpose),
+			  params_json ? BP_STR(params_json) : BP_NULL };
+	rc = bl__db_exec(db,
+			 "INSERT INTO messages (idempotency_key, user_id, template_id, channel, purpose, "
+			 "params_json) VALUES (?,?,?,?,?,?) ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
+			 p, 6, NULL, NULL);
+	if (rc)
+		return rc;
+	int64_t id = 0;
+	bl__param k[] = { BP_STR(key) };
+	if ((rc = bl__db_i64(db, "SELECT id FROM messages WHERE idempotency_key = ?", k, 1, &id, NULL)))
+		return rc;
+	if (message_id)
+		*message_id = id;
+	return BL_OK;
+}
+
+/* ---- search / get ---- */
+
+#define MSG_COLUMNS                                                                             \
+	"m.id, m.user_id, m.statement_id, m.reservation_id, t.code AS template_code, "          \
+	"t.version AS template_version, m.channel, m.kind, m.bytes, m.purpose, m.status, "     \
+	"m.attempts, m.last_error, m.fallback_of, "                                            \
+	"DATE_FORMAT(m.requested_at, '%Y-%m-%d %H:%i:%s') AS requested_at, "                   \
+	"DATE_FORMAT(m.processed_at, '%Y-%m-%d %H:%i:%s') AS processed_at, "                   \
+	"DATE_FORMAT(m.next_attempt_at, '%Y-%m-%d %H:%i:%s') AS next_attempt_at"
+
+static const char *STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", NULL };
+
+static int check_filter(const bl_message_filter *f)
+{
+	if (!f || f->version != BL_MESSAGE_FILTER_VERSION)
+		return bl__fail(BL_EINVAL, "message filter: missing or wrong version (use bl_message_filter_init)");
+	if (f->limit < 1 || f->limit > 1000)
+		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", f->limit);
+	if (f->status) {
+		bool ok = false;
+		for (const char **s = STATUSES; *s; s++)
+			ok |= !strcmp(*s, f->status);
+		if (!ok)
+			return bl__fail(BL_EINVAL, "status '%s': expected WAITING, PROCESSING, SUCCESS, FAILED, "
+						   "EXCEEDED or DEAD", f->status);
+	}
+	if (f->channel && strcmp(f->channel, "EMAIL") && strcmp(f->channel, "SMS"))
+		return bl__fail(BL_EINVAL, "channel '%s': expected EMAIL or SMS", f->channel);
+	const char *d[] = { f->from, f->to };
+	for (int i = 0; i < 2; i++) {
+		int y, mo, dd, hh = 0, mi = 0, ss = 0;
+		char extra;
+		if (d[i] && sscanf(d[i], "%4d-%2d-%2d %2d:%2d:%2d%c", &y, &mo, &dd, &hh, &mi, &ss, &extra) != 6 &&
+		    sscanf(d[i], "%4d-%2d-%2d%c", &y, &mo, &dd, &extra) != 3)
+			return bl__fail(BL_EINVAL, "%s '%s': expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS",
+					i ? "to" : "from", d[i]);
+	}
+	return BL_OK;
+}
+
+/* WHERE clause with every optional filter (NULL/0 means "any"). */
+#define FILTER_WHERE                                                                            \
+	"WHERE m.id > ? AND (? = 0 OR m.user_id = ?) AND (? = 0 OR m.reservation_id = ?) "     \
+	"AND (? = '' OR m.status = ?) AND (? = '' OR m.channel = ?) AND (? = '' OR t.code = ?) " \
+	"AND (? = '' OR m.requested_at >= ?) AND (? = '' OR m.requested_at < ?) "              \
+	"AND (? = 0 OR m.statement_id IN (SELECT id FROM statements WHERE batch_run_id = ?)) "
+
+#define FILTER_PARAMS(f)                                                                        \
+	BP_I64((f)->after_id), BP_I64((f)->user_id), BP_I64((f)->user_id),                    \
+		BP_I64((f)->reservation_id), BP_I64((f)->reservation_id),                       \
+		BP_STR((f)->status ? (f)->status : ""), BP_STR((f)->status ? (f)->status : ""), \
+		BP_STR((f)->channel ? (f)->channel : ""), BP_STR((f)->channel ? (f)->channel : ""), \
+		BP_STR((f)->template_code ? (f)->template_code : ""),                           \
+		BP_STR((f)->template_code ? (f)->template_code : ""),                           \
+		BP_STR((f)->from ? (f)->from : ""), BP_STR((f)->from ? (f)->from : ""),         \
+		BP_STR((f)->to ? (f)->to : ""), BP_STR((f)->to ? (f)->to : ""),                 \
+		BP_I64((f)->run_id), BP_I64((f)->run_id)
+
+int bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_message_search: NULL argument");
+	int rc = check_filter(f);
+	MYSQL *db = rc ? NULL : bl__ctx_db(ctx);
+	if (rc || !db)
+		return rc ? rc : bl_error_last_code();
+	json_t *rows = NULL;
+	bl__param p[] = { FILTER_PARAMS(f), BP_I64(f->limit) };
+	rc = bl__db_json(db,
+			 "SELECT " MSG_COLUMNS " FROM messages m JOIN message_templates t ON t.id = m.template_id "
+			 FILTER_WHERE "ORDER BY m.id LIMIT ?",
+			 p, sizeof p / sizeof p[0], &rows);
+	if (rc == BL_OK)
+		rc = bl__json_out(rows, json);
+	json_decref(rows);
+	return rc;
+}
+
+int bl_message_get(bl_ctx *ctx, int64_t message_id, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_message_get: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL, *att = NULL, *ledger = NULL;
+	bl__param p[] = { BP_I64(message_id) };
+	int rc = bl__db_json(db,
+			     "SELECT " MSG_COLUMNS " FROM messages m JOIN message_templates t ON "
+			     "t.id = m.template_id WHERE m.id = ?",
+			     p, 1, &rows);
+	if (rc)
+		return rc;
+	json_t *m = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	if (!m)
+		return bl__fail(BL_ENOTFOUND, "message #%lld does not exist", (long long)message_id);
+	rc = bl__db_json(db,
+			 "SELECT attempt_no, channel, status, error, worker, "
+			 "DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at, "
+			 "DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i:%s.%f') AS finished_at "
+			 "FROM message_attempts WHERE message_id = ? ORDER BY attempt_no",
+			 p, 1, &att);
+	if (rc == BL_OK)
+		rc = bl__db_json(db,
+				 "SELECT kind, destination_masked, bytes, attempt_no, duplicate_requests, "
+				 "DATE_FORMAT(accepted_at, '%Y-%m-%d %H:%i:%s') AS accepted_at "
+				 "FROM message_ledger WHERE message_id = ?",
+				 p, 1, &ledger);
+	if (rc == BL_OK) {
+		json_object_set_new(m, "attempt_log", att);
+		json_object_set(m, "delivery", json_array_size(ledger) ? json_array_get(ledger, 0) : json_null());
+		att = NULL;
+		rc = bl__json_out(m, json);
+	}
+	json_decref(att);
+	json_decref(ledger);
+	json_decref(m);
+	return rc;
+}
+
+/* ---- manual retry ---- */
+
+#define RETRY_SET                                                                            \
+	"SET m.status = 'WAITING', m.published_at = NULL, m.next_attempt_at = NOW(3), "      \
+	"m.policy_attempts = 0, m.deliveries = 0, m.claim_token = NULL, m.last_error = NULL "
+
+int bl_message_retry(bl_ctx *ctx, int64_t message_id)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_message_retry: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { BP_I64(message_id) };
+	uint64_t changed = 0;
+	int rc = bl__db_exec(db,
+			     "UPDATE messages m " RETRY_SET
+			     "WHERE m.id = ? AND m.status IN ('FAILED','EXCEEDED','DEAD')",
+			     p, 1, &changed, NULL);
+	if (rc || changed)
+		return rc;
+	json_t *rows = NULL;
+	if ((rc = bl__db_json(db, "SELECT status FROM messages WHERE id = ?", p, 1, &rows)))
+		return rc;
+	json_t *r = json_array_get(rows, 0);
+	rc = r ? bl__fail(BL_ECONFLICT, "message #%lld is %s: only FAILED, EXCEEDED or DEAD messages are "
+					"retried", (long long)message_id,
+			  json_string_value(json_object_get(r, "status")))
+	       : bl__fail(BL_ENOTFOUND, "message #%lld does not exist", (long long)message_id);
+	json_decref(rows);
+	return rc;
+}
+
+int bl_message_retry_filter(bl_ctx *ctx, const bl_message_filter *f, int64_t *count)
+{
+	if (count)
+		*count = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_message_retry_filter: ctx is NULL");
+	int rc = check_filter(f);
+	if (rc)
+		return rc;
+	if (f->status && strcmp(f->status, "FAILED") && strcmp(f->status, "DEAD"))
+		return bl__fail(BL_EINVAL, "status '%s': only FAILED or DEAD messages are retried by filter "
+					   "(an EXCEEDED e-mail already fell back to SMS; retry it by id)",
+				f->status);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { FILTER_PARAMS(f) };
+	uint64_t changed = 0;
+	rc = bl__db_exec(db,
+			 "UPDATE messages m JOIN message_templates t ON t.id = m.template_id " RETRY_SET
+			 FILTER_WHERE "AND m.status IN ('FAILED','DEAD')",
+			 p, sizeof p / sizeof p[0], &changed, NULL);
+	if (rc == BL_OK && count)
+		*count = (int64_t)changed;
+	return rc;
+}
+
+/* ---- statistics ---- */
+
+int bl_message_stats(bl_ctx *ctx, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_message_stats: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *by = NULL, *per_min = NULL;
+	int rc = bl__db_json(db,
+			     "SELECT status, channel, COUNT(*) AS count FROM messages "
+			     "GROUP BY status, channel ORDER BY status, channel",
+			     NULL, 0, &by);
+	if (rc == BL_OK)
+		rc = bl__db_json(db,
+				 "SELECT DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') AS minute, "
+				 "SUM(status = 'SUCCESS') AS success, SUM(status = 'FAILED') AS failed "
+				 "FROM message_attempts WHERE finished_at >= NOW(3) - INTERVAL 1 HOUR "
+				 "GROUP BY minute ORDER BY minute",
+				 NULL, 0, &per_min);
+	if (rc == BL_OK) {
+		json_t *o = json_pack("{s:O,s:O}", "by_status_channel", by, "per_minute", per_min);
+		rc = bl__json_out(o, json);
+		json_decref(o);
+	}
+	json_decref(by);
+	json_decref(per_min);
+	return rc;
+}

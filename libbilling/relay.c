@@ -1,2 +1,173 @@
-/* relay.c: being written */
-#include "internal.h"
+/*
+ * The outbox relay: publishes due message rows to the Redis stream.
+ *
+ * One transaction per batch: SELECT ... FOR UPDATE SKIP LOCKED claims the
+ * rows (so several relays never publish the same row at once), pipelined
+ * XADD (MAXLEN ~ keeps the stream bounded), then published_at is set and
+ * the transaction commits.  When Redis fails the transaction rolls back and
+ * the rows wait.  A crash between XADD and COMMIT publishes a row twice,
+ * which the worker's conditional claim makes harmless.
+ */
+#include "stream_private.h"
+#include "context_private.h"
+
+void bl__stream_key(const bl_config *cfg, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s", bl_config_get(cfg, "REDIS_PREFIX"), bl_config_get(cfg, "BILLING_STREAM"));
+}
+
+redisContext *bl__redis_connect(const bl_config *cfg)
+{
+	/* a throw-away context borrows the connection logic of bl_ctx */
+	bl_ctx tmp = { 0 };
+	tmp.cfg = (bl_config *)cfg;
+	redisContext *r = bl__ctx_redis(&tmp);
+	return r;
+}
+
+int bl__redis_cmd(redisContext *r, int argc, const char **argv, redisReply **out)
+{
+	*out = NULL;
+	redisReply *rep = redisCommandArgv(r, argc, argv, NULL);
+	if (!rep)
+		return bl__fail(BL_EREDIS, "Redis %s: %s", argv[0], r->errstr[0] ? r->errstr : "no reply");
+	if (rep->type == REDIS_REPLY_ERROR) {
+		int rc = bl__fail(BL_EREDIS, "Redis %s %s: %s", argv[0], argc > 1 ? argv[1] : "", rep->str);
+		freeReplyObject(rep);
+		return rc;
+	}
+	*out = rep;
+	return BL_OK;
+}
+
+int bl__stream_ensure_group(redisContext *r, const bl_config *cfg)
+{
+	char key[256];
+	bl__stream_key(cfg, key, sizeof key);
+	const char *argv[] = { "XGROUP", "CREATE", key, bl_config_get(cfg, "BILLING_STREAM_GROUP"), "0",
+			       "MKSTREAM" };
+	redisReply *rep = redisCommandArgv(r, 6, argv, NULL);
+	if (!rep)
+		return bl__fail(BL_EREDIS, "Redis XGROUP CREATE %s: %s", key, r->errstr);
+	int rc = BL_OK;
+	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9))
+		rc = bl__fail(BL_EREDIS, "Redis XGROUP CREATE %s: %s", key, rep->str);
+	freeReplyObject(rep);
+	return rc;
+}
+
+typedef struct {
+	int64_t id[10000];
+	char channel[10000][6];
+	int attempts[10000];
+	size_t n;
+} due_rows;
+
+static int due_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	due_rows *d = p;
+	d->id[d->n] = atoll(v[0]);
+	snprintf(d->channel[d->n], sizeof d->channel[0], "%s", v[1]);
+	d->attempts[d->n] = atoi(v[2]);
+	d->n++;
+	return BL_OK;
+}
+
+static int publish(const bl_config *cfg, redisContext *r, const due_rows *d)
+{
+	char key[256], maxlen[32];
+	bl__stream_key(cfg, key, sizeof key);
+	snprintf(maxlen, sizeof maxlen, "%lld", (long long)bl__config_int(cfg, "BILLING_STREAM_MAXLEN"));
+	for (size_t i = 0; i < d->n; i++) {
+		char id[24], att[16];
+		snprintf(id, sizeof id, "%lld", (long long)d->id[i]);
+		snprintf(att, sizeof att, "%d", d->attempts[i]);
+		const char *argv[] = { "XADD", key, "MAXLEN", "~", maxlen, "*", "id", id, "channel",
+				       d->channel[i], "attempt", att };
+		if (redisAppendCommandArgv(r, 12, argv, NULL) != REDIS_OK)
+			return bl__fail(BL_EREDIS, "Redis XADD %s: %s", key, r->errstr);
+	}
+	int rc = BL_OK;
+	for (size_t i = 0; i < d->n; i++) {
+		redisReply *rep = NULL;
+		if (redisGetReply(r, (void **)&rep) != REDIS_OK || !rep) {
+			return bl__fail(BL_EREDIS, "Redis XADD %s: %s", key, r->errstr);
+		}
+		if (rep->type == REDIS_REPLY_ERROR && rc == BL_OK)
+			rc = bl__fail(BL_EREDIS, "Redis XADD %s: %s", key, rep->str);
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n)
+{
+	*n = 0;
+	int64_t batch = bl__config_int(cfg, "BILLING_RELAY_BATCH");
+	due_rows *d = malloc(sizeof *d);
+	if (!d)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	d->n = 0;
+	int rc = bl__db_begin(db);
+	/* one status at a time: the index (published_at, status, next_attempt_at)
+	 * then yields rows in order without sorting the whole backlog */
+	static const char *const sts[] = { "WAITING", "FAILED" };
+	for (int i = 0; rc == BL_OK && i < 2 && (int64_t)d->n < batch; i++) {
+		bl__param p[] = { BP_STR(sts[i]), BP_I64(batch - (int64_t)d->n) };
+		rc = bl__db_rows(db,
+				 "SELECT id, channel, attempts FROM messages WHERE published_at IS NULL "
+				 "AND status = ? AND next_attempt_at <= NOW(3) "
+				 "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
+				 p, 2, due_cb, d);
+	}
+	if (rc == BL_OK && d->n)
+		rc = publish(cfg, r, d);
+	if (rc == BL_OK && d->n) {
+		bl__param *ps = malloc(d->n * sizeof *ps);
+		bl_strbuf sql = { 0 };
+		bl__sb_puts(&sql, "UPDATE messages SET published_at = NOW(3) WHERE id IN (");
+		for (size_t i = 0; ps && i < d->n; i++) {
+			ps[i] = BP_I64(d->id[i]);
+			bl__sb_puts(&sql, i ? ",?" : "?");
+		}
+		bl__sb_puts(&sql, ")");
+		rc = !ps || sql.oom ? bl__fail(BL_ENOMEM, "out of memory")
+				    : bl__db_exec(db, sql.s, ps, (unsigned)d->n, NULL, NULL);
+		free(ps);
+		bl__sb_free(&sql);
+	}
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
+	if (rc)
+		bl__db_rollback(db);
+	else
+		*n = (int64_t)d->n;
+	free(d);
+	return rc;
+}
+
+int bl_relay_publish(bl_ctx *ctx, int64_t *published)
+{
+	if (published)
+		*published = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_relay_publish: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	redisContext *r = bl__ctx_redis(ctx);
+	if (!r)
+		return bl_error_last_code();
+	int rc = bl__stream_ensure_group(r, ctx->cfg);
+	int64_t n = 0, total = 0;
+	do {
+		if (rc == BL_OK)
+			rc = bl__relay_once(ctx->cfg, db, r, &n);
+		total += n;
+	} while (rc == BL_OK && n > 0);
+	if (published)
+		*published = total;
+	return rc;
+}

@@ -39,5 +39,33 @@ BL_PRIVATE int bl__sender_new(bl__sender **out, const bl_config *cfg, const char
  * or the Maildir write itself failed. */
 BL_PRIVATE int bl__sender_send(bl__sender *s, MYSQL *db, const bl__send_req *req, bl__send_res *res);
 BL_PRIVATE void bl__sender_free(bl__sender *s);
+/*
+ * Batch mode: between begin and flush, accepted sends are not yet in the
+ * ledger; their res->status is BL_SEND_OK provisionally.  flush records them
+ * all in one upsert and then settles each res (OK, DUPLICATE, or TRANSIENT
+ * when the ledger or the Maildir write failed).  Failures decided at send
+ * time (TRANSIENT/PERMANENT) are final at once.
+ */
+BL_PRIVATE void bl__sender_batch_begin(bl__sender *s);
+BL_PRIVATE int bl__sender_batch_flush(bl__sender *s, MYSQL *db);
+/* Drop what the sender prepared on its connection (call before closing it). */
+BL_PRIVATE void bl__sender_forget_db(bl__sender *s);
+
+/* ---- added: the e-mail the mock provider delivers (mime.c) ---- */
+
+/* Headers and parts of one e-mail.  All strings UTF-8; NULL = empty. */
+typedef struct {
+	int64_t message_id; /* Message-ID <msg-ID@libbilling.invalid>, boundary */
+	int attempt;
+	int64_t date;       /* unix seconds; Date: in +0900 (Asia/Seoul) */
+	const char *from_name, *from_addr;
+	const char *to_name, *to_addr; /* to_addr: a validated address */
+	const char *subject, *text, *html;
+} bl__mime_msg;
+
+/* An RFC 5322 / MIME message (multipart/alternative, text/plain + text/html,
+ * UTF-8, base64, RFC 2047 headers folded to 76 columns, CRLF line ends),
+ * appended to `out`.  Deterministic: the same input gives the same bytes. */
+BL_PRIVATE int bl__mime_build(const bl__mime_msg *m, bl_strbuf *out);
 
 #endif

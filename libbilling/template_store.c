@@ -1,2 +1,549 @@
-/* template_store.c: being written */
-#include "internal.h"
+/*
+ * Message templates in MariaDB: versioned rows of message_templates.
+ *
+ * Saving never changes a row: it inserts version max+1 of the code (the
+ * latest version row is locked, the unique (code, version) key catches the
+ * rest, and a conflict retries).  Messages point at a row id, so what was
+ * rendered stays reproducible.  `enabled` belongs to the code: it is kept
+ * identical on every version (saving and bl_template_set_enabled set it on
+ * all of them), so the latest row tells.
+ */
+#include <time.h>
+#include "template_impl.h"
+#include "model_private.h"
+
+#define SAVE_ATTEMPTS 20
+
+static bool valid_code(const char *code)
+{
+	size_t n = code ? strlen(code) : 0;
+	return n >= 1 && n <= 64 && strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+static int bad_code(const char *code)
+{
+	return bl__fail(BL_EINVAL, "template code '%.80s': expected 1-64 of A-Z, 0-9, _",
+			code ? code : "");
+}
+
+/* ---- one row ---- */
+
+typedef struct {
+	int64_t id;
+	int version;
+	bool enabled, found;
+	bl_channel channel;
+	bl_purpose purpose;
+	char *code, *name, *subject, *html, *text, *vars;
+} tpl_row;
+
+static void row_free(tpl_row *r)
+{
+	free(r->code);
+	free(r->name);
+	free(r->subject);
+	free(r->html);
+	free(r->text);
+	free(r->vars);
+	memset(r, 0, sizeof *r);
+}
+
+#define ROW_COLS \
+	"id, code, version, name, channel, purpose, subject, body_html, body_text, " \
+	"variables_json, enabled"
+
+static int row_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	tpl_row *r = p;
+	if (r->found || nc < 11)
+		return BL_OK;
+	r->found = true;
+	int64_t id = 0, ver = 0;
+	bl__parse_i64(v[0], 1, INT64_MAX, &id);
+	bl__parse_i64(v[2], 1, INT32_MAX, &ver);
+	r->id = id;
+	r->version = (int)ver;
+	r->channel = v[4] && !strcmp(v[4], "SMS") ? BL_CHANNEL_SMS : BL_CHANNEL_EMAIL;
+	r->purpose = v[5] && !strcmp(v[5], "NOTICE") ? BL_PURPOSE_NOTICE : BL_PURPOSE_BILLING;
+	r->enabled = v[10] && strcmp(v[10], "0");
+	r->code = bl__strdup(v[1]);
+	r->name = bl__strdup(v[3]);
+	r->subject = bl__strdup(v[6]);
+	r->html = bl__strdup(v[7]);
+	r->text = bl__strdup(v[8]);
+	r->vars = bl__strdup(v[9]);
+	if (!r->code || !r->name || !r->text || (v[6] && !r->subject) || (v[7] && !r->html) ||
+	    (v[9] && !r->vars))
+		return bl__fail(BL_ENOMEM, "out of memory");
+	return BL_OK;
+}
+
+/* The row of (code, version), version 0: the latest. */
+static int row_by_code(MYSQL *db, const char *code, int version, tpl_row *r)
+{
+	memset(r, 0, sizeof *r);
+	bl__param p[] = { BP_STR(code), BP_I64(version), BP_I64(version) };
+	int rc = bl__db_rows(db,
+			     "SELECT " ROW_COLS " FROM message_templates WHERE code = ? "
+			     "AND (version = ? OR ? = 0) ORDER BY version DESC LIMIT 1",
+			     p, 3, row_cb, r);
+	if (rc == BL_OK && !r->found)
+		rc = version ? bl__fail(BL_ENOTFOUND, "template '%s' has no version %d", code, version)
+			     : bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
+	if (rc)
+		row_free(r);
+	return rc;
+}
+
+static int row_compile(const tpl_row *r, bl__tpl **out)
+{
+	bl_template_opts o = BL_TEMPLATE_OPTS_INIT;
+	o.code = r->code;
+	o.name = r->name;
+	o.channel = r->channel;
+	o.purpose = r->purpose;
+	o.subject = r->subject;
+	o.body_html = r->html;
+	o.body_text = r->text;
+	o.variables_json = r->vars;
+	int rc = bl__tpl_compile(&o, out);
+	if (rc)
+		return bl__fail_wrap(rc, "stored template id %lld", (long long)r->id);
+	(*out)->id = r->id;
+	(*out)->version = r->version;
+	return BL_OK;
+}
+
+int bl__tpl_load(MYSQL *db, int64_t template_id, bl__tpl **out)
+{
+	if (!db || !out)
+		return bl__fail(BL_EINVAL, "bl__tpl_load: NULL argument");
+	*out = NULL;
+	tpl_row r = { 0 };
+	bl__param p[] = { BP_I64(template_id) };
+	int rc = bl__db_rows(db, "SELECT " ROW_COLS " FROM message_templates WHERE id = ?", p, 1,
+			     row_cb, &r);
+	if (rc == BL_OK && !r.found)
+		rc = bl__fail(BL_ENOTFOUND, "template id %lld does not exist", (long long)template_id);
+	if (rc == BL_OK)
+		rc = row_compile(&r, out);
+	row_free(&r);
+	return rc;
+}
+
+struct latest {
+	int64_t id;
+	bool enabled, found;
+};
+
+static int latest_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	struct latest *l = p;
+	if (nc < 2 || l->found)
+		return BL_OK;
+	l->found = true;
+	bl__parse_i64(v[0], 1, INT64_MAX, &l->id);
+	l->enabled = v[1] && strcmp(v[1], "0");
+	return BL_OK;
+}
+
+int bl__tpl_latest_id(MYSQL *db, const char *code, int64_t *id)
+{
+	if (!db || !id)
+		return bl__fail(BL_EINVAL, "bl__tpl_latest_id: NULL argument");
+	if (!valid_code(code))
+		return bad_code(code);
+	struct latest l = { 0 };
+	bl__param p[] = { BP_STR(code) };
+	int rc = bl__db_rows(db,
+			     "SELECT id, enabled FROM message_templates WHERE code = ? "
+			     "ORDER BY version DESC LIMIT 1",
+			     p, 1, latest_cb, &l);
+	if (rc)
+		return rc;
+	if (!l.found)
+		return bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
+	if (!l.enabled)
+		return bl__fail(BL_ECONFLICT, "template '%s' is disabled", code);
+	*id = l.id;
+	return BL_OK;
+}
+
+/* ---- save ---- */
+
+static void backoff(int attempt)
+{
+	struct timespec ts = { 0, (long)(1 + attempt * 2 + rand() % 5) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int save_once(MYSQL *db, const bl_template_opts *t, const char *vars, int64_t *id,
+		     int *version)
+{
+	bool email = t->channel == BL_CHANNEL_EMAIL;
+	int64_t last = 0;
+	bool found = false;
+	bl__param pc[] = { BP_STR(t->code) };
+	int rc = bl__db_i64(db,
+			    "SELECT version FROM message_templates WHERE code = ? "
+			    "ORDER BY version DESC LIMIT 1 FOR UPDATE",
+			    pc, 1, &last, &found);
+	if (rc)
+		return rc;
+	int64_t v = found ? last + 1 : 1;
+	bl__param p[] = {
+		BP_STR(t->code),
+		BP_I64(v),
+		BP_STR(t->name),
+		BP_STR(email ? "EMAIL" : "SMS"),
+		BP_STR(t->purpose == BL_PURPOSE_NOTICE ? "NOTICE" : "BILLING"),
+		email ? BP_STR(t->subject) : BP_NULL,
+		email && t->body_html && *t->body_html ? BP_STR(t->body_html) : BP_NULL,
+		BP_STR(t->body_text),
+		BP_STR(vars),
+		BP_I64(t->enabled ? 1 : 0),
+		BP_STR(t->created_by && *t->created_by ? t->created_by : "system"),
+	};
+	uint64_t newid = 0;
+	rc = bl__db_exec(db,
+			 "INSERT INTO message_templates (code, version, name, channel, purpose, subject, "
+			 "body_html, body_text, variables_json, enabled, created_by) "
+			 "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+			 p, 11, NULL, &newid);
+	if (rc)
+		return rc;
+	/* enabled is the code's: the same on every version */
+	bl__param pe[] = { BP_I64(t->enabled ? 1 : 0), BP_STR(t->code), BP_I64(t->enabled ? 1 : 0) };
+	rc = bl__db_exec(db, "UPDATE message_templates SET enabled = ? WHERE code = ? AND enabled <> ?",
+			 pe, 3, NULL, NULL);
+	if (rc)
+		return rc;
+	*id = (int64_t)newid;
+	*version = (int)v;
+	return BL_OK;
+}
+
+int bl_template_save(bl_ctx *ctx, const bl_template_opts *t, int64_t *template_id, int *version)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_template_save: ctx is NULL");
+	int rc = bl_template_validate(t);
+	if (rc)
+		return rc;
+	/* store variables_json in one canonical, compact form */
+	_cleanup_free_ char *vars = NULL;
+	json_t *vj = t->variables_json && *t->variables_json ? json_loads(t->variables_json, 0, NULL)
+							    : json_object();
+	vars = vj ? json_dumps(vj, JSON_COMPACT) : NULL;
+	json_decref(vj);
+	if (!vars)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t id = 0;
+	int v = 0;
+	for (int attempt = 0;; attempt++) {
+		rc = bl__db_begin(db);
+		if (rc == BL_OK)
+			rc = save_once(db, t, vars, &id, &v);
+		if (rc == BL_OK)
+			rc = bl__db_commit(db);
+		if (rc == BL_OK)
+			break;
+		bl__db_rollback(db);
+		if (rc != BL_ECONFLICT)
+			return bl__fail_wrap(rc, "template '%s': not saved", t->code);
+		if (attempt + 1 == SAVE_ATTEMPTS)
+			return bl__fail_wrap(rc, "template '%s': not saved after %d concurrent attempts",
+					     t->code, SAVE_ATTEMPTS);
+		backoff(attempt);
+	}
+	if (template_id)
+		*template_id = id;
+	if (version)
+		*version = v;
+	return BL_OK;
+}
+
+/* ---- reads ---- */
+
+/* enabled 0/1 → false/true; variables_json text → "variables" object. */
+static void tidy_row(json_t *o)
+{
+	json_t *e = json_object_get(o, "enabled");
+	if (e)
+		json_object_set_new(o, "enabled", json_boolean(json_integer_value(e) != 0));
+	json_t *vj = json_object_get(o, "variables_json");
+	if (vj) {
+		json_t *parsed = json_is_string(vj) ? json_loads(json_string_value(vj), 0, NULL) : NULL;
+		json_object_set_new(o, "variables", parsed ? parsed : json_object());
+		json_object_del(o, "variables_json");
+	}
+}
+
+#define LIST_COLS \
+	"id, code, version, name, channel, purpose, enabled, " \
+	"DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, created_by"
+
+int bl_template_get(bl_ctx *ctx, const char *code, int version, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_template_get: NULL argument");
+	if (!valid_code(code))
+		return bad_code(code);
+	if (version < 0)
+		return bl__fail(BL_EINVAL, "template '%s': version %d (0: the latest)", code, version);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	bl__param p[] = { BP_STR(code), BP_I64(version), BP_I64(version) };
+	int rc = bl__db_json(db,
+			     "SELECT id, code, version, name, channel, purpose, subject, body_html, "
+			     "body_text, variables_json, enabled, "
+			     "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, created_by "
+			     "FROM message_templates WHERE code = ? AND (version = ? OR ? = 0) "
+			     "ORDER BY version DESC LIMIT 1",
+			     p, 3, &rows);
+	if (rc)
+		return rc;
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return version ? bl__fail(BL_ENOTFOUND, "template '%s' has no version %d", code, version)
+			       : bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
+	}
+	json_t *o = json_array_get(rows, 0);
+	tidy_row(o);
+	rc = bl__json_out(o, json);
+	json_decref(rows);
+	return rc;
+}
+
+int bl_template_list(bl_ctx *ctx, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_template_list: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	int rc = bl__db_json(db,
+			     "SELECT t.id, t.code, t.version, t.name, t.channel, t.purpose, t.subject, "
+			     "t.variables_json, t.enabled, "
+			     "DATE_FORMAT(t.created_at, '%Y-%m-%d %H:%i:%s') AS created_at, t.created_by "
+			     "FROM message_templates t JOIN (SELECT code, MAX(version) AS v "
+			     "FROM message_templates GROUP BY code) m ON m.code = t.code AND m.v = t.version "
+			     "ORDER BY t.code",
+			     NULL, 0, &rows);
+	if (rc)
+		return rc;
+	size_t i;
+	json_t *o;
+	json_array_foreach(rows, i, o)
+		tidy_row(o);
+	rc = bl__json_out(rows, json);
+	json_decref(rows);
+	return rc;
+}
+
+int bl_template_versions(bl_ctx *ctx, const char *code, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_template_versions: NULL argument");
+	if (!valid_code(code))
+		return bad_code(code);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	bl__param p[] = { BP_STR(code) };
+	int rc = bl__db_json(db,
+			     "SELECT " LIST_COLS " FROM message_templates WHERE code = ? "
+			     "ORDER BY version DESC",
+			     p, 1, &rows);
+	if (rc)
+		return rc;
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
+	}
+	size_t i;
+	json_t *o;
+	json_array_foreach(rows, i, o)
+		tidy_row(o);
+	rc = bl__json_out(rows, json);
+	json_decref(rows);
+	return rc;
+}
+
+int bl_template_set_enabled(bl_ctx *ctx, const char *code, bool enabled)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_template_set_enabled: ctx is NULL");
+	if (!valid_code(code))
+		return bad_code(code);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param pc[] = { BP_STR(code) };
+	int64_t n = 0;
+	int rc = bl__db_i64(db, "SELECT COUNT(*) FROM message_templates WHERE code = ?", pc, 1, &n,
+			    NULL);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
+	bl__param p[] = { BP_I64(enabled ? 1 : 0), BP_STR(code) };
+	return bl__db_exec(db, "UPDATE message_templates SET enabled = ? WHERE code = ?", p, 2, NULL,
+			   NULL);
+}
+
+/* ---- preview ---- */
+
+/* Example data when the caller gives neither a sample nor a statement. */
+static const char sample_billing[] =
+	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\","
+	"\"targetMonth\":\"2026-10\",\"statementId\":1,\"usageAmount\":100300,"
+	"\"discountAmount\":21250,\"totalDiscount\":21250,\"vatAmount\":6705,"
+	"\"billedAmount\":85750,\"totalPrice\":85750,\"truncatedAmount\":5,"
+	"\"dueDate\":\"2026-11-25\",\"lines\":["
+	"{\"serviceName\":\"5G 프리미어 에센셜\",\"serviceType\":\"PLAN\",\"price\":85000,"
+	"\"discount\":21250,\"net\":63750},"
+	"{\"serviceName\":\"V컬러링\",\"serviceType\":\"VAS\",\"price\":3300,\"discount\":0,"
+	"\"net\":3300},"
+	"{\"serviceName\":\"소액결제\",\"serviceType\":\"MCP\",\"price\":12000,\"discount\":0,"
+	"\"net\":12000}]}";
+static const char sample_notice[] =
+	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\"}";
+
+static json_t *sample_value(json_t *decl);
+
+static json_t *sample_fields(json_t *decls)
+{
+	json_t *o = json_object();
+	const char *k;
+	json_t *d;
+	json_object_foreach(decls, k, d)
+		json_object_set_new(o, k, sample_value(d));
+	return o;
+}
+
+static json_t *sample_value(json_t *decl)
+{
+	json_t *ex = json_object_get(decl, "example");
+	if (ex)
+		return json_incref(ex);
+	const char *t = json_string_value(json_object_get(decl, "type"));
+	t = t ? t : "string";
+	if (!strcmp(t, "number"))
+		return json_integer(1);
+	if (!strcmp(t, "money"))
+		return json_integer(10000);
+	if (!strcmp(t, "date"))
+		return json_string("2026-11-25");
+	if (!strcmp(t, "month"))
+		return json_string("2026-10");
+	if (!strcmp(t, "boolean") || !strcmp(t, "bool"))
+		return json_true();
+	if (!strcmp(t, "list")) {
+		json_t *items = json_object_get(decl, "items");
+		return items ? json_pack("[o]", sample_fields(items)) : json_array();
+	}
+	return json_string("예시");
+}
+
+static json_t *builtin_sample(const tpl_row *r)
+{
+	json_t *m = json_loads(r->purpose == BL_PURPOSE_NOTICE ? sample_notice : sample_billing, 0,
+			       NULL);
+	if (!m)
+		return NULL;
+	json_t *lines = json_object_get(m, "lines");
+	if (lines)
+		json_object_set(m, "services", lines);
+	json_t *decls = r->vars ? json_loads(r->vars, 0, NULL) : NULL;
+	if (json_is_object(decls)) {
+		json_t *extra = sample_fields(decls);
+		json_object_update_missing(m, extra);
+		json_decref(extra);
+	}
+	json_decref(decls);
+	return m;
+}
+
+static const char *kind_name(bl_message_kind k)
+{
+	return k == BL_KIND_SMS ? "SMS" : k == BL_KIND_LMS ? "LMS" : "EMAIL";
+}
+
+static int preview_model(bl_ctx *ctx, MYSQL *db, const tpl_row *r, const char *sample_json,
+			 int64_t statement_id, json_t **model)
+{
+	json_t *sample = NULL;
+	if (sample_json && *sample_json) {
+		json_error_t err;
+		sample = json_loads(sample_json, 0, &err);
+		if (!sample)
+			return bl__fail(BL_EINVAL, "sample_json: not valid JSON at line %d, column %d: %s",
+					err.line, err.column, err.text);
+		if (!json_is_object(sample)) {
+			json_decref(sample);
+			return bl__fail(BL_EINVAL, "sample_json: expected a JSON object of variables");
+		}
+	}
+	if (statement_id > 0) {
+		json_decref(sample);
+		int64_t uid = 0;
+		bool found = false;
+		bl__param p[] = { BP_I64(statement_id) };
+		int rc = bl__db_i64(db, "SELECT user_id FROM statements WHERE id = ?", p, 1, &uid, &found);
+		if (rc)
+			return rc;
+		if (!found)
+			return bl__fail(BL_ENOTFOUND, "statement %lld does not exist",
+					(long long)statement_id);
+		bl__model_req req = { uid, statement_id, sample_json && *sample_json ? sample_json : NULL };
+		return bl__models_load(ctx, db, &req, 1, model);
+	}
+	*model = sample ? sample : builtin_sample(r);
+	return *model ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
+}
+
+int bl_template_preview(bl_ctx *ctx, const char *code, int version, const char *sample_json,
+			int64_t statement_id, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_template_preview: NULL argument");
+	if (!valid_code(code))
+		return bad_code(code);
+	if (version < 0)
+		return bl__fail(BL_EINVAL, "template '%s': version %d (0: the latest)", code, version);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	tpl_row r;
+	int rc = row_by_code(db, code, version, &r);
+	if (rc)
+		return rc;
+	bl__tpl *t = NULL;
+	json_t *model = NULL;
+	bl__rendered out = { 0 };
+	if ((rc = row_compile(&r, &t)) == BL_OK &&
+	    (rc = preview_model(ctx, db, &r, sample_json, statement_id, &model)) == BL_OK &&
+	    (rc = bl__tpl_render(t, model, &out)) == BL_OK) {
+		json_t *o = json_pack("{s:s,s:i,s:I,s:s?,s:s?,s:s,s:s,s:I}", "code", r.code, "version",
+				      r.version, "template_id", (json_int_t)r.id, "subject", out.subject,
+				      "html", out.html, "text", out.text, "kind", kind_name(out.kind),
+				      "bytes", (json_int_t)out.bytes);
+		rc = bl__json_out(o, json);
+		json_decref(o);
+	}
+	bl__rendered_free(&out);
+	json_decref(model);
+	bl__tpl_free(t);
+	row_free(&r);
+	return rc;
+}

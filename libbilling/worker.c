@@ -1,2 +1,322 @@
-/* worker.c: being written */
-#include "internal.h"
+/*
+ * The message worker: sender threads, each its own stream consumer with its
+ * own MariaDB and Redis connections; one relay/maintenance thread.
+ *
+ * Per batch of stream entries (XREADGROUP or XAUTOCLAIM):
+ *   1. claim: WAITING/FAILED → PROCESSING with a claim token, in one UPDATE;
+ *      entries whose message is not claimable (already SUCCESS, claimed by
+ *      a live attempt, or DEAD) are acknowledged without sending;
+ *   2. load the models in bulk, render (compiled templates cached per
+ *      thread), send through the mock provider (idempotent on message id);
+ *   3. one transaction: every outcome (SUCCESS / FAILED + next attempt /
+ *      EXCEEDED + SMS fallback / DEAD), the attempt rows;
+ *   4. XACK.
+ */
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include "stream_private.h"
+#include "template_private.h"
+#include "model_private.h"
+#include "sender_private.h"
+#include "worker_private.h"
+
+int bl_worker_opts_init(bl_worker_opts *opts, unsigned version)
+{
+	if (!opts || version != BL_WORKER_OPTS_VERSION)
+		return bl__fail(BL_EINVAL, "bl_worker_opts_init: unsupported version %u", version);
+	*opts = (bl_worker_opts)BL_WORKER_OPTS_INIT;
+	return BL_OK;
+}
+
+int64_t bl__now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Per-worker token bucket: one send per 1/rate s per channel, all threads. */
+void bl__wk_rate_wait(wk_shared *sh, bl_channel ch)
+{
+	int64_t rate = ch == BL_CHANNEL_SMS ? sh->rate_sms : sh->rate_email;
+	if (rate <= 0)
+		return;
+	int64_t interval = 1000000000 / rate;
+	pthread_mutex_lock(&sh->mu);
+	int64_t *next = ch == BL_CHANNEL_SMS ? &sh->next_sms_ns : &sh->next_email_ns;
+	int64_t now = mono_ns(), slot = *next > now ? *next : now;
+	*next = slot + interval;
+	pthread_mutex_unlock(&sh->mu);
+	if (slot > now) {
+		struct timespec ts = { (time_t)((slot - now) / 1000000000), (long)((slot - now) % 1000000000) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void wlog(wk_shared *sh, const char *fmt, ...) BL_PRINTF(2, 3);
+static void wlog(wk_shared *sh, const char *fmt, ...)
+{
+	if (!sh->opts->log_cb)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&sh->mu);
+	sh->opts->log_cb(line, sh->opts->log_payload);
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static bool stopping(wk_shared *sh)
+{
+	if (sh->opts->stop && *sh->opts->stop)
+		return true;
+	pthread_mutex_lock(&sh->mu);
+	bool s = sh->stop_all;
+	pthread_mutex_unlock(&sh->mu);
+	return s;
+}
+
+static void set_fatal(wk_shared *sh, int code)
+{
+	pthread_mutex_lock(&sh->mu);
+	if (!sh->err) {
+		sh->err = code;
+		snprintf(sh->errmsg, sizeof sh->errmsg, "%s", bl_error_last());
+	}
+	sh->stop_all = true;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static void touch(wk_shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	sh->last_activity_ms = bl__now_ms();
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* ---- the sender thread ---- */
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static void *sender_main(void *arg)
+{
+	wk_thread *t = arg;
+	wk_shared *sh = t->sh;
+	int rc = bl__wk_thread_open(t);
+	if (rc) {
+		set_fatal(sh, rc);
+		return NULL;
+	}
+	int64_t last_autoclaim = 0;
+	int backoff = 0;
+	while (!stopping(sh)) {
+		int64_t n = 0;
+		int64_t now = bl__now_ms();
+		if (now - last_autoclaim >= sh->autoclaim_every_ms) {
+			last_autoclaim = now;
+			rc = bl__wk_consume(t, true, &n);
+		} else {
+			rc = bl__wk_consume(t, false, &n);
+		}
+		if (rc) {
+			/* backend trouble: log, reconnect, try again (nothing is lost) */
+			wlog(sh, "%s: %s", t->name, bl_error_last());
+			bl__wk_thread_reset(t);
+			sleep_ms(backoff < 5000 ? (backoff += 250) : backoff);
+			if (bl__wk_thread_open(t) == BL_OK)
+				backoff = backoff > 1000 ? 1000 : backoff;
+			continue;
+		}
+		backoff = 0;
+		if (n)
+			touch(sh);
+	}
+	bl__wk_thread_close(t);
+	return NULL;
+}
+
+/* ---- relay + maintenance thread ---- */
+
+static int64_t open_work(MYSQL *db)
+{
+	int64_t n = 0;
+	/* EXISTS: stops at the first open row (index ix_messages_status) */
+	if (bl__db_i64(db,
+		       "SELECT EXISTS (SELECT 1 FROM messages WHERE status IN ('WAITING','PROCESSING','FAILED'))",
+		       NULL, 0, &n, NULL))
+		return -1;
+	return n;
+}
+
+static void *relay_main(void *arg)
+{
+	wk_shared *sh = arg;
+	MYSQL *db = NULL;
+	redisContext *r = NULL;
+	int64_t last_maint = 0, idle_since = 0;
+	while (!stopping(sh)) {
+		if (!db && !(db = bl__db_connect(sh->cfg, true))) {
+			wlog(sh, "relay: %s", bl_error_last());
+			sleep_ms(500);
+			continue;
+		}
+		if (sh->opts->relay && !r) {
+			r = bl__redis_connect(sh->cfg);
+			if (!r || bl__stream_ensure_group(r, sh->cfg)) {
+				wlog(sh, "relay: %s", bl_error_last());
+				if (r)
+					redisFree(r);
+				r = NULL;
+				sleep_ms(500);
+				continue;
+			}
+		}
+		int64_t n = 0;
+		int rc = BL_OK;
+		if (sh->opts->relay) {
+			rc = bl__relay_once(sh->cfg, db, r, &n);
+			if (rc) {
+				wlog(sh, "relay: %s (rows wait in the outbox)", bl_error_last());
+				redisFree(r);
+				r = NULL;
+				mysql_close(db);
+				db = NULL;
+				sleep_ms(500);
+				continue;
+			}
+			if (n)
+				touch(sh);
+		}
+		int64_t now = bl__now_ms();
+		if (sh->opts->maintenance && now - last_maint >= 1000) {
+			last_maint = now;
+			int64_t touched = 0;
+			if (bl__wk_maintain(sh->cfg, db, &touched))
+				wlog(sh, "maintenance: %s", bl_error_last());
+			else if (touched)
+				wlog(sh, "maintenance: %lld stale message(s) requeued or dead", (long long)touched);
+		}
+		if (sh->opts->idle_exit_ms > 0) {
+			int64_t open = n ? 1 : open_work(db);
+			if (open == 0) {
+				if (!idle_since)
+					idle_since = now;
+				else if (now - idle_since >= sh->opts->idle_exit_ms) {
+					pthread_mutex_lock(&sh->mu);
+					sh->stop_all = true;
+					pthread_mutex_unlock(&sh->mu);
+				}
+			} else {
+				idle_since = 0;
+			}
+		}
+		if (n == 0)
+			sleep_ms(50);
+	}
+	if (r)
+		redisFree(r);
+	if (db)
+		mysql_close(db);
+	return NULL;
+}
+
+int bl_worker_run(bl_ctx *ctx, const bl_worker_opts *opts)
+{
+	bl_worker_opts defaults = BL_WORKER_OPTS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_worker_run: ctx is NULL");
+	if (opts->version != BL_WORKER_OPTS_VERSION)
+		return bl__fail(BL_EINVAL, "worker options: version %u, expected %u", opts->version,
+				BL_WORKER_OPTS_VERSION);
+	const bl_config *cfg = bl_ctx_config(ctx);
+	int threads = opts->threads ? opts->threads : (int)bl__config_int(cfg, "BILLING_WORKER_THREADS");
+	if (threads < 1 || threads > 256)
+		return bl__fail(BL_EINVAL, "threads %d: must be 1-256", threads);
+	/* fail fast on bad connections before starting threads */
+	int rc = bl_ctx_ping_db(ctx);
+	if (rc == BL_OK)
+		rc = bl_ctx_ping_redis(ctx);
+	if (rc)
+		return rc;
+	wk_shared *sh = calloc(1, sizeof *sh);
+	wk_thread *ts = calloc((size_t)threads, sizeof *ts);
+	if (!sh || !ts) {
+		free(sh);
+		free(ts);
+		return bl__fail(BL_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&sh->mu, NULL);
+	sh->cfg = cfg;
+	sh->opts = opts;
+	sh->rate_email = bl__config_int(cfg, "BILLING_RATE_EMAIL");
+	sh->rate_sms = bl__config_int(cfg, "BILLING_RATE_SMS");
+	sh->autoclaim_every_ms = bl__config_int(cfg, "BILLING_PENDING_IDLE_MS") / 4 + 100;
+	sh->last_activity_ms = bl__now_ms();
+	if (opts->consumer && *opts->consumer)
+		snprintf(sh->consumer, sizeof sh->consumer, "%s", opts->consumer);
+	else {
+		char host[64] = "host";
+		gethostname(host, sizeof host - 1);
+		snprintf(sh->consumer, sizeof sh->consumer, "%s:%d", host, (int)getpid());
+	}
+	pthread_t relay;
+	bool relay_started = false;
+	if (opts->relay || opts->maintenance || opts->idle_exit_ms > 0)
+		relay_started = pthread_create(&relay, NULL, relay_main, sh) == 0;
+	int started = 0;
+	for (int i = 0; i < threads; i++) {
+		ts[i].sh = sh;
+		ts[i].index = i;
+		snprintf(ts[i].name, sizeof ts[i].name, "%s/t%d", sh->consumer, i);
+		if (pthread_create(&ts[i].th, NULL, sender_main, &ts[i]))
+			break;
+		started++;
+	}
+	wlog(sh, "worker %s: %d sender thread(s)%s", sh->consumer, started, relay_started ? " + relay" : "");
+	for (int i = 0; i < started; i++)
+		pthread_join(ts[i].th, NULL);
+	if (relay_started) {
+		pthread_mutex_lock(&sh->mu);
+		sh->stop_all = true;
+		pthread_mutex_unlock(&sh->mu);
+		pthread_join(relay, NULL);
+	}
+	rc = sh->err ? bl__fail(sh->err, "%s", sh->errmsg) : BL_OK;
+	pthread_mutex_destroy(&sh->mu);
+	free(ts);
+	free(sh);
+	return rc;
+}
+
+int bl_message_maintain(bl_ctx *ctx, const char *consumer, int64_t *touched)
+{
+	(void)consumer;
+	if (touched)
+		*touched = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_message_maintain: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t n = 0;
+	int rc = bl__wk_maintain(bl_ctx_config(ctx), db, &n);
+	if (touched)
+		*touched = n;
+	return rc;
+}

@@ -23,7 +23,10 @@ ALTER TABLE messages
   ADD COLUMN bytes INT NULL COMMENT 'rendered size (SMS/LMS: EUC-KR bytes)' AFTER kind,
   ADD COLUMN claim_token VARCHAR(64) NULL COMMENT 'attempt holding PROCESSING' AFTER status,
   ADD COLUMN claimed_at DATETIME(3) NULL AFTER claim_token,
-  ADD COLUMN deliveries INT NOT NULL DEFAULT 0 COMMENT 'stream deliveries seen' AFTER attempts,
+  ADD COLUMN policy_attempts INT NOT NULL DEFAULT 0 COMMENT 'attempts the retry policy counts (a manual retry resets it)' AFTER attempts,
+  ADD COLUMN deliveries INT NOT NULL DEFAULT 0 COMMENT 'claims that did not complete (crashes)' AFTER policy_attempts,
   ADD COLUMN params_json JSON NULL COMMENT 'extra template variables (manual/NOTICE sends)',
   ADD KEY ix_messages_template (template_id, requested_at),
+  ADD KEY ix_messages_claim (claim_token),
+  ADD KEY ix_messages_processing (status, claimed_at),
   ADD KEY ix_messages_dead (status, processed_at);

@@ -1,0 +1,524 @@
+/*
+ * Message templates: the renderer and its filters.  A compiled program
+ * (template.c) is walked against a JSON model; output goes to a stack
+ * buffer first, so a typical SMS costs one allocation (the result).
+ */
+#include <ctype.h>
+#include <strings.h>
+#include "template_impl.h"
+
+/* ---- output buffer: stack first, heap when it outgrows it ---- */
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+	bool heap, oom;
+} obuf;
+
+static bool ob_grow(obuf *b, size_t n)
+{
+	if (b->oom)
+		return false;
+	size_t cap = b->cap * 2;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	char *np = b->heap ? realloc(b->p, cap) : malloc(cap);
+	if (!np) {
+		b->oom = true;
+		return false;
+	}
+	if (!b->heap)
+		memcpy(np, b->p, b->len);
+	b->p = np;
+	b->cap = cap;
+	b->heap = true;
+	return true;
+}
+
+static inline void ob_put(obuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap && !ob_grow(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* HTML: & < > " ' escaped, runs of other bytes copied at once. */
+static void ob_put_html(obuf *b, const char *s, size_t n)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *rep;
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: continue;
+		}
+		ob_put(b, s + run, i - run);
+		ob_put(b, rep, strlen(rep));
+		run = i + 1;
+	}
+	ob_put(b, s + run, n - run);
+}
+
+/* Subject: control characters (CR, LF, ...) become spaces: no header injection. */
+static void ob_put_subject(obuf *b, const char *s, size_t n)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != 0x7F)
+			continue;
+		ob_put(b, s + run, i - run);
+		ob_put(b, " ", 1);
+		run = i + 1;
+	}
+	ob_put(b, s + run, n - run);
+}
+
+/* ---- value formatting ---- */
+
+/* 79700 → "79,700"; buf ≥ 32 bytes; returns the length. */
+static size_t fmt_grouped(char *buf, int64_t v)
+{
+	char tmp[32];
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, digits = 0;
+	do {
+		if (digits && digits % 3 == 0)
+			tmp[n++] = ',';
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+		digits++;
+	} while (u);
+	size_t k = 0;
+	if (v < 0)
+		buf[k++] = '-';
+	while (n)
+		buf[k++] = tmp[--n];
+	buf[k] = '\0';
+	return k;
+}
+
+/* An integer from a JSON integer, an integral real or a string of digits. */
+static bool as_i64(json_t *v, int64_t *out)
+{
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return true;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		if (d >= -9e15 && d <= 9e15 && d == (double)(int64_t)d) {
+			*out = (int64_t)d;
+			return true;
+		}
+		return false;
+	}
+	if (json_is_string(v))
+		return bl__parse_i64(json_string_value(v), INT64_MIN, INT64_MAX, out) == BL_OK;
+	return false;
+}
+
+/* Plain text of a scalar ("" for null, lists and objects). */
+static const char *scalar_text(json_t *v, char *buf, size_t cap, size_t *n)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		*n = json_string_length(v);
+		return json_string_value(v);
+	case JSON_INTEGER:
+		*n = (size_t)snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf;
+	case JSON_REAL:
+		*n = (size_t)snprintf(buf, cap, "%.15g", json_real_value(v));
+		return buf;
+	case JSON_TRUE:
+		*n = 4;
+		return "true";
+	case JSON_FALSE:
+		*n = 5;
+		return "false";
+	default:
+		*n = 0;
+		return "";
+	}
+}
+
+static bool digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* "YYYY-MM" (want_day false) or "YYYY-MM-DD", optionally followed by a time. */
+static bool parse_ymd(const char *s, size_t n, bool want_day, int *y, int *m, int *d)
+{
+	if (n < 7 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2))
+		return false;
+	*y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	*m = (s[5] - '0') * 10 + (s[6] - '0');
+	*d = 0;
+	if (*y < 1 || *m < 1 || *m > 12)
+		return false;
+	if (n == 7)
+		return !want_day;
+	if (n < 10 || s[7] != '-' || !digits(s + 8, 2) || (n > 10 && s[10] != ' ' && s[10] != 'T'))
+		return false;
+	*d = (s[8] - '0') * 10 + (s[9] - '0');
+	return *d >= 1 && *d <= days_in_month(*y, *m);
+}
+
+static int weekday(int y, int m, int d) /* 0 = Sunday (Sakamoto) */
+{
+	static const int t[] = { 0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4 };
+	if (m < 3)
+		y--;
+	return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
+}
+
+#define DATE_DEFAULT "%Y년 %-m월 %-d일"
+#define MONTH_DEFAULT "%Y년 %-m월"
+
+/* The date format language; the format was checked by the compiler.
+ * buf ≥ 640 bytes (a format is at most 64 bytes, a conversion ≤ 9). */
+static size_t fmt_date(char *buf, const char *f, size_t fl, int y, int m, int d)
+{
+	static const char *const wd[] = { "일", "월", "화", "수", "목", "금", "토" };
+	size_t k = 0;
+	for (size_t i = 0; i < fl; i++) {
+		if (f[i] != '%' || i + 1 >= fl) {
+			buf[k++] = f[i];
+			continue;
+		}
+		char c = f[++i];
+		bool pad = true;
+		if (c == '-' && i + 1 < fl) {
+			pad = false;
+			c = f[++i];
+		}
+		switch (c) {
+		case 'Y': k += (size_t)sprintf(buf + k, "%04d", y); break;
+		case 'y': k += (size_t)sprintf(buf + k, "%02d", y % 100); break;
+		case 'm': k += (size_t)sprintf(buf + k, pad ? "%02d" : "%d", m); break;
+		case 'd': k += (size_t)sprintf(buf + k, pad ? "%02d" : "%d", d); break;
+		case 'a': k += (size_t)sprintf(buf + k, "%s", wd[weekday(y, m, d)]); break;
+		case 'A': k += (size_t)sprintf(buf + k, "%s요일", wd[weekday(y, m, d)]); break;
+		default: buf[k++] = c; break; /* %% */
+		}
+	}
+	buf[k] = '\0';
+	return k;
+}
+
+static bool name_has(const tpl_node *nd, const char *word)
+{
+	size_t wl = strlen(word);
+	for (size_t i = 0; i + wl <= nd->len; i++)
+		if (!strncasecmp(nd->s + i, word, wl))
+			return true;
+	return false;
+}
+
+/* |mask: phone or e-mail by the variable's name, else by the value's shape.
+ * A value that is neither is masked entirely: never shown in clear. */
+static char *mask_value(const tpl_node *nd, const char *s)
+{
+	bl_pii_kind kind;
+	if (name_has(nd, "mail"))
+		kind = BL_PII_EMAIL;
+	else if (name_has(nd, "phone") || name_has(nd, "mobile") || name_has(nd, "tel"))
+		kind = BL_PII_PHONE;
+	else
+		kind = strchr(s, '@') ? BL_PII_EMAIL : BL_PII_PHONE;
+	char *out = NULL;
+	if (bl_pii_mask(kind, s, &out) == BL_OK)
+		return out;
+	kind = kind == BL_PII_EMAIL ? BL_PII_PHONE : BL_PII_EMAIL;
+	if (bl_pii_mask(kind, s, &out) == BL_OK)
+		return out;
+	return bl__strdup(*s ? "****" : "");
+}
+
+/* ---- the walk ---- */
+
+typedef struct {
+	const tpl_prog *p;
+	tpl_mode mode;
+	obuf *out;
+	json_t *scopes[TPL_MAX_DEPTH + 2];
+	int nscopes;
+} rctx;
+
+static json_t *lookup(const rctx *r, const tpl_node *nd)
+{
+	for (int i = r->nscopes - 1; i >= 0; i--) {
+		json_t *v = json_object_getn(r->scopes[i], nd->s, nd->len);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+static bool truthy(json_t *v)
+{
+	if (!v)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_TRUE: return true;
+	case JSON_INTEGER: return json_integer_value(v) != 0;
+	case JSON_REAL: return json_real_value(v) != 0.0;
+	case JSON_STRING: return json_string_length(v) > 0;
+	case JSON_ARRAY: return json_array_size(v) > 0;
+	case JSON_OBJECT: return json_object_size(v) > 0;
+	default: return false; /* null, false */
+	}
+}
+
+static void put_value(rctx *r, const char *s, size_t n, bool raw)
+{
+	switch (r->mode) {
+	case TM_HTML:
+		if (raw)
+			ob_put(r->out, s, n);
+		else
+			ob_put_html(r->out, s, n);
+		break;
+	case TM_SUBJECT:
+		ob_put_subject(r->out, s, n);
+		break;
+	case TM_TEXT:
+		ob_put(r->out, s, n);
+		break;
+	}
+}
+
+static void emit_var(rctx *r, const tpl_node *nd, json_t *v)
+{
+	if (!v || json_is_null(v) || json_is_array(v) || json_is_object(v))
+		return;
+	char buf[640];
+	size_t n = 0;
+	const char *s = NULL;
+	int64_t i;
+	int y, m, d;
+	switch ((tpl_filter)nd->filter) {
+	case TF_WON:
+	case TF_NUMBER:
+		if (as_i64(v, &i)) {
+			n = fmt_grouped(buf, i);
+			if (nd->filter == TF_WON) {
+				memcpy(buf + n, "원", sizeof "원");
+				n += sizeof "원" - 1;
+			}
+			s = buf;
+		}
+		break;
+	case TF_DATE:
+		if (json_is_string(v) &&
+		    parse_ymd(json_string_value(v), json_string_length(v), true, &y, &m, &d)) {
+			n = nd->arg ? fmt_date(buf, nd->arg, nd->arg_len, y, m, d)
+				    : fmt_date(buf, DATE_DEFAULT, sizeof DATE_DEFAULT - 1, y, m, d);
+			s = buf;
+		}
+		break;
+	case TF_MONTH:
+		if (json_is_string(v) &&
+		    (parse_ymd(json_string_value(v), json_string_length(v), false, &y, &m, &d) ||
+		     parse_ymd(json_string_value(v), json_string_length(v), true, &y, &m, &d))) {
+			n = fmt_date(buf, MONTH_DEFAULT, sizeof MONTH_DEFAULT - 1, y, m, 1);
+			s = buf;
+		}
+		break;
+	case TF_MASK: {
+		size_t tn;
+		char tb[64];
+		const char *t = scalar_text(v, tb, sizeof tb, &tn);
+		char *masked = mask_value(nd, t);
+		if (!masked) {
+			r->out->oom = true;
+			return;
+		}
+		put_value(r, masked, strlen(masked), nd->raw);
+		free(masked);
+		return;
+	}
+	case TF_NONE:
+		break;
+	}
+	if (!s) /* no filter, or a value the filter cannot read: as it is */
+		s = scalar_text(v, buf, sizeof buf, &n);
+	put_value(r, s, n, nd->raw);
+}
+
+static void render_range(rctx *r, size_t i, size_t end)
+{
+	const tpl_node *nodes = r->p->nodes;
+	while (i < end) {
+		const tpl_node *nd = &nodes[i];
+		switch ((tpl_node_type)nd->type) {
+		case TN_TEXT:
+			ob_put(r->out, nd->s, nd->len);
+			i++;
+			break;
+		case TN_VAR:
+			emit_var(r, nd, lookup(r, nd));
+			i++;
+			break;
+		case TN_SECTION: {
+			json_t *v = lookup(r, nd), *it;
+			size_t k;
+			if (json_is_array(v)) {
+				json_array_foreach(v, k, it) {
+					bool push = json_is_object(it);
+					if (push)
+						r->scopes[r->nscopes++] = it;
+					render_range(r, i + 1, nd->end);
+					if (push)
+						r->nscopes--;
+				}
+			} else if (truthy(v)) {
+				bool push = json_is_object(v);
+				if (push)
+					r->scopes[r->nscopes++] = v;
+				render_range(r, i + 1, nd->end);
+				if (push)
+					r->nscopes--;
+			}
+			i = (size_t)nd->end + 1;
+			break;
+		}
+		case TN_INVERTED:
+			if (!truthy(lookup(r, nd)))
+				render_range(r, i + 1, nd->end);
+			i = (size_t)nd->end + 1;
+			break;
+		case TN_END:
+			i++;
+			break;
+		}
+	}
+}
+
+int bl__prog_render(const tpl_prog *p, json_t *model, tpl_mode mode, char **out, size_t *len)
+{
+	char stack[4096];
+	obuf b = { stack, 0, sizeof stack, false, false };
+	rctx r = { .p = p, .mode = mode, .out = &b };
+	if (json_is_object(model))
+		r.scopes[r.nscopes++] = model;
+	render_range(&r, 0, p->n);
+	char *res = NULL;
+	if (!b.oom) {
+		if (b.heap) {
+			res = b.p;
+		} else if ((res = malloc(b.len + 1))) {
+			memcpy(res, b.p, b.len);
+		}
+	} else if (b.heap) {
+		free(b.p);
+	}
+	if (!res)
+		return bl__fail(BL_ENOMEM, "out of memory rendering a template");
+	res[b.len] = '\0';
+	*out = res;
+	if (len)
+		*len = b.len;
+	return BL_OK;
+}
+
+/* ---- bl__tpl ---- */
+
+void bl__rendered_free(bl__rendered *r)
+{
+	if (!r)
+		return;
+	free(r->subject);
+	free(r->html);
+	free(r->text);
+	r->subject = r->html = r->text = NULL;
+}
+
+int bl__tpl_render(const bl__tpl *t, json_t *model, bl__rendered *out)
+{
+	if (!t || !out)
+		return bl__fail(BL_EINVAL, "bl__tpl_render: NULL argument");
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < t->nrequired; i++) {
+		json_t *v = json_object_get(model, t->required[i]);
+		if (!v || json_is_null(v))
+			return bl__fail(BL_EINVAL, "template '%s' v%d: required variable {{%s}} is missing",
+					t->code, t->version, t->required[i]);
+	}
+	int rc = BL_OK;
+	size_t tl = 0, hl = 0;
+	if (t->channel == BL_CHANNEL_EMAIL) {
+		if (t->subject)
+			rc = bl__prog_render(t->subject, model, TM_SUBJECT, &out->subject, NULL);
+		if (rc == BL_OK && t->html)
+			rc = bl__prog_render(t->html, model, TM_HTML, &out->html, &hl);
+		if (rc == BL_OK)
+			rc = bl__prog_render(t->text, model, TM_TEXT, &out->text, &tl);
+		out->kind = BL_KIND_EMAIL;
+		out->bytes = tl + hl;
+	} else {
+		size_t bytes = 0;
+		rc = bl__prog_render(t->text, model, TM_TEXT, &out->text, &tl);
+		if (rc == BL_OK)
+			rc = bl_sms_bytes(out->text, &bytes);
+		if (rc == BL_OK && bytes == 0)
+			rc = bl__fail(BL_EINVAL, "template '%s' v%d: the rendered SMS is empty", t->code,
+				      t->version);
+		if (rc == BL_OK && bytes > BL_LMS_MAX_BYTES) {
+			char a[32], b[32];
+			fmt_grouped(a, (int64_t)bytes);
+			fmt_grouped(b, BL_LMS_MAX_BYTES);
+			rc = bl__fail(BL_EINVAL, "template '%s' v%d: rendered SMS is %s bytes; LMS allows %s",
+				      t->code, t->version, a, b);
+		}
+		out->kind = bytes <= BL_SMS_MAX_BYTES ? BL_KIND_SMS : BL_KIND_LMS;
+		out->bytes = bytes;
+	}
+	if (rc)
+		bl__rendered_free(out);
+	return rc;
+}
+
+/* ---- the pure public renderer ---- */
+
+int bl_template_render(const char *src, const char *data_json, bool html, char **out)
+{
+	if (!src || !out)
+		return bl__fail(BL_EINVAL, "bl_template_render: NULL argument");
+	json_t *data = NULL;
+	if (data_json && *data_json) {
+		json_error_t err;
+		data = json_loads(data_json, 0, &err);
+		if (!data)
+			return bl__fail(BL_EINVAL, "data_json: not valid JSON at line %d, column %d: %s",
+					err.line, err.column, err.text);
+		if (!json_is_object(data)) {
+			json_decref(data);
+			return bl__fail(BL_EINVAL, "data_json: expected a JSON object of variables");
+		}
+	}
+	tpl_prog *p = NULL;
+	int rc = bl__prog_compile(src, NULL, html ? "html" : "text", &p);
+	if (rc == BL_OK)
+		rc = bl__prog_render(p, data, html ? TM_HTML : TM_TEXT, out, NULL);
+	bl__prog_free(p);
+	json_decref(data);
+	return rc;
+}

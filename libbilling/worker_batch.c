@@ -1,0 +1,523 @@
+/*
+ * One batch of the message worker: read or take over stream entries, claim
+ * their messages, render, send, record outcomes, acknowledge.
+ */
+#include <time.h>
+#include "worker_private.h"
+#include "model_private.h"
+#include "context_private.h"
+
+typedef struct {
+	char sid[48];   /* stream entry id */
+	int64_t mid;    /* message id (0: malformed entry) */
+} entry;
+
+typedef struct {
+	int64_t id, user_id, statement_id, template_id, reservation_id;
+	bl_channel channel;
+	bool billing, consent_sms;
+	int attempt_no, policy_attempts;
+	char *params;
+	/* outcome */
+	const char *status; /* SUCCESS FAILED EXCEEDED DEAD */
+	char error[256];
+	int64_t delay_ms;
+	bl_message_kind kind;
+	int64_t bytes;
+	bool sent, fallback;
+	int send_rc;       /* provider side failure (ledger/Maildir) */
+	bl__send_res res;  /* settled by bl__sender_batch_flush */
+	int64_t started_ms, finished_ms;
+} job;
+
+typedef struct {
+	job *v;
+	size_t n;
+} jobs;
+
+/* ---- thread connections ---- */
+
+int bl__wk_thread_open(wk_thread *t)
+{
+	int rc;
+	if (!t->ctx && (rc = bl_ctx_new(&t->ctx, t->sh->cfg)))
+		return rc;
+	if (!(t->db = bl__ctx_db(t->ctx)))
+		return bl_error_last_code();
+	if (!(t->redis = bl__ctx_redis(t->ctx)))
+		return bl_error_last_code();
+	if ((rc = bl__stream_ensure_group(t->redis, t->sh->cfg)))
+		return rc;
+	if (!t->sender && (rc = bl__sender_new(&t->sender, t->sh->cfg, t->name)))
+		return rc;
+	if (!t->rng)
+		t->rng = (uint64_t)bl__now_ms() * 0x9E3779B97F4A7C15ull + (uint64_t)t->index;
+	return BL_OK;
+}
+
+void bl__wk_thread_reset(wk_thread *t)
+{
+	bl__sender_forget_db(t->sender);
+	bl_ctx_free(t->ctx); /* closes both connections */
+	t->ctx = NULL;
+	t->db = NULL;
+	t->redis = NULL;
+}
+
+void bl__wk_thread_close(wk_thread *t)
+{
+	bl__wk_thread_reset(t);
+	bl__sender_free(t->sender);
+	t->sender = NULL;
+	for (int i = 0; i < t->ntpls; i++)
+		bl__tpl_free(t->tpls[i].tpl);
+	t->ntpls = 0;
+}
+
+static uint64_t rnd(wk_thread *t)
+{
+	uint64_t z = (t->rng += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int tpl_get(wk_thread *t, int64_t id, bl__tpl **out)
+{
+	for (int i = 0; i < t->ntpls; i++)
+		if (t->tpls[i].id == id) {
+			*out = t->tpls[i].tpl;
+			return BL_OK;
+		}
+	int rc = bl__tpl_load(t->db, id, out);
+	if (rc)
+		return rc;
+	if (t->ntpls == (int)(sizeof t->tpls / sizeof t->tpls[0])) {
+		bl__tpl_free(t->tpls[0].tpl);
+		memmove(t->tpls, t->tpls + 1, sizeof t->tpls - sizeof t->tpls[0]);
+		t->ntpls--;
+	}
+	t->tpls[t->ntpls++] = (wk_tpl_slot){ id, *out };
+	return BL_OK;
+}
+
+/* ---- reading entries ---- */
+
+static size_t parse_entries(redisReply *arr, entry *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; arr && arr->type == REDIS_REPLY_ARRAY && i < arr->elements && n < max; i++) {
+		redisReply *e = arr->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		entry *x = &out[n++];
+		snprintf(x->sid, sizeof x->sid, "%s", e->element[0]->str);
+		x->mid = 0;
+		redisReply *f = e->element[1];
+		for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2)
+			if (f->element[k]->type == REDIS_REPLY_STRING && !strcmp(f->element[k]->str, "id"))
+				x->mid = atoll(f->element[k + 1]->str);
+	}
+	return n;
+}
+
+static int read_entries(wk_thread *t, bool autoclaim, entry *es, size_t max, size_t *n)
+{
+	const bl_config *cfg = t->sh->cfg;
+	char key[256], count[16], idle[24];
+	bl__stream_key(cfg, key, sizeof key);
+	snprintf(count, sizeof count, "%zu", max);
+	redisReply *rep = NULL;
+	int rc;
+	*n = 0;
+	if (autoclaim) {
+		snprintf(idle, sizeof idle, "%lld", (long long)bl__config_int(cfg, "BILLING_PENDING_IDLE_MS"));
+		const char *argv[] = { "XAUTOCLAIM", key, bl_config_get(cfg, "BILLING_STREAM_GROUP"), t->name,
+				       idle, "0-0", "COUNT", count };
+		if ((rc = bl__redis_cmd(t->redis, 8, argv, &rep)))
+			return rc;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2)
+			*n = parse_entries(rep->element[1], es, max);
+	} else {
+		const char *argv[] = { "XREADGROUP", "GROUP", bl_config_get(cfg, "BILLING_STREAM_GROUP"), t->name,
+				       "COUNT", count, "BLOCK", "500", "STREAMS", key, ">" };
+		if ((rc = bl__redis_cmd(t->redis, 11, argv, &rep)))
+			return rc;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+		    rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements >= 2)
+			*n = parse_entries(rep->element[0]->element[1], es, max);
+	}
+	freeReplyObject(rep);
+	return BL_OK;
+}
+
+static int ack(wk_thread *t, const entry *es, size_t n)
+{
+	if (n == 0)
+		return BL_OK;
+	const bl_config *cfg = t->sh->cfg;
+	char key[256];
+	bl__stream_key(cfg, key, sizeof key);
+	const char **argv = malloc((n + 3) * sizeof *argv);
+	if (!argv)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	argv[0] = "XACK";
+	argv[1] = key;
+	argv[2] = bl_config_get(cfg, "BILLING_STREAM_GROUP");
+	for (size_t i = 0; i < n; i++)
+		argv[3 + i] = es[i].sid;
+	redisReply *rep = NULL;
+	int rc = bl__redis_cmd(t->redis, (int)n + 3, argv, &rep);
+	freeReplyObject(rep);
+	free(argv);
+	return rc;
+}
+
+/* ---- claiming ---- */
+
+static char *in_list(size_t n, const char *head, const char *tail)
+{
+	bl_strbuf sb = { 0 };
+	bl__sb_puts(&sb, head);
+	for (size_t i = 0; i < n; i++)
+		bl__sb_puts(&sb, i ? ",?" : "?");
+	bl__sb_puts(&sb, tail);
+	return bl__sb_steal(&sb);
+}
+
+static int claimed_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	jobs *js = p;
+	job *j = &js->v[js->n++];
+	memset(j, 0, sizeof *j);
+	j->id = atoll(v[0]);
+	j->user_id = atoll(v[1]);
+	j->statement_id = atoll(v[2]);
+	j->template_id = atoll(v[3]);
+	j->channel = !strcmp(v[4], "SMS") ? BL_CHANNEL_SMS : BL_CHANNEL_EMAIL;
+	j->billing = !strcmp(v[5], "BILLING");
+	j->attempt_no = atoi(v[6]);
+	j->policy_attempts = atoi(v[7]);
+	j->params = v[8] ? bl__strdup(v[8]) : NULL;
+	j->reservation_id = atoll(v[9]);
+	j->consent_sms = v[10] && atoi(v[10]) != 0;
+	return BL_OK;
+}
+
+static int claim(wk_thread *t, const entry *es, size_t n, const char *token, jobs *js)
+{
+	bl__param *ps = malloc((n + 1) * sizeof *ps);
+	if (!ps)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	size_t k = 0;
+	ps[k++] = BP_STR(token);
+	for (size_t i = 0; i < n; i++)
+		if (es[i].mid > 0)
+			ps[k++] = BP_I64(es[i].mid);
+	int rc = BL_OK;
+	if (k > 1) {
+		_cleanup_free_ char *sql = in_list(k - 1,
+			"UPDATE messages SET status = 'PROCESSING', claim_token = ?, claimed_at = NOW(3), "
+			"attempts = attempts + 1, policy_attempts = policy_attempts + 1 WHERE id IN (",
+			/* not "published_at IS NOT NULL": the relay may not have committed yet
+			 * (its row lock makes this wait instead) */
+			") AND (status = 'WAITING' OR (status = 'FAILED' AND next_attempt_at <= NOW(3)))");
+		rc = sql ? bl__db_exec(t->db, sql, ps, (unsigned)k, NULL, NULL) : BL_ENOMEM;
+	}
+	free(ps);
+	if (rc || k == 1)
+		return rc;
+	bl__param q[] = { BP_STR(token) };
+	return bl__db_rows(t->db,
+			   "SELECT m.id, m.user_id, COALESCE(m.statement_id, 0), m.template_id, m.channel, "
+			   "m.purpose, m.attempts, m.policy_attempts, m.params_json, "
+			   "COALESCE(m.reservation_id, 0), u.consent_sms FROM messages m "
+			   "LEFT JOIN users u ON u.id = m.user_id WHERE m.claim_token = ?",
+			   q, 1, claimed_cb, js);
+}
+
+/* ---- sending ---- */
+
+static void outcome_transient(wk_thread *t, job *j, const char *err)
+{
+	bl_retry_policy p;
+	bool retry = false;
+	int64_t delay = 0;
+	snprintf(j->error, sizeof j->error, "%s", err);
+	if (bl_retry_policy_from_config(t->sh->cfg, j->channel, &p) == BL_OK)
+		bl_retry_next(&p, j->policy_attempts, rnd(t), &retry, &delay);
+	if (retry) {
+		j->status = "FAILED";
+		j->delay_ms = delay;
+	} else if (j->channel == BL_CHANNEL_EMAIL && j->billing) {
+		j->status = "EXCEEDED";
+		j->fallback = j->consent_sms;
+		snprintf(j->error, sizeof j->error, "retries exhausted (%d attempts): %s%s", j->policy_attempts,
+			 err, j->consent_sms ? "; falling back to SMS" : "; no SMS consent, no fallback");
+	} else {
+		j->status = "DEAD";
+		snprintf(j->error, sizeof j->error, "retries exhausted (%d attempts): %s", j->policy_attempts, err);
+	}
+}
+
+static void send_one(wk_thread *t, job *j, json_t *model)
+{
+	bl__tpl *tpl = NULL;
+	bl__rendered r = { 0 };
+	j->started_ms = bl__now_ms();
+	int rc = tpl_get(t, j->template_id, &tpl);
+	if (rc == BL_OK)
+		rc = bl__tpl_render(tpl, model, &r);
+	if (rc) {
+		j->status = "DEAD";
+		snprintf(j->error, sizeof j->error, "render: %s", bl_error_last());
+		j->finished_ms = bl__now_ms();
+		return;
+	}
+	j->kind = r.kind;
+	j->bytes = (int64_t)r.bytes;
+	const char *to = json_string_value(json_object_get(model, j->channel == BL_CHANNEL_SMS ? "phone" : "email"));
+	bl__send_req req = { .message_id = j->id, .attempt = j->attempt_no, .channel = j->channel,
+			     .to = to ? to : "", .to_name = json_string_value(json_object_get(model, "userName")),
+			     .subject = r.subject, .html = r.html, .text = r.text, .kind = r.kind,
+			     .bytes = r.bytes };
+	bl__wk_rate_wait(t->sh, j->channel);
+	j->send_rc = bl__sender_send(t->sender, t->db, &req, &j->res);
+	if (j->send_rc)
+		snprintf(j->res.error, sizeof j->res.error, "%.250s", bl_error_last());
+	j->sent = true;
+	bl__rendered_free(&r);
+	j->finished_ms = bl__now_ms();
+}
+
+/* The outcome of a send, once the provider's batch is settled. */
+static void settle(wk_thread *t, job *j)
+{
+	if (j->send_rc) {
+		/* the provider side (ledger/Maildir) failed: treat as transient */
+		outcome_transient(t, j, j->res.error);
+	} else if (j->res.status == BL_SEND_OK || j->res.status == BL_SEND_DUPLICATE) {
+		j->status = "SUCCESS";
+	} else if (j->res.status == BL_SEND_TRANSIENT) {
+		outcome_transient(t, j, j->res.error);
+	} else {
+		j->status = "DEAD";
+		snprintf(j->error, sizeof j->error, "permanent failure: %.200s", j->res.error);
+	}
+}
+
+static int load_models(wk_thread *t, jobs *js, json_t **models)
+{
+	bl__model_req *reqs = calloc(js->n, sizeof *reqs);
+	if (!reqs)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < js->n; i++)
+		reqs[i] = (bl__model_req){ js->v[i].user_id, js->v[i].statement_id, js->v[i].params };
+	int rc = bl__models_load(t->ctx, t->db, reqs, js->n, models);
+	if (rc && rc != BL_EDB) {
+		/* one bad message must not block the others: load one by one */
+		rc = BL_OK;
+		for (size_t i = 0; i < js->n; i++) {
+			if (bl__models_load(t->ctx, t->db, &reqs[i], 1, &models[i])) {
+				models[i] = NULL;
+				js->v[i].status = "DEAD";
+				snprintf(js->v[i].error, sizeof js->v[i].error, "data: %s", bl_error_last());
+			}
+		}
+	}
+	free(reqs);
+	return rc;
+}
+
+/* ---- recording ---- */
+
+static void fmt_ms(int64_t ms, char out[32])
+{
+	struct tm tm;
+	bl__seoul_time(ms / 1000, &tm);
+	snprintf(out, 32, "%04d-%02d-%02d %02d:%02d:%02d.%03d", (tm.tm_year + 1900) % 10000,
+		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+		 tm.tm_sec % 100, (int)(ms % 1000));
+}
+
+static const char *KINDS[] = { NULL, "EMAIL", "SMS", "LMS" };
+
+static int update_one(wk_thread *t, const job *j, const char *token)
+{
+	bl__param p[] = { BP_STR(j->status), j->error[0] ? BP_STR(j->error) : BP_NULL,
+			  j->kind ? BP_STR(KINDS[j->kind]) : BP_NULL, j->kind ? BP_I64(j->bytes) : BP_NULL,
+			  BP_I64(j->delay_ms * 1000), BP_I64(j->id), BP_STR(token) };
+	/* assignments run left to right: status is already the new one below */
+	return bl__db_exec(t->db,
+			   "UPDATE messages SET status = ?, last_error = ?, kind = ?, bytes = ?, "
+			   "next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND, "
+			   "published_at = IF(status = 'FAILED', NULL, published_at), "
+			   "processed_at = IF(status = 'FAILED', processed_at, NOW(3)), claim_token = NULL "
+			   "WHERE id = ? AND claim_token = ?",
+			   p, 7, NULL, NULL);
+}
+
+/*
+ * Outcomes: the successes (nearly all) in one UPDATE that takes kind and size
+ * from the provider's ledger row; failures (rare) one by one.
+ */
+static int update_outcomes(wk_thread *t, jobs *js, const char *token)
+{
+	size_t n = js->n, k = 0;
+	bl__param *ps = malloc((n + 1) * sizeof *ps);
+	if (!ps)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	ps[k++] = BP_STR(token);
+	int rc = BL_OK;
+	for (size_t i = 0; rc == BL_OK && i < n; i++) {
+		if (!strcmp(js->v[i].status, "SUCCESS"))
+			ps[k++] = BP_I64(js->v[i].id);
+		else
+			rc = update_one(t, &js->v[i], token);
+	}
+	if (rc == BL_OK && k > 1) {
+		_cleanup_free_ char *sql = in_list(k - 1,
+			"UPDATE messages m JOIN message_ledger l ON l.message_id = m.id "
+			"SET m.status = 'SUCCESS', m.last_error = NULL, m.kind = l.kind, m.bytes = l.bytes, "
+			"m.processed_at = NOW(3), m.claim_token = NULL WHERE m.claim_token = ? AND m.id IN (", ")");
+		rc = sql ? bl__db_exec(t->db, sql, ps, (unsigned)k, NULL, NULL) : bl__fail(BL_ENOMEM, "out of memory");
+	}
+	free(ps);
+	return rc;
+}
+
+static int record(wk_thread *t, jobs *js, const char *token)
+{
+	size_t n = js->n;
+	int rc = bl__db_begin(t->db);
+	if (rc == BL_OK)
+		rc = update_outcomes(t, js, token);
+	bl__bulk *att = NULL, *fb = NULL;
+	if (rc == BL_OK)
+		rc = bl__bulk_new(&att, t->db,
+				  "INSERT INTO message_attempts (message_id, attempt_no, channel, status, error, "
+				  "worker, started_at, finished_at) VALUES",
+				  8, 500, " ON DUPLICATE KEY UPDATE status = VALUES(status), error = VALUES(error), "
+				  "finished_at = VALUES(finished_at)");
+	int64_t sms_tpl = 0;
+	for (size_t i = 0; rc == BL_OK && i < n; i++) {
+		job *j = &js->v[i];
+		char s[32], f[32];
+		fmt_ms(j->started_ms ? j->started_ms : bl__now_ms(), s);
+		fmt_ms(j->finished_ms ? j->finished_ms : bl__now_ms(), f);
+		bl__param row[] = { BP_I64(j->id), BP_I64(j->attempt_no),
+				    BP_STR(j->channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
+				    BP_STR(!strcmp(j->status, "SUCCESS") ? "SUCCESS" : "FAILED"),
+				    j->error[0] ? BP_STR(j->error) : BP_NULL, BP_STR(t->name), BP_STR(s), BP_STR(f) };
+		rc = bl__bulk_add(att, row);
+		if (rc == BL_OK && j->fallback) {
+			if (!sms_tpl && (rc = bl__tpl_latest_id(t->db, "DEFAULT_BILLING_SMS", &sms_tpl)))
+				break;
+			if (!fb && (rc = bl__bulk_new(&fb, t->db,
+						      "INSERT INTO messages (idempotency_key, user_id, statement_id, "
+						      "reservation_id, template_id, channel, purpose, fallback_of) VALUES",
+						      8, 500, " ON DUPLICATE KEY UPDATE id = id")))
+				break;
+			char key[64];
+			snprintf(key, sizeof key, "fallback:%lld", (long long)j->id);
+			bl__param m[] = { BP_STR(key), BP_I64(j->user_id),
+					  j->statement_id ? BP_I64(j->statement_id) : BP_NULL,
+					  j->reservation_id ? BP_I64(j->reservation_id) : BP_NULL, BP_I64(sms_tpl),
+					  BP_STR("SMS"), BP_STR("BILLING"), BP_I64(j->id) };
+			rc = bl__bulk_add(fb, m);
+		}
+	}
+	if (rc == BL_OK)
+		rc = bl__bulk_flush(att);
+	if (rc == BL_OK && fb)
+		rc = bl__bulk_flush(fb);
+	bl__bulk_free(att);
+	bl__bulk_free(fb);
+	if (rc == BL_OK)
+		rc = bl__db_commit(t->db);
+	if (rc)
+		bl__db_rollback(t->db);
+	return rc;
+}
+
+/* ---- a batch ---- */
+
+int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
+{
+	*processed = 0;
+	size_t max = (size_t)bl__config_int(t->sh->cfg, "BILLING_WORKER_BATCH");
+	entry *es = malloc(max * sizeof *es);
+	if (!es)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	size_t n = 0;
+	int rc = read_entries(t, autoclaim, es, max, &n);
+	if (rc || n == 0) {
+		free(es);
+		return rc;
+	}
+	char token[200];
+	snprintf(token, sizeof token, "%.150s#%llu", t->name, (unsigned long long)++t->seq);
+	jobs js = { calloc(n, sizeof(job)), 0 };
+	json_t **models = calloc(n, sizeof *models);
+	if (!js.v || !models)
+		rc = bl__fail(BL_ENOMEM, "out of memory");
+	if (rc == BL_OK)
+		rc = claim(t, es, n, token, &js);
+	if (rc == BL_OK && js.n)
+		rc = load_models(t, &js, models);
+	if (rc == BL_OK && js.n) {
+		/* the provider records this batch's accepts in one ledger write */
+		bl__sender_batch_begin(t->sender);
+		for (size_t i = 0; i < js.n; i++)
+			if (!js.v[i].status)
+				send_one(t, &js.v[i], models[i]);
+		bl__sender_batch_flush(t->sender, t->db); /* failures are in each res */
+		for (size_t i = 0; i < js.n; i++)
+			if (js.v[i].sent) {
+				settle(t, &js.v[i]);
+				js.v[i].finished_ms = bl__now_ms();
+			}
+	}
+	if (rc == BL_OK && js.n)
+		rc = record(t, &js, token);
+	/* entries of messages that were not claimable are done as well */
+	if (rc == BL_OK)
+		rc = ack(t, es, n);
+	if (rc == BL_OK)
+		*processed = (int64_t)js.n;
+	for (size_t i = 0; i < js.n; i++) {
+		free(js.v[i].params);
+		json_decref(models ? models[i] : NULL);
+	}
+	free(models);
+	free(js.v);
+	free(es);
+	return rc;
+}
+
+/* ---- maintenance ---- */
+
+int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
+{
+	*touched = 0;
+	int64_t max = bl__config_int(cfg, "BILLING_MAX_DELIVERIES");
+	int64_t idle_us = bl__config_int(cfg, "BILLING_PENDING_IDLE_MS") * 1000;
+	uint64_t n = 0;
+	/* SET runs left to right: status and last_error read the old deliveries */
+	bl__param p[] = { BP_I64(max), BP_I64(max), BP_I64(idle_us) };
+	int rc = bl__db_exec(db,
+			     "UPDATE messages SET "
+			     "status = IF(deliveries + 1 >= ?, 'DEAD', 'WAITING'), "
+			     "last_error = IF(status = 'DEAD', CONCAT('claimed ', deliveries + 1, "
+			     "' times without completing (worker crashes?); limit ', ?), last_error), "
+			     "processed_at = IF(status = 'DEAD', NOW(3), processed_at), "
+			     "deliveries = deliveries + 1, published_at = NULL, claim_token = NULL, "
+			     "next_attempt_at = NOW(3) "
+			     "WHERE status = 'PROCESSING' AND claimed_at < NOW(3) - INTERVAL ? MICROSECOND "
+			     "LIMIT 1000",
+			     p, 3, &n, NULL);
+	*touched = (int64_t)n;
+	return rc;
+}
