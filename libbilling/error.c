@@ -70,6 +70,7 @@ const char *bl_strerror(int code)
 	case BL_EIO: return "I/O error";
 	case BL_ESTOPPED: return "stopped";
 	case BL_EOVERFLOW: return "arithmetic overflow";
+	case BL_EAUTH: return "authentication failed";
 	default: return "unknown error code";
 	}
 }

@@ -17,5 +17,7 @@
 #include "template.h"
 #include "retry.h"
 #include "message.h"
+#include "group.h"
+#include "admin.h"
 
 #endif

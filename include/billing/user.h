@@ -33,6 +33,22 @@ BL_EXTERN(int) bl_user_create(bl_ctx *ctx, const bl_user_opts *opts, int64_t *id
 BL_EXTERN(int) bl_user_find_by_phone(bl_ctx *ctx, const char *phone, int64_t *id);
 BL_EXTERN(int) bl_user_find_by_email(bl_ctx *ctx, const char *email, int64_t *id);
 
+typedef struct {
+	unsigned version;
+	const char *name;      /**< prefix of the name, or NULL */
+	const char *phone;     /**< exact (blind index), any format, or NULL */
+	const char *email;     /**< exact (blind index), or NULL */
+	const char *plan_code; /**< subscribers charged for this PLAN service code, or NULL */
+	int64_t after_id;      /**< cursor: ids greater than this */
+	int limit;             /**< 1-1000 */
+} bl_user_filter;
+
+#define BL_USER_FILTER_VERSION 1
+#define BL_USER_FILTER_INIT { BL_USER_FILTER_VERSION, NULL, NULL, NULL, NULL, 0, 100 }
+BL_EXTERN(int) bl_user_filter_init(bl_user_filter *f, unsigned version);
+/** Subscribers matching every given criterion, masked, as a JSON array. */
+BL_EXTERN(int) bl_user_search(bl_ctx *ctx, const bl_user_filter *f, char **json);
+
 /** The subscriber as JSON (bl_free); phone/email masked unless `reveal`. */
 BL_EXTERN(int) bl_user_get(bl_ctx *ctx, int64_t id, bool reveal, char **json);
 

@@ -1,0 +1,37 @@
+/*
+ * libbilling — admin users (argon2id password hashes via libsodium) and the
+ * audit log of admin actions.
+ */
+#ifndef BILLING_ADMIN_H
+#define BILLING_ADMIN_H
+
+#include "common.h"
+#include "context.h"
+
+BL_BEGIN_DECLS
+
+typedef enum { BL_ROLE_ADMIN = 1, BL_ROLE_OPERATOR = 2, BL_ROLE_VIEWER = 3 } bl_role;
+
+/** Create an admin user; password ≥ 10 characters; BL_ECONFLICT if taken. */
+BL_EXTERN(int) bl_admin_create(bl_ctx *ctx, const char *username, const char *password,
+			       bl_role role, int64_t *id);
+/** Change a password. */
+BL_EXTERN(int) bl_admin_passwd(bl_ctx *ctx, const char *username, const char *password);
+/**
+ * Check a login.  BL_EAUTH (same message for unknown user and wrong
+ * password) on failure; *id and *role on success.
+ */
+BL_EXTERN(int) bl_admin_verify(bl_ctx *ctx, const char *username, const char *password,
+			       int64_t *id, bl_role *role);
+/** Admin users (no hashes) as a JSON array. */
+BL_EXTERN(int) bl_admin_list(bl_ctx *ctx, char **json);
+
+/** Record an admin action: who did what to which object, with JSON detail (may be NULL). */
+BL_EXTERN(int) bl_audit_record(bl_ctx *ctx, const char *actor, const char *action,
+			       const char *target, const char *detail_json);
+/** Audit entries newest first, before a cursor id (0: newest), as a JSON array. */
+BL_EXTERN(int) bl_audit_list(bl_ctx *ctx, int64_t before_id, int limit, char **json);
+
+BL_END_DECLS
+
+#endif
