@@ -125,14 +125,22 @@ static double db_ceiling(MYSQL *db, long long n)
 	/* the same writes per message as the worker: status update, attempt, ledger */
 	q(db, "CREATE TABLE ceil_attempts LIKE message_attempts");
 	q(db, "CREATE TABLE ceil_ledger LIKE message_ledger");
-	q(db, "CREATE TABLE ceil_messages AS SELECT * FROM messages");
-	q(db, "ALTER TABLE ceil_messages ADD PRIMARY KEY (id)");
+	/* same indexes as messages: the ceiling pays the same index writes */
+	q(db, "CREATE TABLE ceil_messages LIKE messages");
+	q(db, "INSERT INTO ceil_messages SELECT * FROM messages");
+	q(db, "UPDATE ceil_messages SET status = 'WAITING', kind = NULL, bytes = NULL, processed_at = NULL");
 	char *sql = malloc(64 * 1024 * 2 + 1024);
 	double t0 = now();
 	for (long long i = 0; i < n; i += 1000) {
 		long long m = n - i < 1000 ? n - i : 1000;
-		int o = sprintf(sql, "UPDATE ceil_messages SET status = 'SUCCESS', processed_at = NOW(3), "
-				     "kind = 'EMAIL', bytes = 1000 WHERE id BETWEEN %lld AND %lld", i + 1, i + m);
+		/* the worker's two status writes: the claim and the outcome */
+		int o = sprintf(sql, "UPDATE ceil_messages SET status = 'PROCESSING', claim_token = 'c', "
+				     "next_attempt_at = NOW(3) + INTERVAL 30 SECOND, attempts = attempts + 1 "
+				     "WHERE id BETWEEN %lld AND %lld", i + 1, i + m);
+		q(db, sql);
+		o = sprintf(sql, "UPDATE ceil_messages SET status = 'SUCCESS', processed_at = NOW(3), "
+				 "claim_token = NULL, kind = 'EMAIL', bytes = 1000 WHERE id BETWEEN %lld AND %lld",
+			    i + 1, i + m);
 		(void)o;
 		q(db, "START TRANSACTION");
 		q(db, sql);

@@ -74,6 +74,9 @@ static const setting SETTINGS[] = {
 	{ "BILLING_MOCK_SMS_PERMANENT_PERMILLE", "0", V_INT, 0, 1000, false, "mock SMS permanent failures, in thousandths" },
 	{ "BILLING_MAILDIR", ".run/maildir", V_STR, 0, 0, false,
 	  "Maildir the mock e-mail provider delivers into (empty: do not write files)" },
+	/* admin users */
+	{ "BILLING_PWHASH_FAST", "0", V_INT, 0, 1, false,
+	  "1: hash admin passwords with argon2id's minimum cost (tests only; 0: interactive cost)" },
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 

@@ -1,5 +1,5 @@
-/* Subscribers: create, blind-index lookup, masked reads. */
-#include "db.h"
+/* Subscribers: create, blind-index lookup, masked reads, search. */
+#include "user_private.h"
 
 int bl_user_opts_init(bl_user_opts *opts, unsigned version)
 {
@@ -141,5 +141,166 @@ int bl_user_get(bl_ctx *ctx, int64_t id, bool reveal, char **json)
 	if (rc == BL_OK)
 		rc = bl__json_out(s.obj, json);
 	json_decref(s.obj);
+	return rc;
+}
+
+/* ---- many rows, masked (search, group members) ---- */
+
+struct rows_state {
+	struct get_state one;
+	json_t *arr;
+};
+
+static int rows_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	struct rows_state *s = p;
+	s->one.obj = NULL;
+	int rc = get_cb(&s->one, v, lens, nc);
+	if (rc) {
+		json_decref(s->one.obj);
+		return rc;
+	}
+	if (json_array_append_new(s->arr, s->one.obj))
+		return bl__fail(BL_ENOMEM, "out of memory");
+	return BL_OK;
+}
+
+int bl__user_rows_masked(bl_ctx *ctx, MYSQL *db, const char *sql, const bl__param *ps, unsigned n,
+			 json_t **out)
+{
+	struct rows_state s = { { ctx, false, NULL }, json_array() };
+	if (!s.arr)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	int rc = bl__db_rows(db, sql, ps, n, rows_cb, &s);
+	if (rc) {
+		json_decref(s.arr);
+		return rc;
+	}
+	*out = s.arr;
+	return BL_OK;
+}
+
+int bl_user_filter_init(bl_user_filter *f, unsigned version)
+{
+	if (!f || version != BL_USER_FILTER_VERSION)
+		return bl__fail(BL_EINVAL, "bl_user_filter_init: unsupported version %u", version);
+	*f = (bl_user_filter)BL_USER_FILTER_INIT;
+	return BL_OK;
+}
+
+/* "abc%_\\" → "abc\\%\\_\\\\%": a LIKE pattern matching the literal prefix. */
+static char *like_prefix(const char *s)
+{
+	size_t n = strlen(s);
+	char *o = malloc(2 * n + 2), *w = o;
+	if (!o)
+		return NULL;
+	for (; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			*w++ = '\\';
+		*w++ = *s;
+	}
+	*w++ = '%';
+	*w = '\0';
+	return o;
+}
+
+/* Start of the latest month with charges (and of the month after it). */
+static int latest_charge_month(MYSQL *db, char from[32], char to[32], bool *any)
+{
+	json_t *rows = NULL;
+	int rc = bl__db_json(db,
+			     "SELECT DATE_FORMAT(MAX(created_at), '%Y-%m') AS m FROM charged_histories",
+			     NULL, 0, &rows);
+	if (rc)
+		return rc;
+	const char *m = json_string_value(json_object_get(json_array_get(rows, 0), "m"));
+	*any = m != NULL;
+	if (m)
+		bl__month_bounds(m, from, to);
+	json_decref(rows);
+	return BL_OK;
+}
+
+int bl_user_search(bl_ctx *ctx, const bl_user_filter *f, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_user_search: NULL argument");
+	if (!f || f->version != BL_USER_FILTER_VERSION)
+		return bl__fail(BL_EINVAL, "user filter: missing or wrong version (use bl_user_filter_init)");
+	if (f->limit < 1 || f->limit > 1000)
+		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", f->limit);
+	if (f->after_id < 0)
+		return bl__fail(BL_EINVAL, "after_id %lld: must not be negative", (long long)f->after_id);
+	if (f->name && strlen(f->name) > 100)
+		return bl__fail(BL_EINVAL, "name prefix: at most 100 characters");
+	unsigned char pb[BL_BLIND_INDEX_BYTES], eb[BL_BLIND_INDEX_BYTES];
+	int rc;
+	if (f->phone && (rc = bl_pii_blind_index(ctx, BL_PII_PHONE, f->phone, pb)))
+		return rc;
+	if (f->email && (rc = bl_pii_blind_index(ctx, BL_PII_EMAIL, f->email, eb)))
+		return rc;
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+
+	bl__param p[8];
+	unsigned n = 0;
+	bl_strbuf sql = { 0 };
+	_cleanup_free_ char *pattern = NULL;
+	char from[32], to[32];
+	bl__sb_puts(&sql, "SELECT " BL_USER_ROW_COLUMNS " FROM users u WHERE u.id > ?");
+	p[n++] = BP_I64(f->after_id);
+	if (f->name && *f->name) {
+		if (!(pattern = like_prefix(f->name)))
+			return bl__fail(BL_ENOMEM, "out of memory");
+		bl__sb_puts(&sql, " AND u.name LIKE ?");
+		p[n++] = BP_STR(pattern);
+	}
+	if (f->phone) {
+		bl__sb_puts(&sql, " AND u.phone_bidx = ?");
+		p[n++] = BP_BLOB(pb, sizeof pb);
+	}
+	if (f->email) {
+		bl__sb_puts(&sql, " AND u.email_bidx = ?");
+		p[n++] = BP_BLOB(eb, sizeof eb);
+	}
+	if (f->plan_code) {
+		int64_t service_id = 0;
+		bool found = false, any = false;
+		bl__param cp[] = { BP_STR(f->plan_code) };
+		rc = bl__db_i64(db, "SELECT id FROM services WHERE code = ? AND type = 'PLAN'", cp, 1,
+				&service_id, &found);
+		if (rc == BL_OK && !found)
+			rc = bl__fail(BL_ENOTFOUND, "no PLAN service with code '%s'", f->plan_code);
+		if (rc == BL_OK)
+			rc = latest_charge_month(db, from, to, &any);
+		if (rc) {
+			bl__sb_free(&sql);
+			return rc;
+		}
+		if (!any) { /* no charges at all: nobody is on any plan */
+			bl__sb_free(&sql);
+			return bl__json_out(json_array(), json);
+		}
+		bl__sb_puts(&sql, " AND EXISTS (SELECT 1 FROM charged_histories ch WHERE ch.user_id = u.id "
+				  "AND ch.service_id = ? AND ch.created_at >= ? AND ch.created_at < ?)");
+		p[n++] = BP_I64(service_id);
+		p[n++] = BP_STR(from);
+		p[n++] = BP_STR(to);
+	}
+	bl__sb_puts(&sql, " ORDER BY u.id LIMIT ?");
+	p[n++] = BP_I64(f->limit);
+	if (sql.oom) {
+		bl__sb_free(&sql);
+		return bl__fail(BL_ENOMEM, "out of memory");
+	}
+	json_t *rows = NULL;
+	rc = bl__user_rows_masked(ctx, db, sql.s, p, n, &rows);
+	bl__sb_free(&sql);
+	if (rc)
+		return bl__fail_wrap(rc, "user search");
+	rc = bl__json_out(rows, json);
+	json_decref(rows);
 	return rc;
 }

@@ -208,34 +208,42 @@ static int claimed_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 
 static int claim(wk_thread *t, const entry *es, size_t n, const char *token, jobs *js)
 {
-	bl__param *ps = malloc((n + 1) * sizeof *ps);
+	bl__param *ps = malloc((n + 2) * sizeof *ps);
 	if (!ps)
 		return bl__fail(BL_ENOMEM, "out of memory");
 	size_t k = 0;
 	ps[k++] = BP_STR(token);
+	ps[k++] = BP_I64(bl__config_int(t->sh->cfg, "BILLING_PENDING_IDLE_MS") * 1000);
 	for (size_t i = 0; i < n; i++)
 		if (es[i].mid > 0)
 			ps[k++] = BP_I64(es[i].mid);
 	int rc = BL_OK;
-	if (k > 1) {
-		_cleanup_free_ char *sql = in_list(k - 1,
+	if (k > 2) {
+		_cleanup_free_ char *sql = in_list(k - 2,
 			"UPDATE messages SET status = 'PROCESSING', claim_token = ?, claimed_at = NOW(3), "
-			"attempts = attempts + 1, policy_attempts = policy_attempts + 1 WHERE id IN (",
+			"attempts = attempts + 1, policy_attempts = policy_attempts + 1, "
+			/* the lease: a PROCESSING row past it is requeued by the sweep */
+			"next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND WHERE id IN (",
 			/* not "published_at IS NOT NULL": the relay may not have committed yet
 			 * (its row lock makes this wait instead) */
 			") AND (status = 'WAITING' OR (status = 'FAILED' AND next_attempt_at <= NOW(3)))");
 		rc = sql ? bl__db_exec(t->db, sql, ps, (unsigned)k, NULL, NULL) : BL_ENOMEM;
 	}
-	free(ps);
-	if (rc || k == 1)
+	if (rc || k == 2) {
+		free(ps);
 		return rc;
-	bl__param q[] = { BP_STR(token) };
-	return bl__db_rows(t->db,
-			   "SELECT m.id, m.user_id, COALESCE(m.statement_id, 0), m.template_id, m.channel, "
-			   "m.purpose, m.attempts, m.policy_attempts, m.params_json, "
-			   "COALESCE(m.reservation_id, 0), u.consent_sms FROM messages m "
-			   "LEFT JOIN users u ON u.id = m.user_id WHERE m.claim_token = ?",
-			   q, 1, claimed_cb, js);
+	}
+	/* the claimed ones: by primary key, the token telling ours */
+	ps[1] = ps[0];
+	_cleanup_free_ char *sel = in_list(k - 2,
+		"SELECT m.id, m.user_id, COALESCE(m.statement_id, 0), m.template_id, m.channel, "
+		"m.purpose, m.attempts, m.policy_attempts, m.params_json, "
+		"COALESCE(m.reservation_id, 0), u.consent_sms FROM messages m "
+		"LEFT JOIN users u ON u.id = m.user_id WHERE m.claim_token = ? AND m.id IN (", ")");
+	rc = sel ? bl__db_rows(t->db, sel, ps + 1, (unsigned)(k - 1), claimed_cb, js)
+		 : bl__fail(BL_ENOMEM, "out of memory");
+	free(ps);
+	return rc;
 }
 
 /* ---- sending ---- */
@@ -503,10 +511,10 @@ int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 {
 	*touched = 0;
 	int64_t max = bl__config_int(cfg, "BILLING_MAX_DELIVERIES");
-	int64_t idle_us = bl__config_int(cfg, "BILLING_PENDING_IDLE_MS") * 1000;
 	uint64_t n = 0;
-	/* SET runs left to right: status and last_error read the old deliveries */
-	bl__param p[] = { BP_I64(max), BP_I64(max), BP_I64(idle_us) };
+	/* SET runs left to right: status and last_error read the old deliveries;
+	 * a PROCESSING row's next_attempt_at is its lease expiry (set by the claim) */
+	bl__param p[] = { BP_I64(max), BP_I64(max) };
 	int rc = bl__db_exec(db,
 			     "UPDATE messages SET "
 			     "status = IF(deliveries + 1 >= ?, 'DEAD', 'WAITING'), "
@@ -515,9 +523,8 @@ int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 			     "processed_at = IF(status = 'DEAD', NOW(3), processed_at), "
 			     "deliveries = deliveries + 1, published_at = NULL, claim_token = NULL, "
 			     "next_attempt_at = NOW(3) "
-			     "WHERE status = 'PROCESSING' AND claimed_at < NOW(3) - INTERVAL ? MICROSECOND "
-			     "LIMIT 1000",
-			     p, 3, &n, NULL);
+			     "WHERE status = 'PROCESSING' AND next_attempt_at < NOW(3) LIMIT 1000",
+			     p, 2, &n, NULL);
 	*touched = (int64_t)n;
 	return rc;
 }

@@ -26,7 +26,8 @@ ALTER TABLE messages
   ADD COLUMN policy_attempts INT NOT NULL DEFAULT 0 COMMENT 'attempts the retry policy counts (a manual retry resets it)' AFTER attempts,
   ADD COLUMN deliveries INT NOT NULL DEFAULT 0 COMMENT 'claims that did not complete (crashes)' AFTER policy_attempts,
   ADD COLUMN params_json JSON NULL COMMENT 'extra template variables (manual/NOTICE sends)',
-  ADD KEY ix_messages_template (template_id, requested_at),
-  ADD KEY ix_messages_claim (claim_token),
-  ADD KEY ix_messages_processing (status, claimed_at),
-  ADD KEY ix_messages_dead (status, processed_at);
+  ADD KEY ix_messages_template (template_id, requested_at);
+-- No index on claim_token / claimed_at / processed_at: every index that holds a
+-- column the worker changes costs a write per state change.  A PROCESSING row's
+-- lease expiry is kept in next_attempt_at, so ix_messages_status (status,
+-- next_attempt_at) serves the stale sweep as well.
