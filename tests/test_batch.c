@@ -464,3 +464,47 @@ Test(batch, monthly_schedule_is_claimed_once)
 	bl_ctx_free(other);
 	tu_ctx_drop(ctx);
 }
+
+/* ---- scale-out: a second process joins a running run ---- */
+
+Test(batch, another_process_joins_a_running_run, .timeout = 300)
+{
+	bl_ctx *ctx = tu_ctx_fresh("batch_join");
+	seed(ctx, 4000, MONTH);
+	struct bg_run b = { bl_ctx_config(ctx), 0, 0, 0 };
+	pthread_t th;
+	pthread_create(&th, NULL, bg_main, &b); /* chunks of 10, slowed by its progress callback */
+	long long id = 0;
+	for (int i = 0; i < 500 && !id; i++) {
+		id = tu_i64(ctx, "SELECT COALESCE(MAX(id), 0) FROM batch_runs WHERE status = 'STARTED' AND planned = 1");
+		if (!id)
+			usleep(10000);
+	}
+	cr_assert(id > 0, "the run started");
+	pid_t pid = fork();
+	if (pid == 0) {
+		bl_ctx *c;
+		if (bl_ctx_new(&c, bl_ctx_config(ctx)))
+			_exit(10);
+		bl_batch_opts o = opts_with(BL_BATCH_NORMAL, 2, 10);
+		_exit(bl_batch_join(c, id, &o) == BL_OK ? 0 : 11);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "join ended cleanly");
+	pthread_join(th, NULL);
+	cr_assert_eq(b.rc, BL_OK, "the owner completes the run: %s", bl_error_last());
+	char sql[300];
+	snprintf(sql, sizeof sql, "SELECT COUNT(DISTINCT SUBSTRING_INDEX(worker, '/', 1)) FROM batch_chunks "
+				  "WHERE run_id = %lld", id);
+	cr_assert_eq(tu_i64(ctx, sql), 2, "chunks were worked by two processes");
+	long long bad = -1, expected = tu_verify_month(ctx, MONTH, &bad);
+	cr_assert_eq(bad, 0);
+	bl_batch_progress p;
+	bl_batch_progress_get(ctx, id, &p);
+	cr_assert_eq(p.issued, expected);
+	/* joining a finished run is refused */
+	bl_batch_opts o = opts_with(BL_BATCH_NORMAL, 1, 10);
+	cr_assert_eq(bl_batch_join(ctx, id, &o), BL_ECONFLICT);
+	tu_ctx_drop(ctx);
+}
