@@ -536,9 +536,18 @@ static int finish_run(bl_ctx *ctx, run_row *r, int work_rc, bool stopped, const 
 		return bl__fail(BL_ESTOPPED, "run #%lld stopped with %lld chunk(s) left; resume it to finish",
 				(long long)r->id, (long long)pending);
 	}
+	/* the month's billing reservation (reservation.c): one per run (unique
+	 * batch_run_id), due after BILLING_RESERVATION_DELAY_S for review; the run
+	 * stays COMPLETED if this fails, and the error is returned */
+	int resv_rc = r->mode == BL_BATCH_DRY_RUN ? BL_OK
+						 : bl_reservation_after_batch(ctx, r->id, r->month, NULL);
+	if (resv_rc)
+		bl__fail_wrap(resv_rc, "run #%lld COMPLETED, but its billing reservation was not created "
+				       "(retry with 'billing-cli reservation create --run %lld')",
+			      (long long)r->id, (long long)r->id);
 	if (r->mode != BL_BATCH_DRY_RUN && opts && opts->complete_cb)
 		opts->complete_cb(r->id, r->month, opts->complete_payload);
-	return BL_OK;
+	return resv_rc;
 }
 
 static int refuse_reissue_in_flight(MYSQL *db, const char *month)

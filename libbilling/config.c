@@ -77,6 +77,35 @@ static const setting SETTINGS[] = {
 	/* admin users */
 	{ "BILLING_PWHASH_FAST", "0", V_INT, 0, 1, false,
 	  "1: hash admin passwords with argon2id's minimum cost (tests only; 0: interactive cost)" },
+	/* admin web server (billing-httpd) and its sessions */
+	{ "BILLING_HTTP_PORT", "8080", V_PORT, 0, 0, false, "billing-httpd TCP port (--port overrides)" },
+	{ "BILLING_HTTP_BIND", "127.0.0.1", V_NONEMPTY, 0, 0, false,
+	  "billing-httpd listen address, IPv4 or IPv6 literal (--bind overrides)" },
+	{ "BILLING_HTTP_THREADS", "8", V_INT, 1, 256, false, "billing-httpd worker threads (--threads overrides)" },
+	{ "BILLING_HTTP_MAX_BODY", "1048576", V_INT, 1024, 67108864, false,
+	  "largest request body billing-httpd accepts, in bytes (larger: 413)" },
+	{ "BILLING_SESSION_TTL_S", "28800", V_INT, 60, 2592000, false,
+	  "admin session lifetime in seconds after the last request" },
+	{ "BILLING_LOGIN_MAX_FAILS", "5", V_INT, 1, 1000, false,
+	  "failed logins per username and client address before logins are refused for a while" },
+	{ "BILLING_LOGIN_WINDOW_S", "300", V_INT, 1, 86400, false,
+	  "window of BILLING_LOGIN_MAX_FAILS and how long refused logins wait, in seconds" },
+	/* reservations, the scheduler, quiet hours (reservation.c, scheduler.c, quiet.c) */
+	{ "BILLING_SCHEDULER", "1", V_INT, 0, 1, false,
+	  "1: billing-worker expands due reservations and starts the monthly run; 0: it does not" },
+	{ "BILLING_RESERVATION_DELAY_S", "300", V_INT, 0, 604800, false,
+	  "seconds after a completed batch run that its billing reservation is due" },
+	{ "BILLING_RESERVATION_CHUNK", "1000", V_INT, 1, 10000, false,
+	  "targets per reservation expansion chunk/transaction" },
+	{ "BILLING_QUIET_START", "21:00", V_HHMM, 0, 0, false,
+	  "start of the daily quiet hours (Asia/Seoul); equal to the end: none" },
+	{ "BILLING_QUIET_END", "08:00", V_HHMM, 0, 0, false, "end of the daily quiet hours (Asia/Seoul)" },
+	{ "BILLING_QUIET_SMS_NOTICE", "1", V_INT, 0, 1, false, "1: NOTICE SMS wait for the end of the quiet hours" },
+	{ "BILLING_QUIET_SMS_BILLING", "0", V_INT, 0, 1, false, "1: BILLING SMS wait for the end of the quiet hours" },
+	{ "BILLING_QUIET_EMAIL_NOTICE", "0", V_INT, 0, 1, false,
+	  "1: NOTICE e-mails wait for the end of the quiet hours" },
+	{ "BILLING_QUIET_EMAIL_BILLING", "0", V_INT, 0, 1, false,
+	  "1: BILLING e-mails wait for the end of the quiet hours" },
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 

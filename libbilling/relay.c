@@ -10,6 +10,7 @@
  */
 #include "stream_private.h"
 #include "context_private.h"
+#include "reservation_private.h"
 
 void bl__stream_key(const bl_config *cfg, char *out, size_t n)
 {
@@ -102,6 +103,27 @@ static int publish(const bl_config *cfg, redisContext *r, const due_rows *d)
 	return rc;
 }
 
+/* Quiet hours (quiet.c): held rows due inside the window are deferred to its
+ * end instead of published; the rest keep their order. */
+static int quiet_guard(const bl_config *cfg, MYSQL *db, due_rows *d, size_t *deferred)
+{
+	bool *held = malloc(d->n * sizeof *held);
+	size_t nheld = 0, k = 0;
+	int rc = held ? bl__quiet_hold_rows(cfg, db, d->id, d->n, held, &nheld)
+		      : bl__fail(BL_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == BL_OK && nheld && i < d->n; i++)
+		if (!held[i]) {
+			d->id[k] = d->id[i];
+			memcpy(d->channel[k], d->channel[i], sizeof d->channel[0]);
+			d->attempts[k++] = d->attempts[i];
+		}
+	if (rc == BL_OK && nheld)
+		d->n = k;
+	*deferred = rc == BL_OK ? nheld : 0;
+	free(held);
+	return rc;
+}
+
 int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n)
 {
 	*n = 0;
@@ -114,14 +136,20 @@ int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n)
 	/* one status at a time: the index (published_at, status, next_attempt_at)
 	 * then yields rows in order without sorting the whole backlog */
 	static const char *const sts[] = { "WAITING", "FAILED" };
-	for (int i = 0; rc == BL_OK && i < 2 && (int64_t)d->n < batch; i++) {
-		bl__param p[] = { BP_STR(sts[i]), BP_I64(batch - (int64_t)d->n) };
-		rc = bl__db_rows(db,
-				 "SELECT id, channel, attempts FROM messages WHERE published_at IS NULL "
-				 "AND status = ? AND next_attempt_at <= NOW(3) "
-				 "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
-				 p, 2, due_cb, d);
-	}
+	size_t deferred = 0;
+	int rounds = 0;
+	do { /* again when quiet hours deferred every row selected (they are not due any more) */
+		for (int i = 0; rc == BL_OK && i < 2 && (int64_t)d->n < batch; i++) {
+			bl__param p[] = { BP_STR(sts[i]), BP_I64(batch - (int64_t)d->n) };
+			rc = bl__db_rows(db,
+					 "SELECT id, channel, attempts FROM messages WHERE published_at IS NULL "
+					 "AND status = ? AND next_attempt_at <= NOW(3) "
+					 "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
+					 p, 2, due_cb, d);
+		}
+		if (rc == BL_OK && d->n)
+			rc = quiet_guard(cfg, db, d, &deferred);
+	} while (rc == BL_OK && d->n == 0 && deferred && ++rounds < 16);
 	if (rc == BL_OK && d->n)
 		rc = publish(cfg, r, d);
 	if (rc == BL_OK && d->n) {

@@ -753,9 +753,24 @@ int bl__sender_send(bl__sender *s, MYSQL *db, const bl__send_req *req, bl__send_
 		return BL_OK;
 	}
 
+	/* Idempotency first, as a real provider answers a repeated request
+	 * with its first result: a message accepted before (a re-send after
+	 * a crash between accept and record) is never given a fresh failure
+	 * draw, which could end it DEAD although it was delivered.  The first
+	 * attempt cannot have been accepted: no query then. */
+	int64_t accepted_before = 0;
+	if (req->attempt > 1) {
+		bl__param lp[] = { BP_I64(req->message_id) };
+		int lrc = bl__db_i64(db, "SELECT COUNT(*) FROM message_ledger WHERE message_id = ?", lp, 1,
+				     &accepted_before, NULL);
+		if (lrc) {
+			set_result(res, BL_SEND_TRANSIENT, "message ledger: %s", bl_error_last());
+			return lrc;
+		}
+	}
 	uint64_t h[2];
 	outcome_hash(s->seed, ch, req->message_id, req->attempt, h);
-	uint64_t roll = h[0] % 1000;
+	uint64_t roll = accepted_before ? UINT64_MAX : h[0] % 1000;
 	if (roll < (uint64_t)s->permanent[ch]) {
 		set_result(res, BL_SEND_PERMANENT, "%s: %s", who,
 			   email ? PICK(EMAIL_PERMANENT, h[1]) : PICK(SMS_PERMANENT, h[1]));

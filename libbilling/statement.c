@@ -156,3 +156,60 @@ int bl_statement_get(bl_ctx *ctx, int64_t user_id, const char *month, char **jso
 	json_decref(st);
 	return rc;
 }
+
+int bl_statement_search(bl_ctx *ctx, const char *month, int64_t user_id, bl_won min_billed,
+			bl_won max_billed, int64_t after_id, int limit, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_statement_search: NULL argument");
+	int rc = month ? bl_month_parse(month, NULL, NULL) : BL_OK;
+	if (rc)
+		return rc;
+	if (limit < 1 || limit > 1000)
+		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", limit);
+	if (max_billed >= 0 && min_billed > max_billed)
+		return bl__fail(BL_EINVAL, "billed amount range %lld..%lld is empty", (long long)min_billed,
+				(long long)max_billed);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[8];
+	unsigned n = 0;
+	bl_strbuf sql = { 0 };
+	/* only the criteria given, so the optimiser sees plain ranges */
+	bl__sb_puts(&sql, "SELECT s.id, s.user_id, u.name AS user_name, s.target_month, s.batch_run_id, "
+			  "s.version, s.usage_amount, s.discount_amount, s.vat_amount, s.billed_amount, "
+			  "DATE_FORMAT(s.due_date, '%Y-%m-%d') AS due_date, s.line_count, "
+			  "DATE_FORMAT(s.issued_at, '%Y-%m-%d %H:%i:%s') AS issued_at "
+			  "FROM statements s LEFT JOIN users u ON u.id = s.user_id WHERE s.id > ?");
+	p[n++] = BP_I64(after_id);
+	if (month) {
+		bl__sb_puts(&sql, " AND s.target_month = ?");
+		p[n++] = BP_STR(month);
+	}
+	if (user_id) {
+		bl__sb_puts(&sql, " AND s.user_id = ?");
+		p[n++] = BP_I64(user_id);
+	}
+	if (min_billed > 0) {
+		bl__sb_puts(&sql, " AND s.billed_amount >= ?");
+		p[n++] = BP_I64(min_billed);
+	}
+	if (max_billed >= 0) {
+		bl__sb_puts(&sql, " AND s.billed_amount <= ?");
+		p[n++] = BP_I64(max_billed);
+	}
+	bl__sb_puts(&sql, " ORDER BY s.id LIMIT ?");
+	p[n++] = BP_I64(limit);
+	if (sql.oom) {
+		bl__sb_free(&sql);
+		return bl__fail(BL_ENOMEM, "out of memory");
+	}
+	json_t *rows = NULL;
+	rc = bl__db_json(db, sql.s, p, n, &rows);
+	bl__sb_free(&sql);
+	if (rc == BL_OK)
+		rc = bl__json_out(rows, json);
+	json_decref(rows);
+	return rc;
+}

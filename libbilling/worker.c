@@ -20,6 +20,7 @@
 #include "model_private.h"
 #include "sender_private.h"
 #include "worker_private.h"
+#include "reservation_private.h"
 
 int bl_worker_opts_init(bl_worker_opts *opts, unsigned version)
 {
@@ -123,7 +124,17 @@ static void *sender_main(void *arg)
 	}
 	int64_t last_autoclaim = 0;
 	int backoff = 0;
+	bool connected = true;
 	while (!stopping(sh)) {
+		if (!connected) {
+			/* reconnect before consuming: a half-open thread (MariaDB
+			 * back, Redis not yet) must not use its NULL connection */
+			sleep_ms(backoff < 5000 ? (backoff += 250) : backoff);
+			if (bl__wk_thread_open(t) != BL_OK)
+				continue;
+			connected = true;
+			backoff = backoff > 1000 ? 1000 : backoff;
+		}
 		int64_t n = 0;
 		int64_t now = bl__now_ms();
 		if (now - last_autoclaim >= sh->autoclaim_every_ms) {
@@ -136,9 +147,7 @@ static void *sender_main(void *arg)
 			/* backend trouble: log, reconnect, try again (nothing is lost) */
 			wlog(sh, "%s: %s", t->name, bl_error_last());
 			bl__wk_thread_reset(t);
-			sleep_ms(backoff < 5000 ? (backoff += 250) : backoff);
-			if (bl__wk_thread_open(t) == BL_OK)
-				backoff = backoff > 1000 ? 1000 : backoff;
+			connected = false;
 			continue;
 		}
 		backoff = 0;
@@ -209,6 +218,12 @@ static void *relay_main(void *arg)
 				wlog(sh, "maintenance: %s", bl_error_last());
 			else if (touched)
 				wlog(sh, "maintenance: %lld stale message(s) requeued or dead", (long long)touched);
+			/* scheduler (scheduler.c): due reservations, the monthly batch run */
+			int64_t expanded = 0;
+			if (bl__reservation_tick(sh->cfg, db, now, &expanded))
+				wlog(sh, "scheduler: %s", bl_error_last());
+			else if (expanded)
+				wlog(sh, "scheduler: %lld message(s) expanded from reservations", (long long)expanded);
 		}
 		if (sh->opts->idle_exit_ms > 0) {
 			int64_t open = n ? 1 : open_work(db);
@@ -227,6 +242,8 @@ static void *relay_main(void *arg)
 		if (n == 0)
 			sleep_ms(50);
 	}
+	if (sh->opts->maintenance)
+		bl__reservation_stop(); /* scheduler.c: stop and join its background jobs */
 	if (r)
 		redisFree(r);
 	if (db)

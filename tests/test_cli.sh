@@ -154,8 +154,8 @@ else
     expect "batch run --month $MONTH" 0
     sid=$(sql "SELECT user_id FROM \`$MYSQL_DATABASE\`.statements WHERE target_month='$MONTH' ORDER BY user_id LIMIT 1" 2>/dev/null)
     if [[ -n $sid ]]; then
-        run statement show "$sid" "$MONTH"; expect "statement show after the batch" 0 '"billed_amount"'
-        billed=$(grep -Eo '"billed_amount": [0-9]+' <<<"$out" | grep -Eo '[0-9]+$')
+        run --json statement show "$sid" "$MONTH"; expect "statement show after the batch" 0 '"billed_amount"'
+        billed=$(grep -Eo '"billed_amount": ?[0-9]+' <<<"$out" | grep -Eo '[0-9]+$')
         [[ -n $billed && $((billed % 10)) == 0 ]] && pass "billed amount is a multiple of 10" \
             || fail "billed amount is a multiple of 10"
     else

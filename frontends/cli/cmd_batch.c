@@ -1,44 +1,21 @@
 /* billing-cli batch: run | status | list | stop | resume | join | recover. */
-#include <signal.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <jansson.h>
 #include "cli.h"
 
-static volatile int interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 struct bar {
-	bool tty;
-	struct timespec t0;
+	cli_progress p;
+	pthread_mutex_t mu; /* progress comes from every partition's thread */
 };
-
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static void on_progress(const bl_batch_progress *p, void *payload)
 {
 	struct bar *b = payload;
-	if (!b->tty)
-		return;
-	double el = since(&b->t0), rate = el > 0 ? (double)p->processed / el : 0;
-	int pct = p->total ? (int)(p->processed * 100 / p->total) : 100, w = 30, fill = pct * w / 100;
-	double eta = rate > 0 ? (double)(p->total - p->processed) / rate : 0;
-	fprintf(stderr, "\r[%.*s%*s] %3d%% %lld/%lld  %.0f/s  ETA %.0fs ", fill,
-		"##############################", w - fill, "", pct, (long long)p->processed,
-		(long long)p->total, rate, eta);
-	fflush(stderr);
+	pthread_mutex_lock(&b->mu);
+	cli_progress_update(&b->p, p->processed, p->total);
+	pthread_mutex_unlock(&b->mu);
 }
 
 static int print_run(cli_state *st, int64_t id)
@@ -125,8 +102,8 @@ static int parse_run_opts(int argc, char **argv, int first, bl_batch_opts *o, co
 
 static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char *what)
 {
-	if (bar->tty)
-		fputc('\n', stderr);
+	cli_progress_end(&bar->p);
+	cli_cancellable(false);
 	if (rc && rc != BL_ESTOPPED) {
 		int ex = cli_fail(what, rc);
 		if (id)
@@ -136,32 +113,30 @@ static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char
 	bl_batch_progress p;
 	if (bl_batch_progress_get(cli_ctx(st), id, &p))
 		return cli_fail(what, bl_error_last_code());
-	double el = since(&bar->t0);
+	double el = cli_now() - bar->p.t0;
+	char detail[96];
+	snprintf(detail, sizeof detail, "{\"status\":\"%s\",\"issued\":%lld}", rc ? "STOPPED" : "COMPLETED",
+		 (long long)p.issued);
+	char target[32];
+	snprintf(target, sizeof target, "run #%lld", (long long)id);
+	cli_audit(st, !strcmp(what, "batch run") ? "batch.run" : !strcmp(what, "batch join") ? "batch.join"
+										  : "batch.resume",
+		  target, detail);
 	if (st->json)
 		printf("{\"run_id\":%lld,\"status\":\"%s\",\"total\":%lld,\"issued\":%lld,\"skipped\":%lld,"
 		       "\"failed\":%lld,\"seconds\":%.3f}\n",
 		       (long long)id, rc ? "STOPPED" : "COMPLETED", (long long)p.total, (long long)p.issued,
 		       (long long)p.skipped, (long long)p.failed, el);
 	else
-		printf("batch run #%lld %s: %lld/%lld processed, %lld issued, %lld skipped, %lld failed "
+		printf("batch run #%lld %s%s%s: %lld/%lld processed, %lld issued, %lld skipped, %lld failed "
 		       "in %.1f s (%.0f users/s)\n",
-		       (long long)id, rc ? "STOPPED" : "COMPLETED", (long long)p.processed,
+		       (long long)id, cli_c(st, rc ? C_YELLOW : C_GREEN), rc ? "STOPPED" : "COMPLETED",
+		       st->color ? "\033[0m" : "", (long long)p.processed,
 		       (long long)p.total, (long long)p.issued, (long long)p.skipped, (long long)p.failed,
 		       el, el > 0 ? (double)p.processed / el : 0.0);
+	if (rc && !st->json)
+		printf("resume it with: batch resume %lld\n", (long long)id);
 	return rc ? EXIT_STOPPED : 0;
-}
-
-static void default_month(char out[16])
-{
-	time_t now = time(NULL) + 9 * 3600; /* Asia/Seoul */
-	struct tm t;
-	gmtime_r(&now, &t);
-	int y = t.tm_year + 1900, m = t.tm_mon; /* previous month, 1-based */
-	if (m == 0) {
-		m = 12;
-		y--;
-	}
-	snprintf(out, 16, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
 }
 
 int cmd_batch(cli_state *st, int argc, char **argv)
@@ -171,41 +146,39 @@ int cmd_batch(cli_state *st, int argc, char **argv)
 	const char *sub = argv[0];
 	bl_batch_opts o;
 	bl_batch_opts_init(&o, BL_BATCH_OPTS_VERSION);
-	struct bar bar = { .tty = st->tty && isatty(STDERR_FILENO) };
-	clock_gettime(CLOCK_MONOTONIC, &bar.t0);
+	struct bar bar = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	cli_progress_start(&bar.p, st, "batch");
 	o.progress_cb = on_progress;
 	o.progress_payload = &bar;
-	o.cancel = &interrupted;
-	signal(SIGINT, on_sigint);
-	signal(SIGTERM, on_sigint);
+	o.cancel = &cli_interrupted;
 	if (!strcmp(sub, "run")) {
-		char defm[16];
-		const char *month = NULL;
+		const char *month = st->month;
 		int ex = parse_run_opts(argc, argv, 1, &o, &month, sub);
 		if (ex)
 			return ex;
-		if (!month) {
-			default_month(defm);
-			month = defm;
-		}
 		int64_t id = 0;
+		cli_cancellable(true);
 		int rc = bl_batch_run(cli_ctx(st), month, &o, &id);
 		return finish(st, &bar, rc, id, "batch run");
 	}
 	if (!strcmp(sub, "resume") || !strcmp(sub, "join")) {
-		if (argc < 2)
+		long long id;
+		if (argc < 2 || !cli_num(argv[1], 1, INT64_MAX, &id))
 			return cli_usage("usage: batch %s RUN_ID [--partitions N]", sub);
-		int64_t id = atoll(argv[1]);
 		int ex = parse_run_opts(argc, argv, 2, &o, NULL, sub);
 		if (ex)
 			return ex;
+		cli_cancellable(true);
 		int rc = !strcmp(sub, "join") ? bl_batch_join(cli_ctx(st), id, &o)
 					       : bl_batch_resume(cli_ctx(st), id, &o);
 		return finish(st, &bar, rc, id, !strcmp(sub, "join") ? "batch join" : "batch resume");
 	}
 	if (!strcmp(sub, "status")) {
-		if (argc == 2)
-			return print_run(st, atoll(argv[1]));
+		long long id;
+		if (argc == 2 && cli_num(argv[1], 1, INT64_MAX, &id))
+			return print_run(st, id);
+		if (argc > 1)
+			return cli_usage("usage: batch status [RUN_ID]");
 		char *json;
 		int rc = bl_batch_list(cli_ctx(st), NULL, 1, &json);
 		if (rc)
@@ -213,7 +186,7 @@ int cmd_batch(cli_state *st, int argc, char **argv)
 		json_t *a = json_loads(json, 0, NULL);
 		bl_free(json);
 		json_t *r = json_array_get(a, 0);
-		int64_t id = r ? json_integer_value(json_object_get(r, "id")) : 0;
+		id = r ? json_integer_value(json_object_get(r, "id")) : 0;
 		json_decref(a);
 		if (!id) {
 			fprintf(stderr, "billing-cli: batch status: no runs yet\n");
@@ -223,50 +196,36 @@ int cmd_batch(cli_state *st, int argc, char **argv)
 	}
 	if (!strcmp(sub, "list")) {
 		const char *month = NULL;
-		int limit = 20;
-		for (int i = 1; i < argc; i++) {
-			const char *v;
-			if (cli_opt(argc, argv, &i, "--month", &v) && v)
-				month = v;
-			else if (cli_opt(argc, argv, &i, "--limit", &v) && v)
-				limit = atoi(v);
-			else
+		long long limit = 20;
+		int ex = 0;
+		for (int i = 1; i < argc && !ex; i++) {
+			if (!cli_opt_str(argc, argv, &i, "--month", &month, &ex) &&
+			    !cli_opt_num(argc, argv, &i, "--limit", 1, 1000, &limit, &ex))
 				return cli_usage("usage: batch list [--month YYYY-MM] [--limit N]");
 		}
+		if (ex)
+			return ex;
 		char *json;
-		int rc = bl_batch_list(cli_ctx(st), month, limit, &json);
+		int rc = bl_batch_list(cli_ctx(st), month, (int)limit, &json);
 		if (rc)
 			return cli_fail("batch list", rc);
-		if (st->json) {
-			puts(json);
-		} else {
-			json_t *a = json_loads(json, 0, NULL), *r;
-			size_t i;
-			printf("%-6s %-8s %-12s %-10s %-6s %-20s %12s %10s %8s\n", "ID", "MONTH", "MODE",
-			       "STATUS", "BY", "STARTED", "PROCESSED", "ISSUED", "FAILED");
-			json_array_foreach(a, i, r) {
-				printf("%-6lld %-8s %-12s %-10s %-6s %-20s %12lld %10lld %8lld\n",
-				       (long long)json_integer_value(json_object_get(r, "id")),
-				       json_string_value(json_object_get(r, "target_month")),
-				       json_string_value(json_object_get(r, "mode")),
-				       json_string_value(json_object_get(r, "status")),
-				       json_string_value(json_object_get(r, "created_by")),
-				       json_string_value(json_object_get(r, "started_at")),
-				       (long long)json_integer_value(json_object_get(r, "processed_count")),
-				       (long long)json_integer_value(json_object_get(r, "issued_count")),
-				       (long long)json_integer_value(json_object_get(r, "failed_count")));
-			}
-			json_decref(a);
-		}
+		static const char *const H[] = { "ID", "MONTH", "MODE", "STATUS", "BY", "STARTED",
+						 "PROCESSED", "ISSUED", "FAILED", "BILLED" };
+		static const char *const K[] = { "#id", "target_month", "mode", "status", "created_by",
+						 "started_at", "$processed_count", "$issued_count",
+						 "$failed_count", "$billed_sum" };
+		cli_print_rows(st, json, H, K, 10);
 		bl_free(json);
 		return 0;
 	}
 	if (!strcmp(sub, "stop")) {
-		if (argc != 2)
+		long long id;
+		if (argc != 2 || !cli_num(argv[1], 1, INT64_MAX, &id))
 			return cli_usage("usage: batch stop RUN_ID");
-		int rc = bl_batch_stop(cli_ctx(st), atoll(argv[1]));
+		int rc = bl_batch_stop(cli_ctx(st), id);
 		if (rc)
 			return cli_fail("batch stop", rc);
+		cli_audit(st, "batch.stop", argv[1], NULL);
 		printf("batch run #%s: stop requested (it ends after its current chunks)\n", argv[1]);
 		return 0;
 	}

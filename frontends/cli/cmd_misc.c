@@ -1,4 +1,4 @@
-/* billing-cli: migrate, config, user, statement. */
+/* billing-cli: migrate, config, user, statement, stats. */
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -34,58 +34,262 @@ int cmd_config(cli_state *st, int argc, char **argv)
 	if (argc != 1 || strcmp(argv[0], "show"))
 		return cli_usage("usage: config show | config genkey");
 	const bl_config *cfg = bl_ctx_config(cli_ctx(st));
+	json_t *arr = json_array();
 	for (size_t i = 0; i < bl_config_count(); i++) {
 		const char *k = bl_config_key(i), *v = bl_config_get(cfg, k);
 		const char *shown = bl_config_is_secret(k) ? (*v ? "********" : "(unset)") : v;
 		if (st->json)
-			printf("%s{\"%s\":\"%s\"}", i ? "," : "[", k, shown);
+			json_array_append_new(arr, json_pack("{s:s}", k, shown));
 		else
-			printf("%-26s %-20s # %s\n", k, shown, bl_config_describe(k));
+			printf("%-38s %-20s %s# %s%s\n", k, shown, cli_c(st, C_DIM), bl_config_describe(k),
+			       st->color ? "\033[0m" : "");
 	}
-	if (st->json)
-		printf("]\n");
+	if (st->json) {
+		char *s = json_dumps(arr, JSON_COMPACT);
+		puts(s ? s : "[]");
+		free(s);
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static int user_search(cli_state *st, int argc, char **argv)
+{
+	bl_user_filter f;
+	bl_user_filter_init(&f, BL_USER_FILTER_VERSION);
+	int ex = 0;
+	for (int i = 0; i < argc && !ex; i++) {
+		long long n;
+		if (cli_opt_str(argc, argv, &i, "--name", &f.name, &ex) ||
+		    cli_opt_str(argc, argv, &i, "--phone", &f.phone, &ex) ||
+		    cli_opt_str(argc, argv, &i, "--email", &f.email, &ex) ||
+		    cli_opt_str(argc, argv, &i, "--plan", &f.plan_code, &ex)) {
+		} else if (cli_opt_num(argc, argv, &i, "--after", 0, INT64_MAX, &n, &ex)) {
+			f.after_id = n;
+		} else if (cli_opt_num(argc, argv, &i, "--limit", 1, 1000, &n, &ex)) {
+			f.limit = (int)n;
+		} else
+			return cli_usage("user search: unknown argument '%s'", argv[i]);
+	}
+	if (ex)
+		return ex;
+	char *json;
+	int rc = bl_user_search(cli_ctx(st), &f, &json);
+	if (rc)
+		return cli_fail("user search", rc);
+	static const char *const H[] = { "ID", "NAME", "PHONE", "EMAIL", "CHANNEL", "CREATED" };
+	static const char *const K[] = { "#id", "name", "phone", "email", "preferred_channel", "created_at" };
+	cli_print_rows(st, json, H, K, 6);
+	bl_free(json);
 	return 0;
 }
 
 int cmd_user(cli_state *st, int argc, char **argv)
 {
+	long long id;
 	if (argc >= 2 && !strcmp(argv[0], "show")) {
-		int64_t id = atoll(argv[1]);
 		bool reveal = argc > 2 && !strcmp(argv[2], "--reveal");
+		if (!cli_num(argv[1], 1, INT64_MAX, &id) || argc > 3 || (argc == 3 && !reveal))
+			return cli_usage("usage: user show ID [--reveal]");
 		char *json;
 		int rc = bl_user_get(cli_ctx(st), id, reveal, &json);
 		if (rc)
 			return cli_fail("user show", rc);
-		cli_print_json(json);
+		if (st->json)
+			puts(json);
+		else
+			cli_print_json(json);
 		bl_free(json);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[0], "find")) {
-		int64_t id;
+		int64_t uid;
 		int rc;
 		if (!strcmp(argv[1], "--phone"))
-			rc = bl_user_find_by_phone(cli_ctx(st), argv[2], &id);
+			rc = bl_user_find_by_phone(cli_ctx(st), argv[2], &uid);
 		else if (!strcmp(argv[1], "--email"))
-			rc = bl_user_find_by_email(cli_ctx(st), argv[2], &id);
+			rc = bl_user_find_by_email(cli_ctx(st), argv[2], &uid);
 		else
 			return cli_usage("usage: user find --phone P | --email E");
 		if (rc)
 			return cli_fail("user find", rc);
-		printf(st->json ? "{\"id\":%lld}\n" : "%lld\n", (long long)id);
+		printf(st->json ? "{\"id\":%lld}\n" : "%lld\n", (long long)uid);
 		return 0;
 	}
-	return cli_usage("usage: user show ID [--reveal] | user find --phone P | --email E");
+	if (argc >= 1 && !strcmp(argv[0], "search"))
+		return user_search(st, argc - 1, argv + 1);
+	return cli_usage("usage: user show ID [--reveal] | user find --phone P | --email E | user search ...");
+}
+
+static void print_statement(cli_state *st, const char *json)
+{
+	json_t *s = json_loads(json, 0, NULL);
+	char a[32];
+#define I(k) ((int64_t)json_integer_value(json_object_get(s, k)))
+#define S(k) (json_string_value(json_object_get(s, k)) ? json_string_value(json_object_get(s, k)) : "-")
+	printf("%s정산서 %s%s  user %lld %s  statement #%lld v%lld  run #%lld  issued %s\n",
+	       cli_c(st, C_BOLD), S("target_month"), st->color ? "\033[0m" : "", (long long)I("user_id"),
+	       S("user_name"), (long long)I("id"), (long long)I("version"), (long long)I("batch_run_id"),
+	       S("issued_at"));
+	static const char *const H[] = { "#", "SERVICE", "TYPE", "PRICE", "CONTRACT", "BUNDLE", "PREMIER", "NET" };
+	static const char *const K[] = { "#line_no", "service_name", "service_type", "$price",
+					 "$contract_discount", "$bundle_discount", "$premier_discount", "$net" };
+	cli_table *t = cli_table_new(8, H);
+	for (int i = 0; i < 8; i++)
+		if (K[i][0] == '$' || K[i][0] == '#')
+			cli_table_right(t, i);
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(s, "lines"), i, l)
+		cli_table_row_json(t, l, K);
+	cli_table_print(st, t);
+	cli_table_free(t);
+	static const struct {
+		const char *label, *key;
+	} T[] = { { "이용 금액 usage", "usage_amount" }, { "할인 discount", "discount_amount" },
+		  { "부가세 VAT", "vat_amount" },         { "합계 total", "total_amount" },
+		  { "절사 cut", "truncated_amount" },     { "청구 billed", "billed_amount" } };
+	for (size_t k = 0; k < sizeof T / sizeof T[0]; k++)
+		printf("  %s%*s %14s원\n", T[k].label, 18 - cli_text_width(T[k].label), "",
+		       cli_won(I(T[k].key), a));
+	printf("  %s%*s %16s\n", "납부 기한 due", 18 - cli_text_width("납부 기한 due"), "", S("due_date"));
+#undef I
+#undef S
+	json_decref(s);
+}
+
+static int statement_search(cli_state *st, int argc, char **argv)
+{
+	const char *month = NULL;
+	long long user = 0, min = 0, max = -1, after = 0, limit = 100;
+	int ex = 0;
+	for (int i = 0; i < argc && !ex; i++) {
+		const char *v;
+		if (cli_opt(argc, argv, &i, "--month", &v)) {
+			if (!v)
+				return cli_usage("statement search: --month needs YYYY-MM");
+			month = !strcmp(v, "all") ? NULL : v;
+		} else if (cli_opt_num(argc, argv, &i, "--user", 1, INT64_MAX, &user, &ex) ||
+			   cli_opt_num(argc, argv, &i, "--min", 0, INT64_MAX, &min, &ex) ||
+			   cli_opt_num(argc, argv, &i, "--max", 0, INT64_MAX, &max, &ex) ||
+			   cli_opt_num(argc, argv, &i, "--after", 0, INT64_MAX, &after, &ex) ||
+			   cli_opt_num(argc, argv, &i, "--limit", 1, 1000, &limit, &ex)) {
+		} else
+			return cli_usage("statement search: unknown argument '%s'", argv[i]);
+	}
+	if (ex)
+		return ex;
+	char *json;
+	int rc = bl_statement_search(cli_ctx(st), month, user, min, max, after, (int)limit, &json);
+	if (rc)
+		return cli_fail("statement search", rc);
+	static const char *const H[] = { "ID", "USER", "NAME", "MONTH", "RUN", "V", "VAT", "BILLED", "DUE" };
+	static const char *const K[] = { "#id", "#user_id", "user_name", "target_month", "#batch_run_id",
+					 "#version", "$vat_amount", "$billed_amount", "due_date" };
+	cli_print_rows(st, json, H, K, 9);
+	bl_free(json);
+	return 0;
 }
 
 int cmd_statement(cli_state *st, int argc, char **argv)
 {
-	if (argc != 3 || strcmp(argv[0], "show"))
-		return cli_usage("usage: statement show USER_ID YYYY-MM");
+	if (argc >= 1 && !strcmp(argv[0], "search"))
+		return statement_search(st, argc - 1, argv + 1);
+	long long uid;
+	if (argc < 2 || argc > 3 || strcmp(argv[0], "show") || !cli_num(argv[1], 0, INT64_MAX, &uid))
+		return cli_usage("usage: statement show USER_ID [YYYY-MM] | statement search [...]");
 	char *json;
-	int rc = bl_statement_get(cli_ctx(st), atoll(argv[1]), argv[2], &json);
+	int rc = bl_statement_get(cli_ctx(st), uid, argc == 3 ? argv[2] : st->month, &json);
 	if (rc)
 		return cli_fail("statement show", rc);
-	cli_print_json(json);
+	if (st->json)
+		puts(json);
+	else
+		print_statement(st, json);
 	bl_free(json);
+	return 0;
+}
+
+int cmd_stats(cli_state *st, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return cli_usage("stats takes no arguments");
+	char *msg = NULL, *runs = NULL;
+	int rc = bl_message_stats(cli_ctx(st), &msg);
+	if (rc)
+		return cli_fail("stats", rc);
+	if ((rc = bl_batch_list(cli_ctx(st), NULL, 1, &runs))) {
+		bl_free(msg);
+		return cli_fail("stats", rc);
+	}
+	json_t *m = json_loads(msg, 0, NULL), *r = json_loads(runs, 0, NULL);
+	if (st->json) {
+		json_t *o = json_pack("{s:O,s:O}", "messages", m, "last_batch_run",
+				      json_array_size(r) ? json_array_get(r, 0) : json_null());
+		char *s = json_dumps(o, JSON_COMPACT);
+		puts(s ? s : "{}");
+		free(s);
+		json_decref(o);
+	} else {
+		/* status × channel grid */
+		static const char *const ST[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD" };
+		static const char *const H[] = { "STATUS", "EMAIL", "SMS", "TOTAL" };
+		cli_table *t = cli_table_new(4, H);
+		for (int c = 1; c < 4; c++)
+			cli_table_right(t, c);
+		int64_t tot[3] = { 0 };
+		for (size_t s = 0; s < 6; s++) {
+			int64_t e = 0, sm = 0;
+			size_t i;
+			json_t *row;
+			json_array_foreach(json_object_get(m, "by_status_channel"), i, row) {
+				if (strcmp(json_string_value(json_object_get(row, "status")), ST[s]))
+					continue;
+				int64_t n = json_integer_value(json_object_get(row, "count"));
+				if (!strcmp(json_string_value(json_object_get(row, "channel")), "SMS"))
+					sm += n;
+				else
+					e += n;
+			}
+			char a[32], b[32], c[32];
+			const char *cells[] = { ST[s], cli_won(e, a), cli_won(sm, b), cli_won(e + sm, c) };
+			cli_table_row(t, cells);
+			tot[0] += e, tot[1] += sm, tot[2] += e + sm;
+		}
+		char a[32], b[32], c[32];
+		const char *cells[] = { "all", cli_won(tot[0], a), cli_won(tot[1], b), cli_won(tot[2], c) };
+		cli_table_row(t, cells);
+		printf("%smessages%s\n", cli_c(st, C_BOLD), st->color ? "\033[0m" : "");
+		cli_table_print(st, t);
+		cli_table_free(t);
+		int64_t ok = 0, bad = 0, mins = 0;
+		size_t i;
+		json_t *row;
+		json_array_foreach(json_object_get(m, "per_minute"), i, row) {
+			ok += json_integer_value(json_object_get(row, "success"));
+			bad += json_integer_value(json_object_get(row, "failed"));
+			mins++;
+		}
+		printf("last hour: %s sent, %s failed attempts (%lld active minute(s), %s/min)\n",
+		       cli_won(ok, a), cli_won(bad, b), (long long)mins, cli_won(mins ? ok / mins : 0, c));
+		json_t *run = json_array_get(r, 0);
+		if (run)
+			printf("last batch run: #%lld %s %s%s%s  issued %s  billed %s원\n",
+			       (long long)json_integer_value(json_object_get(run, "id")),
+			       json_string_value(json_object_get(run, "target_month")),
+			       cli_c(st, cli_status_color(json_string_value(json_object_get(run, "status")))
+					     ? cli_status_color(json_string_value(json_object_get(run, "status")))
+					     : "0"),
+			       json_string_value(json_object_get(run, "status")), st->color ? "\033[0m" : "",
+			       cli_won(json_integer_value(json_object_get(run, "issued_count")), a),
+			       cli_won(json_integer_value(json_object_get(run, "billed_sum")), b));
+		else
+			printf("last batch run: none\n");
+	}
+	json_decref(m);
+	json_decref(r);
+	bl_free(msg);
+	bl_free(runs);
 	return 0;
 }

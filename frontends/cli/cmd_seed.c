@@ -24,27 +24,9 @@ static bool parse_num(const char *s, unsigned long long min, unsigned long long 
 	return true;
 }
 
-/* The month before the current one, Asia/Seoul (UTC+9, no DST). */
-static void previous_month(char out[16])
-{
-	time_t t = time(NULL) + 9 * 3600;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	int y = tm.tm_year + 1900, m = tm.tm_mon; /* tm_mon is 0-based: the previous month */
-	if (m == 0) {
-		y--;
-		m = 12;
-	}
-	snprintf(out, 16, "%04d-%02d", y, m);
-}
-
 static void on_progress(int64_t done, int64_t total, void *payload)
 {
-	(void)payload;
-	char a[32], b[32];
-	int pct = total > 0 ? (int)(done * 100 / total) : 100;
-	fprintf(stderr, "\rseed: %s / %s (%d%%)   ", cli_won(done, a), cli_won(total, b), pct);
-	fflush(stderr);
+	cli_progress_update(payload, done, total);
 }
 
 int cmd_seed(cli_state *st, int argc, char **argv)
@@ -52,7 +34,6 @@ int cmd_seed(cli_state *st, int argc, char **argv)
 	bl_seed_opts o;
 	bl_seed_opts_init(&o, BL_SEED_OPTS_VERSION);
 	bool have_users = false;
-	char month[16];
 	o.month = NULL;
 	for (int i = 0; i < argc; i++) {
 		const char *v = NULL;
@@ -78,25 +59,21 @@ int cmd_seed(cli_state *st, int argc, char **argv)
 				return cli_usage("seed: --invalid-permille '%s': expected a number 0 .. 1000",
 						 v ? v : "(missing)");
 			o.invalid_permille = (int)n;
-		} else if (!strcmp(argv[i], "--json")) {
-			st->json = true;
 		} else {
 			return cli_usage("seed: unexpected argument '%s'\n" SEED_USAGE, argv[i]);
 		}
 	}
 	if (!have_users)
 		return cli_usage("seed: --users is required\n" SEED_USAGE);
-	if (!o.month) {
-		previous_month(month);
-		o.month = month;
-	}
-	bool show = !st->json && isatty(STDERR_FILENO);
-	if (show)
-		o.progress_cb = on_progress;
+	if (!o.month)
+		o.month = st->month;
+	cli_progress bar;
+	cli_progress_start(&bar, st, "seed");
+	o.progress_cb = on_progress;
+	o.progress_payload = &bar;
 	bl_seed_stats s;
 	int rc = bl_seed_run(cli_ctx(st), &o, &s);
-	if (show)
-		fputs("\r\033[K", stderr);
+	cli_progress_end(&bar);
 	if (rc)
 		return cli_fail("seed", rc);
 	double secs = s.seconds > 0 ? s.seconds : 1e-9;

@@ -12,6 +12,11 @@ BL_BEGIN_DECLS
 
 typedef enum { BL_ROLE_ADMIN = 1, BL_ROLE_OPERATOR = 2, BL_ROLE_VIEWER = 3 } bl_role;
 
+/** "ADMIN", "OPERATOR", "VIEWER" (NULL for an unknown value). */
+BL_EXTERN(const char *) bl_admin_role_name(bl_role role);
+/** Parse a role name (case-insensitive); BL_EINVAL otherwise. */
+BL_EXTERN(int) bl_admin_role_parse(const char *s, bl_role *role);
+
 /** Create an admin user; password ≥ 10 characters; BL_ECONFLICT if taken. */
 BL_EXTERN(int) bl_admin_create(bl_ctx *ctx, const char *username, const char *password,
 			       bl_role role, int64_t *id);

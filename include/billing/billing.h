@@ -18,6 +18,9 @@
 #include "retry.h"
 #include "message.h"
 #include "group.h"
+#include "reservation.h"
 #include "admin.h"
+#include "session.h"
+#include "stats.h"
 
 #endif

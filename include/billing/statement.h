@@ -74,6 +74,16 @@ BL_EXTERN(int) bl_month_parse(const char *month, int *year, int *mon);
  */
 BL_EXTERN(int) bl_statement_get(bl_ctx *ctx, int64_t user_id, const char *month, char **json);
 
+/**
+ * Statements (without lines) matching every given criterion, in id order
+ * after the cursor `after_id`, as a JSON array: `month` "YYYY-MM" or NULL
+ * (any), `user_id` 0 (any), billed amount ≥ `min_billed` and, when
+ * `max_billed` ≥ 0, ≤ `max_billed`; `limit` 1-1000.
+ */
+BL_EXTERN(int) bl_statement_search(bl_ctx *ctx, const char *month, int64_t user_id,
+				   bl_won min_billed, bl_won max_billed, int64_t after_id, int limit,
+				   char **json);
+
 BL_END_DECLS
 
 #endif

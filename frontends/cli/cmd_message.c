@@ -1,0 +1,176 @@
+/* billing-cli message: search | show | retry, and dlq (the DEAD messages). */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *const H[] = { "ID", "USER", "TEMPLATE", "CH", "KIND", "STATUS", "ATT", "REQUESTED",
+				 "LAST ERROR" };
+static const char *const K[] = { "#id", "#user_id", "template_code", "channel", "kind", "status",
+				 "#attempts", "requested_at", "last_error" };
+
+/* Filter options from argv[from..]; paging allows --after/--limit. */
+static int parse_filter(int argc, char **argv, int from, bl_message_filter *f, bool paging, const char *what)
+{
+	int ex = 0;
+	for (int i = from; i < argc && !ex; i++) {
+		long long n;
+		if (cli_opt_str(argc, argv, &i, "--status", &f->status, &ex) ||
+		    cli_opt_str(argc, argv, &i, "--channel", &f->channel, &ex) ||
+		    cli_opt_str(argc, argv, &i, "--template", &f->template_code, &ex) ||
+		    cli_opt_str(argc, argv, &i, "--from", &f->from, &ex) ||
+		    cli_opt_str(argc, argv, &i, "--to", &f->to, &ex)) {
+		} else if (cli_opt_num(argc, argv, &i, "--user", 1, INT64_MAX, &n, &ex)) {
+			f->user_id = n;
+		} else if (cli_opt_num(argc, argv, &i, "--run", 1, INT64_MAX, &n, &ex)) {
+			f->run_id = n;
+		} else if (cli_opt_num(argc, argv, &i, "--reservation", 1, INT64_MAX, &n, &ex)) {
+			f->reservation_id = n;
+		} else if (paging && cli_opt_num(argc, argv, &i, "--after", 0, INT64_MAX, &n, &ex)) {
+			f->after_id = n;
+		} else if (paging && cli_opt_num(argc, argv, &i, "--limit", 1, 1000, &n, &ex)) {
+			f->limit = (int)n;
+		} else {
+			return cli_usage("%s: unknown argument '%s' (see 'help message')", what, argv[i]);
+		}
+	}
+	return ex;
+}
+
+static int search(cli_state *st, const bl_message_filter *f)
+{
+	char *json;
+	int rc = bl_message_search(cli_ctx(st), f, &json);
+	if (rc)
+		return cli_fail("message search", rc);
+	cli_print_rows(st, json, H, K, 9);
+	bl_free(json);
+	return 0;
+}
+
+/*
+ * Bulk retry: collect the ids matching the filter, then retry them one by
+ * one with a progress bar; Ctrl-C stops between two messages.
+ */
+static int retry_bulk(cli_state *st, bl_message_filter f)
+{
+	if (!f.status || (strcmp(f.status, "FAILED") && strcmp(f.status, "DEAD")))
+		return cli_usage("message retry: bulk retry needs --status FAILED or --status DEAD");
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	f.limit = 1000;
+	f.after_id = 0;
+	for (;;) {
+		char *json;
+		int rc = bl_message_search(cli_ctx(st), &f, &json);
+		if (rc) {
+			free(ids);
+			return cli_fail("message retry", rc);
+		}
+		json_t *a = json_loads(json, 0, NULL), *m;
+		bl_free(json);
+		size_t i;
+		json_array_foreach(a, i, m) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				int64_t *nv = realloc(ids, cap * sizeof *ids);
+				if (!nv)
+					abort();
+				ids = nv;
+			}
+			ids[n++] = f.after_id = json_integer_value(json_object_get(m, "id"));
+		}
+		size_t got = json_array_size(a);
+		json_decref(a);
+		if (got < 1000)
+			break;
+	}
+	cli_progress bar;
+	cli_progress_start(&bar, st, "retry");
+	cli_cancellable(true);
+	int64_t done = 0, skipped = 0;
+	int ex = 0;
+	for (size_t i = 0; i < n && !cli_interrupted; i++) {
+		int rc = bl_message_retry(cli_ctx(st), ids[i]);
+		if (rc == BL_ECONFLICT) /* retried or changed meanwhile */
+			skipped++;
+		else if (rc) {
+			cli_progress_end(&bar);
+			ex = cli_fail("message retry", rc);
+			break;
+		} else
+			done++;
+		cli_progress_update(&bar, (int64_t)i + 1, (int64_t)n);
+	}
+	cli_progress_end(&bar);
+	cli_cancellable(false);
+	bool stopped = cli_interrupted && done + skipped < (int64_t)n;
+	free(ids);
+	if (done) {
+		char detail[160];
+		snprintf(detail, sizeof detail, "{\"status\":\"%s\",\"retried\":%lld}", f.status, (long long)done);
+		cli_audit(st, "message.retry", "bulk", detail);
+	}
+	if (st->json)
+		printf("{\"matched\":%zu,\"retried\":%lld,\"skipped\":%lld,\"stopped\":%s}\n", n, (long long)done,
+		       (long long)skipped, stopped ? "true" : "false");
+	else
+		printf("message retry: %lld of %zu %s message(s) queued again%s%s\n", (long long)done, n, f.status,
+		       skipped ? " (some changed meanwhile and were skipped)" : "",
+		       stopped ? "; stopped on request" : "");
+	return ex ? ex : stopped ? EXIT_STOPPED : 0;
+}
+
+int cmd_message(cli_state *st, int argc, char **argv)
+{
+	if (argc < 1)
+		return cli_usage("usage: message search|show|retry (see 'help message')");
+	const char *sub = argv[0];
+	bl_message_filter f;
+	bl_message_filter_init(&f, BL_MESSAGE_FILTER_VERSION);
+	long long id;
+	if (!strcmp(sub, "search")) {
+		int ex = parse_filter(argc, argv, 1, &f, true, "message search");
+		return ex ? ex : search(st, &f);
+	}
+	if (!strcmp(sub, "show")) {
+		if (argc != 2 || !cli_num(argv[1], 1, INT64_MAX, &id))
+			return cli_usage("usage: message show ID");
+		char *json;
+		int rc = bl_message_get(cli_ctx(st), id, &json);
+		if (rc)
+			return cli_fail("message show", rc);
+		if (st->json)
+			puts(json);
+		else
+			cli_print_json(json);
+		bl_free(json);
+		return 0;
+	}
+	if (!strcmp(sub, "retry")) {
+		if (argc == 2 && cli_num(argv[1], 1, INT64_MAX, &id)) {
+			int rc = bl_message_retry(cli_ctx(st), id);
+			if (rc)
+				return cli_fail("message retry", rc);
+			cli_audit(st, "message.retry", argv[1], NULL);
+			printf(st->json ? "{\"id\":%lld,\"retried\":true}\n" : "message #%lld queued again\n", id);
+			return 0;
+		}
+		int ex = parse_filter(argc, argv, 1, &f, false, "message retry");
+		return ex ? ex : retry_bulk(st, f);
+	}
+	return cli_usage("message: unknown sub-command '%s'", sub);
+}
+
+int cmd_dlq(cli_state *st, int argc, char **argv)
+{
+	bl_message_filter f;
+	bl_message_filter_init(&f, BL_MESSAGE_FILTER_VERSION);
+	bool retry = argc > 0 && !strcmp(argv[0], "retry");
+	int ex = parse_filter(argc, argv, retry ? 1 : 0, &f, !retry, "dlq");
+	if (ex)
+		return ex;
+	if (f.status && strcmp(f.status, "DEAD"))
+		return cli_usage("dlq: the dead-letter queue holds DEAD messages only (see message search)");
+	f.status = "DEAD";
+	return retry ? retry_bulk(st, f) : search(st, &f);
+}

@@ -1,0 +1,187 @@
+/*
+ * Reservations and messages: search, detail with attempts, dead letters,
+ * retry one or by filter.  Destinations are masked by the library.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "httpd.h"
+#ifdef HAVE_RESERVATION
+#include <billing/reservation.h>
+#endif
+
+/* ---- reservations ---- */
+
+#ifdef HAVE_RESERVATION
+void h_reservation_list(req *r)
+{
+	int limit;
+	int64_t cursor;
+	const char *status;
+	if (!page_args(r, &limit, &cursor) || !query_str(r, "status", 16, &status))
+		return;
+	char *json = NULL;
+	int rc = bl_reservation_list(r->ctx, status, cursor, limit + 1, &json);
+	reply_lib_page(r, rc, json, limit, "id");
+}
+
+static void reply_reservation(req *r, int status, int64_t id)
+{
+	char *json = NULL;
+	int rc = bl_reservation_get(r->ctx, id, &json);
+	if (rc)
+		reply_lib(r, rc, NULL);
+	else
+		reply_lib_json(r, status, json);
+}
+
+void h_reservation_create(req *r)
+{
+	bl_reservation_opts o;
+	bl_reservation_opts_init(&o, BL_RESERVATION_OPTS_VERSION);
+	if (!body_str(r, "template_code", false, 64, &o.template_code) ||
+	    !body_str(r, "group_code", false, 64, &o.group_code) || !body_str(r, "month", false, 16, &o.month) ||
+	    !body_str(r, "scheduled_at", false, 32, &o.scheduled_at))
+		return;
+	json_t *params = json_object_get(r->json, "params");
+	if (params && !json_is_null(params) && !json_is_object(params)) {
+		reply_error(r, 400, NULL, "params", "params: must be an object of template variables");
+		return;
+	}
+	char *pj = params && json_is_object(params) ? json_dumps(params, JSON_COMPACT) : NULL;
+	o.params_json = pj;
+	o.created_by = r->sess.username;
+	int64_t id = 0;
+	int rc = bl_reservation_create(r->ctx, &o, &id);
+	free(pj);
+	if (rc) {
+		reply_lib(r, rc, NULL);
+		return;
+	}
+	char target[48];
+	snprintf(target, sizeof target, "reservation:%lld", (long long)id);
+	audit(r, "reservation.create", target,
+	      json_pack("{s:s?,s:s?,s:s?,s:s?}", "template_code", o.template_code, "group_code", o.group_code,
+			"month", o.month, "scheduled_at", o.scheduled_at));
+	reply_reservation(r, 201, id);
+}
+
+void h_reservation_get(req *r)
+{
+	reply_reservation(r, 200, param_i64(r, 0));
+}
+
+void h_reservation_cancel(req *r)
+{
+	int64_t id = param_i64(r, 0);
+	int rc = bl_reservation_cancel(r->ctx, id);
+	if (rc) {
+		reply_lib(r, rc, NULL);
+		return;
+	}
+	char target[48];
+	snprintf(target, sizeof target, "reservation:%lld", (long long)id);
+	audit(r, "reservation.cancel", target, NULL);
+	reply_reservation(r, 200, id);
+}
+#else
+static void no_reservations(req *r)
+{
+	reply_error(r, 501, NULL, NULL, "reservations are not available in this build of libbilling");
+}
+void h_reservation_list(req *r) { no_reservations(r); }
+void h_reservation_create(req *r) { no_reservations(r); }
+void h_reservation_get(req *r) { no_reservations(r); }
+void h_reservation_cancel(req *r) { no_reservations(r); }
+#endif
+
+/* ---- messages ---- */
+
+/* Filter from the query string (GET) or the body (POST retry). */
+static bool filter_from(req *r, bl_message_filter *f, bool body)
+{
+	bl_message_filter_init(f, BL_MESSAGE_FILTER_VERSION);
+	static const char *ikeys[] = { "run_id", "user_id", "reservation_id" };
+	int64_t *ivals[] = { &f->run_id, &f->user_id, &f->reservation_id };
+	for (size_t i = 0; i < 3; i++)
+		if (!(body ? body_i64(r, ikeys[i], false, 1, INT64_MAX, ivals[i])
+			   : query_i64(r, ikeys[i], 1, INT64_MAX, 0, ivals[i])))
+			return false;
+	static const char *skeys[] = { "status", "channel", "template", "from", "to" };
+	const char **svals[] = { &f->status, &f->channel, &f->template_code, &f->from, &f->to };
+	for (size_t i = 0; i < 5; i++)
+		if (!(body ? body_str(r, skeys[i], false, 64, svals[i]) : query_str(r, skeys[i], 64, svals[i])))
+			return false;
+	return true;
+}
+
+static void search(req *r, bool dead)
+{
+	bl_message_filter f;
+	int limit;
+	if (!filter_from(r, &f, false) || !page_args(r, &limit, &f.after_id))
+		return;
+	if (dead) {
+		if (f.status && strcmp(f.status, "DEAD")) {
+			reply_error(r, 400, NULL, "status", "dead letters are status DEAD; use /api/messages for others");
+			return;
+		}
+		f.status = "DEAD";
+	}
+	f.limit = limit + 1;
+	char *json = NULL;
+	int rc = bl_message_search(r->ctx, &f, &json);
+	reply_lib_page(r, rc, json, limit, "id");
+}
+
+void h_message_search(req *r)
+{
+	search(r, false);
+}
+
+void h_message_dead(req *r)
+{
+	search(r, true);
+}
+
+void h_message_get(req *r)
+{
+	char *json = NULL;
+	int rc = bl_message_get(r->ctx, param_i64(r, 0), &json);
+	if (rc)
+		reply_lib(r, rc, NULL);
+	else
+		reply_lib_json(r, 200, json);
+}
+
+void h_message_retry(req *r)
+{
+	int64_t id = param_i64(r, 0);
+	int rc = bl_message_retry(r->ctx, id);
+	if (rc) {
+		reply_lib(r, rc, NULL);
+		return;
+	}
+	char target[48];
+	snprintf(target, sizeof target, "message:%lld", (long long)id);
+	audit(r, "message.retry", target, NULL);
+	reply_json(r, 202, json_pack("{s:I,s:s}", "message_id", (json_int_t)id, "status", "WAITING"));
+}
+
+void h_message_retry_filter(req *r)
+{
+	bl_message_filter f;
+	if (!filter_from(r, &f, true))
+		return;
+	int64_t n = 0;
+	int rc = bl_message_retry_filter(r->ctx, &f, &n);
+	if (rc) {
+		reply_lib(r, rc, NULL);
+		return;
+	}
+	json_t *detail = json_pack("{s:I}", "count", (json_int_t)n);
+	if (r->json)
+		json_object_set(detail, "filter", r->json);
+	audit(r, "message.retry_filter", "messages", detail);
+	reply_json(r, 202, json_pack("{s:I}", "retried", (json_int_t)n));
+}

@@ -1,0 +1,200 @@
+/*
+ * billing-httpd: the admin REST API over libmicrohttpd.  Shared declarations
+ * of the server (server.c), the route table (routes.c), the helpers
+ * (http_util.c) and the handlers (h_*.c).  Handlers parse, call bl_*, format.
+ */
+#ifndef BILLING_HTTPD_H
+#define BILLING_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <microhttpd.h>
+#include <jansson.h>
+#include <billing/billing.h>
+
+#define HTTPD_NAME "billing-httpd"
+#define SESSION_COOKIE "bl_session"
+#define MAX_PATH_PARAMS 4
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 500
+
+typedef struct req req;
+typedef void (*handler_fn)(req *r);
+
+/* route flags */
+#define R_PUBLIC 0x1 /* answers without a session */
+#define R_NOCSRF 0x2 /* state-changing without a CSRF token (login only) */
+
+typedef struct {
+	const char *method;
+	const char *pattern; /* "/api/groups/{code}/members/{user_id}" */
+	handler_fn fn;
+	unsigned flags;
+	bl_role min_role;    /* least privileged role allowed (VIEWER < OPERATOR < ADMIN) */
+	const char *summary;
+} route;
+
+extern const route ROUTES[];
+extern const size_t NROUTES;
+
+struct req {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	const route *route;
+	size_t route_index; /* NROUTES when none matched */
+	char *params[MAX_PATH_PARAMS];
+	int nparams;
+	/* body */
+	char *body;
+	size_t body_len, body_cap;
+	size_t body_seen; /* bytes received, kept or not */
+	json_t *json;     /* parsed body object, or NULL */
+	/* an error decided from the headers, sent once the body is drained */
+	int early_status;
+	char early_code[32];
+	char early_msg[160];
+	char allow[64]; /* methods of the path, for a 405's Allow header */
+	/* who */
+	bool authed;
+	bl_session sess;
+	char sid[BL_SESSION_TOKEN_LEN + 1];
+	char client[64];
+	/* answer */
+	bool answered;
+	int status;
+	int64_t t0_us;
+	bl_ctx *ctx;
+};
+
+/* ---- server.c ---- */
+typedef struct {
+	const bl_config *cfg;
+	size_t max_body;
+	int threads;
+	bool access_log;
+} server_opts;
+int server_start(const server_opts *o, const char *bind, int port, int *bound_port);
+/* Stop accepting, wait (bounded) for requests in flight, stop. */
+void server_stop(void);
+const bl_config *server_config(void);
+/* This thread's context (created on first use, freed when the thread ends). */
+bl_ctx *server_ctx(void);
+int64_t now_us(void);
+/* Requests in flight (for a graceful stop and /metrics). */
+long server_in_flight(void);
+
+/* ---- routes.c ---- */
+const route *route_match(const char *method, const char *path, char **params, int *nparams,
+			 bool *path_known, char *allow, size_t allow_len, size_t *index);
+void routes_print(FILE *f);
+
+/* ---- http_util.c: answers (each queues exactly one response) ---- */
+void reply_json(req *r, int status, json_t *body);      /* steals body */
+void reply_raw(req *r, int status, const char *ctype, const char *body, size_t len);
+void reply_error(req *r, int status, const char *code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* A library failure: status from the code, message from bl_error_last(). */
+void reply_lib(req *r, int rc, const char *field);
+/* A library JSON string (bl_free'd here) as is, or wrapped in {"key": value}. */
+void reply_lib_json(req *r, int status, char *json);
+/* A list page: {"items": [...], "next_cursor": "..."|null}; steals items. */
+void reply_page(req *r, json_t *items, const char *next_cursor);
+/* Queue the response with the common headers; frees it. */
+void queue(req *r, int status, struct MHD_Response *resp);
+
+/* ---- http_util.c: input ---- */
+const char *query(req *r, const char *key);           /* NULL when absent */
+/* Parse an integer query parameter; false (and a 400 sent) when malformed. */
+bool query_i64(req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out);
+bool query_str(req *r, const char *key, size_t max, const char **out);
+/* Page size and cursor (cursor: positive integer id; 0 when absent). */
+bool page_args(req *r, int *limit, int64_t *cursor);
+int64_t param_i64(req *r, int i);                     /* path param i as integer (validated) */
+const char *param(req *r, int i);
+/* Body fields; false (and a 400 sent) when present with the wrong type. */
+bool body_str(req *r, const char *key, bool required, size_t max, const char **out);
+bool body_i64(req *r, const char *key, bool required, int64_t min, int64_t max, int64_t *out);
+bool body_bool(req *r, const char *key, bool required, bool *out);
+/* Parse a library JSON string (bl_free'd here); NULL and a 500 sent on failure. */
+json_t *lib_json(req *r, char *json);
+/* A copy of `s` with e-mail addresses and phone-like digit runs masked (free()). */
+char *scrub_pii(const char *s);
+/* Record an audit entry of the request's admin (best effort). */
+void audit(req *r, const char *action, const char *target, json_t *detail); /* steals detail */
+/* Cursor pagination over a whole array (steals it), by the integer `key` ascending. */
+void reply_array_page(req *r, json_t *all, const char *key);
+/* A page from a library list fetched with limit + 1: rc checked, json bl_free'd,
+ * next_cursor = `key` of the last item kept when there were more. */
+void reply_lib_page(req *r, int rc, char *json, int limit, const char *key);
+
+/* ---- sessions.c ---- */
+/* Resolve the cookie of `r` to a session (cache, then the database). */
+int session_resolve(req *r);
+void session_cache_clear(void);
+long session_cache_size(void);
+void h_login(req *r);
+void h_session_get(req *r);
+void h_logout(req *r);
+
+/* ---- h_stats.c ---- */
+void stats_init(void);
+void stats_shutdown(void);
+/* Count a finished request in the metrics. */
+void metrics_count(size_t route_index, int status, int64_t us);
+void metrics_login_failed(void);
+void h_stats(req *r);
+void h_metrics(req *r);
+void h_healthz(req *r);
+
+/* ---- h_batch.c ---- */
+void batch_shutdown(void);
+void h_batch_list(req *r);
+void h_batch_start(req *r);
+void h_batch_get(req *r);
+void h_batch_stop(req *r);
+void h_batch_resume(req *r);
+
+/* ---- h_users.c ---- */
+void h_statement_search(req *r);
+void h_statement_get(req *r);
+void h_user_search(req *r);
+void h_user_get(req *r);
+void h_group_list(req *r);
+void h_group_create(req *r);
+void h_group_get(req *r);
+void h_group_update(req *r);
+void h_group_delete(req *r);
+void h_group_members(req *r);
+void h_group_add(req *r);
+void h_group_remove(req *r);
+
+/* ---- h_templates.c ---- */
+void h_template_list(req *r);
+void h_template_create(req *r);
+void h_template_get(req *r);
+void h_template_update(req *r);
+void h_template_versions(req *r);
+void h_template_enable(req *r);
+void h_template_disable(req *r);
+void h_template_preview(req *r);
+
+/* ---- h_messages.c ---- */
+void h_reservation_list(req *r);
+void h_reservation_create(req *r);
+void h_reservation_get(req *r);
+void h_reservation_cancel(req *r);
+void h_message_search(req *r);
+void h_message_dead(req *r);
+void h_message_get(req *r);
+void h_message_retry(req *r);
+void h_message_retry_filter(req *r);
+
+/* ---- h_admin.c ---- */
+void h_audit_list(req *r);
+void h_admin_list(req *r);
+void h_admin_create(req *r);
+void h_openapi(req *r);
+
+#endif

@@ -1,0 +1,626 @@
+/*
+ * Dashboard and batch-run pages: the current run with a live progress bar
+ * (processed/total, rate, ETA), message counts, SVG charts (sends per
+ * minute, success rate, run durations by month), the run list, start /
+ * stop / resume, and a run's detail with its failures.
+ *
+ * Starting or resuming a run goes through the REST handler itself
+ * (h_batch_start / h_batch_resume in h_batch.c), so a run started here is
+ * the same as one started over the API: same worker thread, same graceful
+ * stop on SIGTERM, same audit entry.  The handler is given a copy of the
+ * request without its connection, so its JSON answer goes nowhere (MHD
+ * refuses a response for no connection); the page reads the run from the
+ * library afterwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "ui.h"
+
+typedef struct {
+	int64_t id, total, processed, issued, skipped, failed;
+	double percent, rate; /* rate: subscribers per second */
+	int64_t elapsed_s, eta_s;
+	const char *status, *month, *mode;
+	bool done;
+} run_prog;
+
+static void prog_of(req *r, json_t *run, run_prog *p)
+{
+	memset(p, 0, sizeof *p);
+	p->id = ji(run, "id");
+	p->status = js(run, "status");
+	p->month = js(run, "target_month");
+	p->mode = js(run, "mode");
+	p->done = strcmp(p->status, "STARTED") != 0;
+	p->total = ji(run, "total_count");
+	p->processed = ji(run, "processed_count");
+	p->issued = ji(run, "issued_count");
+	p->skipped = ji(run, "skipped_count");
+	p->failed = ji(run, "failed_count");
+	bl_batch_progress bp;
+	if (!p->done && bl_batch_progress_get(r->ctx, p->id, &bp) == BL_OK) {
+		p->total = bp.total;
+		p->processed = bp.processed;
+		p->issued = bp.issued;
+		p->skipped = bp.skipped;
+		p->failed = bp.failed;
+	}
+	p->percent = p->total > 0 ? (double)(p->processed * 1000 / p->total) / 10.0
+		     : !strcmp(p->status, "COMPLETED") ? 100.0 : 0.0;
+	json_t *dur = json_object_get(run, "duration_ms");
+	if (p->done && json_is_integer(dur))
+		p->elapsed_s = json_integer_value(dur) / 1000;
+	else if (ui_kst_unix(js(run, "started_at")))
+		p->elapsed_s = (int64_t)time(NULL) - ui_kst_unix(js(run, "started_at"));
+	if (p->elapsed_s < 0)
+		p->elapsed_s = 0;
+	double secs = p->done && json_is_integer(dur) ? (double)json_integer_value(dur) / 1000.0 : (double)p->elapsed_s;
+	p->rate = secs > 0 ? (double)p->processed / secs : 0;
+	p->eta_s = p->done ? 0 : p->rate > 0 ? (int64_t)((double)(p->total - p->processed) / p->rate + 0.5) : -1;
+}
+
+/* The formatted values of a progress box, by data-k key (for the page and the JSON). */
+static void prog_field(hbuf *b, const run_prog *p, const char *k)
+{
+	if (!strcmp(k, "percent"))
+		hb_printf(b, "%f%%", p->percent);
+	else if (!strcmp(k, "processed"))
+		hb_printf(b, "%N", p->processed);
+	else if (!strcmp(k, "total"))
+		hb_printf(b, "%N", p->total);
+	else if (!strcmp(k, "issued"))
+		hb_printf(b, "%N", p->issued);
+	else if (!strcmp(k, "skipped"))
+		hb_printf(b, "%N", p->skipped);
+	else if (!strcmp(k, "failed"))
+		hb_printf(b, "%N", p->failed);
+	else if (!strcmp(k, "rate"))
+		hb_printf(b, "%N건/초", (int64_t)(p->rate + 0.5));
+	else if (!strcmp(k, "elapsed"))
+		ui_duration(b, p->elapsed_s);
+	else if (!strcmp(k, "eta")) {
+		if (p->done)
+			hb_raw(b, "완료");
+		else
+			ui_duration(b, p->eta_s);
+	}
+}
+
+static const char *const PROG_KEYS[] = { "percent", "processed", "total", "issued", "skipped",
+					 "failed", "rate", "elapsed", "eta" };
+
+static void kv(hbuf *b, const run_prog *p, const char *label, const char *k)
+{
+	hb_printf(b, "<div><dt>%s</dt><dd data-k=\"%s\">", label, k);
+	prog_field(b, p, k);
+	hb_raw(b, "</dd></div>");
+}
+
+static void progress_box(hbuf *b, req *r, json_t *run, bool title)
+{
+	run_prog p;
+	prog_of(r, run, &p);
+	hb_printf(b, "<section class=\"progress-box\" id=\"run-progress\" data-run=\"%D\" data-status=\"%s\"%r",
+		  p.id, p.status, p.done ? "" : " data-progress-url=\"");
+	if (!p.done)
+		hb_printf(b, "/admin/batch/%D/progress\"", p.id);
+	hb_raw(b, ">");
+	if (title)
+		hb_printf(b, "<h2><a href=\"/admin/batch/%D\">실행 #%D</a> · %s 정산 · %s ", p.id, p.id, p.month,
+			  ui_mode_label(p.mode));
+	else
+		hb_raw(b, "<h2>진행 상황 ");
+	ui_badge(b, p.status, ui_run_status(p.status));
+	hb_raw(b, "</h2>");
+	hb_printf(b, "<div class=\"bar\"><progress max=\"100\" value=\"%f\" data-k=\"bar\" aria-label=\"진행률\">"
+		     "</progress><strong data-k=\"percent\">%f%%</strong></div>",
+		  p.percent, p.percent);
+	hb_raw(b, "<dl class=\"kv\">");
+	hb_raw(b, "<div><dt>처리</dt><dd><span data-k=\"processed\">");
+	prog_field(b, &p, "processed");
+	hb_raw(b, "</span> / <span data-k=\"total\">");
+	prog_field(b, &p, "total");
+	hb_raw(b, "</span>명</dd></div>");
+	kv(b, &p, "발행", "issued");
+	kv(b, &p, "건너뜀", "skipped");
+	kv(b, &p, "실패", "failed");
+	kv(b, &p, "처리 속도", "rate");
+	kv(b, &p, "경과", "elapsed");
+	kv(b, &p, "남은 시간(예상)", "eta");
+	hb_raw(b, "</dl>");
+	if (!p.done)
+		hb_raw(b, "<noscript><p class=\"hint\">자바스크립트 없이 보는 중이면 새로 고침하여 진행 상황을 확인하세요.</p></noscript>");
+	hb_raw(b, "</section>");
+}
+
+void ui_batch_progress(req *r)
+{
+	char *json = NULL;
+	int rc = bl_batch_get(r->ctx, param_i64(r, 0), &json);
+	if (rc) {
+		bl_free(json);
+		ui_send_json(r, rc == BL_ENOTFOUND ? 404 : 503,
+			     json_pack("{s:{s:s,s:s}}", "error", "code", rc == BL_ENOTFOUND ? "not_found" : "unavailable",
+				       "message", rc == BL_ENOTFOUND ? "실행이 없습니다." : "잠시 후 다시 시도하세요."));
+		return;
+	}
+	json_t *run = json_loads(json, 0, NULL);
+	bl_free(json);
+	run_prog p;
+	prog_of(r, run, &p);
+	json_t *fields = json_object();
+	for (size_t i = 0; i < sizeof PROG_KEYS / sizeof PROG_KEYS[0]; i++) {
+		hbuf f = { 0 };
+		prog_field(&f, &p, PROG_KEYS[i]);
+		json_object_set_new(fields, PROG_KEYS[i], json_string(f.s ? f.s : ""));
+		hb_free(&f);
+	}
+	ui_send_json(r, 200,
+		     json_pack("{s:I,s:s,s:s,s:f,s:b,s:I,s:I,s:f,s:I,s:o}", "id", (json_int_t)p.id, "status", p.status,
+			       "status_label", ui_run_status(p.status), "percent", p.percent, "done", p.done,
+			       "processed", (json_int_t)p.processed, "total", (json_int_t)p.total, "rate", p.rate,
+			       "eta_s", (json_int_t)p.eta_s, "fields", fields));
+	json_decref(run);
+}
+
+/* ---- charts ---- */
+
+/* "YYYY-MM-DD HH:MM" (full) or "HH:MM" of a unix time in KST. */
+static void kst_label(int64_t unix_s, bool full, char *out, size_t n)
+{
+	time_t t = (time_t)(unix_s + 9 * 3600);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	if (full)
+		snprintf(out, n, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min);
+	else
+		snprintf(out, n, "%02d:%02d", tm.tm_hour, tm.tm_min);
+}
+
+static void sends_charts(hbuf *b, json_t *stats)
+{
+	int window = (int)ji(stats, "window_minutes");
+	if (window <= 0 || window > 1440)
+		window = 60;
+	int64_t end = ui_kst_unix(js(stats, "generated_at"));
+	if (!end)
+		end = (int64_t)time(NULL);
+	end -= end % 60;
+	chart_point *pts = calloc((size_t)window, sizeof *pts);
+	chart_point *rate = calloc((size_t)window, sizeof *rate);
+	char(*labels)[8] = calloc((size_t)window, 8); /* "HH:MM" */
+	char(*tips)[96] = calloc((size_t)window, 96);
+	char(*rtips)[96] = calloc((size_t)window, 96);
+	if (!pts || !rate || !labels || !tips || !rtips)
+		goto out;
+	json_t *spm = json_object_get(stats, "sends_per_minute");
+	for (int i = 0; i < window; i++) {
+		int64_t t = end - (int64_t)(window - 1 - i) * 60;
+		char key[48];
+		kst_label(t, true, key, sizeof key);
+		kst_label(t, false, labels[i], 8);
+		double ok = 0, bad = 0;
+		size_t k;
+		json_t *row;
+		json_array_foreach(spm, k, row)
+			if (!strcmp(js(row, "minute"), key)) {
+				ok = (double)ji(row, "success");
+				bad = (double)ji(row, "failed");
+			}
+		snprintf(tips[i], 96, "%s — 성공 %lld, 실패 %lld", labels[i], (long long)ok, (long long)bad);
+		pts[i] = (chart_point){ labels[i], ok, bad, tips[i] };
+		double pct = ok + bad > 0 ? ok * 100 / (ok + bad) : 0;
+		snprintf(rtips[i], 96, "%s — 성공률 %.1f%% (%lld건)", labels[i], pct, (long long)(ok + bad));
+		rate[i] = (chart_point){ labels[i], pct, ok + bad, rtips[i] };
+	}
+	hb_raw(b, "<div class=\"grid2\">");
+	chart_bars(b, "분당 발송 (최근 60분)", "", pts, (size_t)window, "성공", "실패");
+	chart_line_pct(b, "발송 성공률 (분 단위)", rate, (size_t)window);
+	hb_raw(b, "</div>");
+out:
+	free(pts);
+	free(rate);
+	free(labels);
+	free(tips);
+	free(rtips);
+}
+
+void ui_durations_chart(hbuf *b, json_t *runs)
+{
+	/* the newest COMPLETED, non-dry run of each month; runs come newest first */
+	enum { MAXM = 12 };
+	json_t *pick[MAXM];
+	size_t n = 0, i;
+	json_t *run;
+	json_array_foreach(runs, i, run) {
+		if (strcmp(js(run, "status"), "COMPLETED") || !strcmp(js(run, "mode"), "DRY_RUN"))
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < n; k++)
+			seen |= !strcmp(js(pick[k], "target_month"), js(run, "target_month"));
+		if (!seen && n < MAXM)
+			pick[n++] = run;
+	}
+	/* oldest month first */
+	for (size_t a = 0; a < n; a++)
+		for (size_t c = a + 1; c < n; c++)
+			if (strcmp(js(pick[c], "target_month"), js(pick[a], "target_month")) < 0) {
+				json_t *t = pick[a];
+				pick[a] = pick[c];
+				pick[c] = t;
+			}
+	chart_point pts[MAXM];
+	char tips[MAXM][160];
+	for (size_t k = 0; k < n; k++) {
+		hbuf d = { 0 };
+		ui_duration(&d, ji(pick[k], "duration_ms") / 1000);
+		snprintf(tips[k], sizeof tips[k], "%s — %s (실행 #%lld, %lld명)", js(pick[k], "target_month"),
+			 d.s ? d.s : "", (long long)ji(pick[k], "id"), (long long)ji(pick[k], "processed_count"));
+		hb_free(&d);
+		pts[k] = (chart_point){ js(pick[k], "target_month"), (double)ji(pick[k], "duration_ms") / 1000.0, 0,
+					tips[k] };
+	}
+	chart_bars(b, "월별 정산 실행 시간 (완료된 실행)", "초", pts, n, NULL, NULL);
+}
+
+/* ---- dashboard ---- */
+
+static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD" };
+
+void ui_dashboard(req *r)
+{
+	char *sj = NULL, *rj = NULL;
+	int rc = bl_stats_get(r->ctx, 60, &sj);
+	json_t *stats = ui_lib_json(r, rc, &sj);
+	if (!stats)
+		return;
+	json_t *runs = ui_lib_json(r, bl_batch_list(r->ctx, NULL, 200, &rj), &rj);
+	if (!runs) {
+		json_decref(stats);
+		return;
+	}
+	hbuf b = { 0 };
+	ui_page_begin(&b, r, "대시보드", "dashboard");
+	/* the running run, else the newest */
+	json_t *cur = json_array_get(runs, 0);
+	size_t i;
+	json_t *run;
+	json_array_foreach(runs, i, run)
+		if (!strcmp(js(run, "status"), "STARTED")) {
+			cur = run;
+			break;
+		}
+	json_t *ms = json_object_get(stats, "messages"), *bys = json_object_get(ms, "by_status");
+	hb_raw(&b, "<div class=\"grid3\"><div class=\"card span2\">");
+	if (cur) {
+		progress_box(&b, r, cur, true);
+	} else {
+		hb_raw(&b, "<h2>정산 실행</h2><p>아직 실행이 없습니다.</p>");
+	}
+	if (ui_can(r, BL_ROLE_OPERATOR))
+		hb_raw(&b, "<p><a class=\"button\" href=\"/admin/batch\">정산 배치 실행하기</a></p>");
+	hb_raw(&b, "</div><div class=\"card\"><h2>최종 실패 (DLQ)</h2>");
+	hb_printf(&b, "<p class=\"big\"><a href=\"/admin/dead\" id=\"dead-count\">%N</a>건</p>", ji(bys, "DEAD"));
+	json_t *sw = json_object_get(stats, "sends_in_window");
+	int64_t ok = ji(sw, "success"), bad = ji(sw, "failed");
+	hb_printf(&b, "<p>최근 60분 발송 성공 %N건 · 실패 %N건", ok, bad);
+	if (ok + bad > 0)
+		hb_printf(&b, " · 성공률 %f%%", (double)ok * 100.0 / (double)(ok + bad));
+	hb_raw(&b, "</p></div></div>");
+
+	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>메시지 현황</h2><table class=\"counts\"><thead><tr>"
+		   "<th>상태</th><th class=\"num\">이메일</th><th class=\"num\">SMS</th><th class=\"num\">합계</th></tr></thead><tbody>");
+	json_t *bsc = json_object_get(ms, "by_status_channel");
+	for (size_t s = 0; s < sizeof MSG_STATUSES / sizeof MSG_STATUSES[0]; s++) {
+		int64_t e = 0, m = 0;
+		json_t *row;
+		json_array_foreach(bsc, i, row)
+			if (!strcmp(js(row, "status"), MSG_STATUSES[s]))
+				*(strcmp(js(row, "channel"), "EMAIL") ? &m : &e) += ji(row, "count");
+		hb_printf(&b, "<tr><td><a href=\"/admin/messages?status=%u\">", MSG_STATUSES[s]);
+		ui_badge(&b, MSG_STATUSES[s], ui_msg_status(MSG_STATUSES[s]));
+		hb_printf(&b, "</a></td><td class=\"num\">%N</td><td class=\"num\">%N</td><td class=\"num\">%N</td></tr>", e,
+			  m, ji(bys, MSG_STATUSES[s]));
+	}
+	hb_printf(&b, "</tbody><tfoot><tr><th>전체</th><td class=\"num\">%N</td><td class=\"num\">%N</td>"
+		      "<td class=\"num\">%N</td></tr></tfoot></table></div>",
+		  ji(json_object_get(ms, "by_channel"), "EMAIL"), ji(json_object_get(ms, "by_channel"), "SMS"),
+		  ji(ms, "total"));
+	hb_raw(&b, "<div class=\"card\"><h2>실행 상태별 건수</h2><dl class=\"kv\">");
+	json_t *rbs = json_object_get(json_object_get(stats, "batch"), "runs_by_status");
+	const char *k;
+	json_t *v;
+	json_object_foreach(rbs, k, v)
+		hb_printf(&b, "<div><dt>%s</dt><dd>%N</dd></div>", ui_run_status(k), (int64_t)json_integer_value(v));
+	hb_raw(&b, "</dl>");
+	ui_durations_chart(&b, runs);
+	hb_raw(&b, "</div></div>");
+	sends_charts(&b, stats);
+	hb_printf(&b, "<p class=\"hint\">통계 기준 시각 %s (KST)</p>", js(stats, "generated_at"));
+	ui_page_end(&b, r);
+	ui_send_html(r, 200, &b);
+	json_decref(stats);
+	json_decref(runs);
+}
+
+/* ---- runs ---- */
+
+static const char *const MODES[] = { "NORMAL", "FAILED_ONLY", "DRY_RUN", "REISSUE" };
+
+static void start_form(hbuf *b, req *r)
+{
+	const char *month = form(r, "month"), *mode = form(r, "mode");
+	if (!month) {
+		/* default: the previous month (KST) */
+		time_t t = time(NULL) + 9 * 3600;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		static __thread char prev[24];
+		snprintf(prev, sizeof prev, "%04d-%02d", tm.tm_mon == 0 ? tm.tm_year + 1899 : tm.tm_year + 1900,
+			 tm.tm_mon == 0 ? 12 : tm.tm_mon);
+		month = prev;
+	}
+	hb_raw(b, "<form method=\"post\" action=\"/admin/batch\" class=\"card form-row\" id=\"batch-start\"><h2>새 실행</h2>");
+	ui_csrf(b, r);
+	ui_field_error(b, r, NULL);
+	hb_printf(b, "<label>대상 월<input name=\"month\" value=\"%s\" placeholder=\"YYYY-MM\" inputmode=\"numeric\" "
+		     "size=\"8\" required></label>",
+		  month);
+	ui_field_error(b, r, "month");
+	hb_raw(b, "<label>실행 방식<select name=\"mode\">");
+	for (size_t i = 0; i < sizeof MODES / sizeof MODES[0]; i++)
+		hb_printf(b, "<option value=\"%s\"%r>%s</option>", MODES[i],
+			  mode && !strcmp(mode, MODES[i]) ? " selected" : "", ui_mode_label(MODES[i]));
+	hb_raw(b, "</select></label>");
+	ui_field_error(b, r, "mode");
+	hb_printf(b, "<label>파티션<input name=\"partitions\" value=\"%s\" placeholder=\"기본\" size=\"4\" "
+		     "inputmode=\"numeric\"></label>",
+		  form(r, "partitions") ? form(r, "partitions") : "");
+	ui_field_error(b, r, "partitions");
+	hb_printf(b, "<label>청크 크기<input name=\"chunk_size\" value=\"%s\" placeholder=\"기본\" size=\"6\" "
+		     "inputmode=\"numeric\"></label>",
+		  form(r, "chunk_size") ? form(r, "chunk_size") : "");
+	ui_field_error(b, r, "chunk_size");
+	hb_raw(b, "<button type=\"submit\" class=\"primary\">실행</button></form>");
+}
+
+static void list_page(req *r, int status)
+{
+	int64_t cursor = 0;
+	parse_int64(query(r, "cursor"), &cursor);
+	char *json = NULL;
+	json_t *all = ui_lib_json(r, bl_batch_list(r->ctx, NULL, 1000, &json), &json);
+	if (!all)
+		return;
+	hbuf b = { 0 };
+	ui_page_begin(&b, r, "정산 배치", "batch");
+	hb_raw(&b, "<div class=\"grid2\">");
+	if (ui_can(r, BL_ROLE_OPERATOR))
+		start_form(&b, r);
+	hb_raw(&b, "<div class=\"card\">");
+	ui_durations_chart(&b, all);
+	hb_raw(&b, "</div></div><h2>실행 이력</h2><table class=\"list\" id=\"runs\"><thead><tr><th>ID</th><th>대상 월</th>"
+		   "<th>방식</th><th>상태</th><th>시작</th><th class=\"num\">소요</th><th class=\"num\">처리/전체</th>"
+		   "<th class=\"num\">발행</th><th class=\"num\">실패</th><th class=\"num\">청구 합계</th><th>실행 주체</th></tr></thead><tbody>");
+	size_t i, shown = 0;
+	json_t *run;
+	char next[24] = "";
+	json_array_foreach(all, i, run) {
+		if (cursor && ji(run, "id") >= cursor)
+			continue;
+		if (shown == 50) {
+			snprintf(next, sizeof next, "%lld", (long long)ji(json_array_get(all, i - 1), "id"));
+			break;
+		}
+		shown++;
+		hb_printf(&b, "<tr><td><a href=\"/admin/batch/%D\">#%D</a></td><td>%s</td><td>%s</td><td>", ji(run, "id"),
+			  ji(run, "id"), js(run, "target_month"), ui_mode_label(js(run, "mode")));
+		ui_badge(&b, js(run, "status"), ui_run_status(js(run, "status")));
+		hb_printf(&b, "</td><td>%s</td><td class=\"num\">", js(run, "started_at"));
+		if (json_is_integer(json_object_get(run, "duration_ms")))
+			ui_duration(&b, ji(run, "duration_ms") / 1000);
+		else
+			hb_raw(&b, "-");
+		hb_printf(&b, "</td><td class=\"num\">%N / %N</td><td class=\"num\">%N</td><td class=\"num\">%N</td>"
+			      "<td class=\"num\">%W</td><td>%s</td></tr>",
+			  ji(run, "processed_count"), ji(run, "total_count"), ji(run, "issued_count"),
+			  ji(run, "failed_count"), ji(run, "billed_sum"),
+			  strcmp(js(run, "created_by"), "AUTO") ? "관리자" : "자동(스케줄)");
+	}
+	if (!shown)
+		hb_raw(&b, "<tr><td colspan=\"11\" class=\"empty\">실행 이력이 없습니다.</td></tr>");
+	hb_raw(&b, "</tbody></table>");
+	ui_next_link(&b, r, "/admin/batch", next, NULL);
+	ui_page_end(&b, r);
+	ui_send_html(r, status, &b);
+	json_decref(all);
+}
+
+void ui_batch_list(req *r)
+{
+	list_page(r, 200);
+}
+
+/* Run h_batch_start / h_batch_resume on a detached copy of the request (see the top). */
+static int run_handler(req *r, void (*fn)(req *), json_t *body)
+{
+	req d = *r;
+	d.conn = NULL;
+	d.json = body;
+	d.answered = false;
+	d.status = 0;
+	d.body = NULL;
+	d.body_len = 0;
+	fn(&d);
+	return d.status;
+}
+
+static bool opt_int(req *r, const char *key, int64_t min, int64_t max, json_t *body)
+{
+	const char *s = form(r, key);
+	int64_t v;
+	if (!s)
+		return true;
+	if (!parse_int64(s, &v) || v < min || v > max) {
+		ui_error(r, key, "%lld에서 %lld 사이의 정수를 입력하세요.", (long long)min, (long long)max);
+		return false;
+	}
+	json_object_set_new(body, key, json_integer(v));
+	return true;
+}
+
+void ui_batch_start(req *r)
+{
+	const char *month = form(r, "month"), *mode = form(r, "mode");
+	static const char *const fields[] = { "month", "month", "mode", "mode", NULL };
+	bl_batch_mode m;
+	int rc;
+	if (!month) {
+		ui_error(r, "month", "대상 월을 입력하세요 (YYYY-MM).");
+		list_page(r, 422);
+		return;
+	}
+	if ((rc = bl_month_parse(month, NULL, NULL)) != BL_OK || (mode && (rc = bl_batch_mode_parse(mode, &m)))) {
+		ui_error_lib(r, rc, fields);
+		list_page(r, 422);
+		return;
+	}
+	json_t *body = json_pack("{s:s,s:s}", "month", month, "mode", mode ? mode : "NORMAL");
+	if (!opt_int(r, "partitions", 1, 64, body) || !opt_int(r, "chunk_size", 1, 100000, body)) {
+		json_decref(body);
+		list_page(r, 422);
+		return;
+	}
+	int status = run_handler(r, h_batch_start, body);
+	json_decref(body);
+	/* the run: the newest of the month */
+	char *json = NULL;
+	json_t *runs = NULL;
+	if (bl_batch_list(r->ctx, month, 5, &json) == BL_OK)
+		runs = json_loads(json, 0, NULL);
+	bl_free(json);
+	json_t *run = json_array_get(runs, 0);
+	if (status == 202 && run) {
+		char loc[64];
+		snprintf(loc, sizeof loc, "/admin/batch/%lld?ok=started", (long long)ji(run, "id"));
+		ui_redirect(r, loc);
+	} else {
+		size_t i;
+		json_t *active = NULL, *it;
+		json_array_foreach(runs, i, it)
+			if (!active && !strcmp(js(it, "status"), "STARTED"))
+				active = it;
+		if (status == 409 && active)
+			ui_error(r, "month", "%s 정산은 이미 실행 중입니다 (실행 #%lld). 끝난 뒤 다시 시도하세요.", month,
+				 (long long)ji(active, "id"));
+		else
+			ui_error(r, NULL, "실행을 시작하지 못했습니다 (HTTP %d). 자세한 내용은 서버 로그를 확인하세요.", status);
+		list_page(r, status >= 400 ? status : 500);
+	}
+	json_decref(runs);
+}
+
+void ui_batch_get(req *r)
+{
+	char *json = NULL;
+	json_t *run = ui_lib_json(r, bl_batch_get(r->ctx, param_i64(r, 0), &json), &json);
+	if (!run)
+		return;
+	hbuf b = { 0 };
+	char title[64];
+	snprintf(title, sizeof title, "정산 실행 #%lld", (long long)ji(run, "id"));
+	ui_page_begin(&b, r, title, "batch");
+	const char *st = js(run, "status");
+	hb_raw(&b, "<div class=\"grid3\"><div class=\"card span2\">");
+	progress_box(&b, r, run, false);
+	if (ui_can(r, BL_ROLE_OPERATOR)) {
+		if (!strcmp(st, "STARTED") && !ji(run, "stop_requested")) {
+			hb_printf(&b, "<form method=\"post\" action=\"/admin/batch/%D/stop\" class=\"inline\" data-confirm=\"이 실행을 중지할까요?\">",
+				  ji(run, "id"));
+			ui_csrf(&b, r);
+			hb_raw(&b, "<button type=\"submit\" class=\"danger\" id=\"stop-run\">중지</button></form>");
+		} else if (!strcmp(st, "STOPPED") || !strcmp(st, "FAILED")) {
+			hb_printf(&b, "<form method=\"post\" action=\"/admin/batch/%D/resume\" class=\"inline\">", ji(run, "id"));
+			ui_csrf(&b, r);
+			hb_raw(&b, "<button type=\"submit\" class=\"primary\">체크포인트에서 재개</button></form>");
+		}
+		if (ji(run, "stop_requested") && !strcmp(st, "STARTED"))
+			hb_raw(&b, "<p class=\"hint\">중지 요청됨: 진행 중인 청크를 마치면 멈춥니다.</p>");
+	}
+	ui_field_error(&b, r, NULL);
+	hb_printf(&b, "</div><div class=\"card\"><h2>실행 정보</h2><dl class=\"kv\"><div><dt>대상 월</dt><dd>%s</dd></div>"
+		      "<div><dt>방식</dt><dd>%s</dd></div><div><dt>실행 주체</dt><dd>%s</dd></div>"
+		      "<div><dt>시작</dt><dd>%s</dd></div><div><dt>종료</dt><dd>%s</dd></div>"
+		      "<div><dt>파티션 × 청크</dt><dd>%D × %N</dd></div><div><dt>청크</dt><dd>%N / %N</dd></div>"
+		      "<div><dt>담당 프로세스</dt><dd>%s</dd></div></dl>",
+		  js(run, "target_month"), ui_mode_label(js(run, "mode")),
+		  strcmp(js(run, "created_by"), "AUTO") ? "관리자" : "자동(스케줄)", js(run, "started_at"),
+		  json_is_string(json_object_get(run, "ended_at")) ? js(run, "ended_at") : "-", ji(run, "partitions"),
+		  ji(run, "chunk_size"), ji(run, "chunks_done"), ji(run, "chunks"), js(run, "owner"));
+	if (json_is_string(json_object_get(run, "fail_reason")))
+		hb_printf(&b, "<p class=\"error\">실패 사유: %s</p>", js(run, "fail_reason"));
+	hb_raw(&b, "</div></div>");
+	hb_printf(&b, "<div class=\"card\"><h2>금액 합계</h2><dl class=\"kv wide\"><div><dt>이용 금액</dt><dd>%W</dd></div>"
+		      "<div><dt>할인</dt><dd>%W</dd></div><div><dt>부가세</dt><dd>%W</dd></div>"
+		      "<div><dt>청구 금액</dt><dd>%W</dd></div></dl>",
+		  ji(run, "usage_sum"), ji(run, "discount_sum"), ji(run, "vat_sum"), ji(run, "billed_sum"));
+	hb_printf(&b, "<p><a href=\"/admin/statements?month=%u\">이 달의 정산서 보기</a> · "
+		      "<a href=\"/admin/messages?run_id=%D\">이 실행의 메시지</a></p></div>",
+		  js(run, "target_month"), ji(run, "id"));
+	json_t *fails = json_object_get(run, "failures");
+	hb_printf(&b, "<h2>실패 내역 <small>(최대 100건, 총 %N건)</small></h2><table class=\"list\" id=\"failures\"><thead><tr>"
+		      "<th>고객 ID</th><th>사유</th><th>상세</th></tr></thead><tbody>",
+		  ji(run, "failed_count"));
+	size_t i;
+	json_t *f;
+	json_array_foreach(fails, i, f)
+		hb_printf(&b, "<tr><td>%D</td><td>%s</td><td>%s</td></tr>", ji(f, "user_id"), js(f, "reason"),
+			  js(f, "detail"));
+	if (!json_array_size(fails))
+		hb_raw(&b, "<tr><td colspan=\"3\" class=\"empty\">실패가 없습니다.</td></tr>");
+	hb_raw(&b, "</tbody></table>");
+	ui_page_end(&b, r);
+	ui_send_html(r, 200, &b);
+	json_decref(run);
+}
+
+static void back_to_run(req *r, const char *ok)
+{
+	char loc[80];
+	snprintf(loc, sizeof loc, "/admin/batch/%lld?ok=%s", (long long)param_i64(r, 0), ok);
+	ui_redirect(r, loc);
+}
+
+void ui_batch_stop(req *r)
+{
+	int64_t id = param_i64(r, 0);
+	int rc = bl_batch_stop(r->ctx, id);
+	if (rc) {
+		ui_fail_page(r, rc);
+		return;
+	}
+	char target[32];
+	snprintf(target, sizeof target, "batch:%lld", (long long)id);
+	audit(r, "batch.stop", target, NULL);
+	back_to_run(r, "stopping");
+}
+
+void ui_batch_resume(req *r)
+{
+	json_t *body = json_object();
+	int status = run_handler(r, h_batch_resume, body);
+	json_decref(body);
+	if (status == 202) {
+		back_to_run(r, "resumed");
+		return;
+	}
+	if (status == 404) {
+		ui_not_found(r);
+		return;
+	}
+	ui_error(r, NULL, "재개하지 못했습니다 (HTTP %d). 실행 상태를 확인하세요.", status);
+	ui_batch_get(r);
+}

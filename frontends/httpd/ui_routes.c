@@ -1,0 +1,149 @@
+/*
+ * The admin pages' route table.  Kept apart from ROUTES (routes.c): these
+ * are HTML pages and their form posts, not API, so they are neither in
+ * `--print-routes` nor in docs/openapi.json.  Same pattern syntax as
+ * routes.c ({id}, {user_id}: digits; {month}: YYYY-MM; {code}: A-Z a-z 0-9 _),
+ * first match wins.  Roles as the API's: VIEWER reads, OPERATOR changes.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ui.h"
+
+#define V BL_ROLE_VIEWER
+#define O BL_ROLE_OPERATOR
+
+const route UI_ROUTES[] = {
+	{ "GET", "/admin/static/{code}", ui_static, R_PUBLIC, V, "CSS and JavaScript" },
+	{ "GET", "/admin/login", ui_login_form, R_PUBLIC, V, "login form" },
+	{ "POST", "/admin/login", ui_login, R_PUBLIC, V, "log in" },
+	{ "POST", "/admin/logout", ui_logout, 0, V, "log out" },
+	{ "GET", "/admin", ui_dashboard, 0, V, "dashboard" },
+	{ "GET", "/admin/", ui_dashboard, 0, V, "dashboard" },
+	/* batch runs */
+	{ "GET", "/admin/batch", ui_batch_list, 0, V, "runs, start form, durations" },
+	{ "POST", "/admin/batch", ui_batch_start, 0, O, "start a run" },
+	{ "GET", "/admin/batch/{id}", ui_batch_get, 0, V, "a run with progress and failures" },
+	{ "GET", "/admin/batch/{id}/progress", ui_batch_progress, UI_JSON, V, "progress (JSON, polled)" },
+	{ "POST", "/admin/batch/{id}/stop", ui_batch_stop, 0, O, "stop a run" },
+	{ "POST", "/admin/batch/{id}/resume", ui_batch_resume, 0, O, "resume a run" },
+	/* statements */
+	{ "GET", "/admin/statements", ui_statement_search, 0, V, "statement search" },
+	{ "GET", "/admin/statements/{user_id}/{month}", ui_statement_get, 0, V, "a statement" },
+	/* templates */
+	{ "GET", "/admin/templates", ui_template_list, 0, V, "templates" },
+	{ "POST", "/admin/templates", ui_template_create, 0, O, "create a template" },
+	{ "GET", "/admin/templates/new", ui_template_new, 0, O, "new template form" },
+	{ "GET", "/admin/templates/{code}", ui_template_get, 0, V, "edit form" },
+	{ "POST", "/admin/templates/{code}", ui_template_save, 0, O, "save a version (or preview)" },
+	{ "POST", "/admin/templates/{code}/preview", ui_template_preview, UI_JSON, V, "live preview (JSON)" },
+	{ "GET", "/admin/templates/{code}/versions", ui_template_versions, 0, V, "versions" },
+	{ "POST", "/admin/templates/{code}/enable", ui_template_enable, 0, O, "enable" },
+	{ "POST", "/admin/templates/{code}/disable", ui_template_disable, 0, O, "disable" },
+	/* reservations */
+	{ "GET", "/admin/reservations", ui_reservation_list, 0, V, "reservations" },
+	{ "POST", "/admin/reservations", ui_reservation_create, 0, O, "create a reservation" },
+	{ "GET", "/admin/reservations/new", ui_reservation_new, 0, O, "new reservation form" },
+	{ "GET", "/admin/reservations/{id}", ui_reservation_get, 0, V, "a reservation" },
+	{ "POST", "/admin/reservations/{id}/cancel", ui_reservation_cancel, 0, O, "cancel" },
+	/* messages */
+	{ "GET", "/admin/messages", ui_message_list, 0, V, "message history" },
+	{ "POST", "/admin/messages/retry", ui_message_retry_filter, 0, O, "retry by filter" },
+	{ "GET", "/admin/messages/{id}", ui_message_get, 0, V, "a message with its attempts" },
+	{ "POST", "/admin/messages/{id}/retry", ui_message_retry, 0, O, "retry a message" },
+	{ "GET", "/admin/dead", ui_message_dead, 0, V, "dead letters" },
+	/* groups */
+	{ "GET", "/admin/groups", ui_group_list, 0, V, "groups" },
+	{ "POST", "/admin/groups", ui_group_create, 0, O, "create a group" },
+	{ "GET", "/admin/groups/{code}", ui_group_get, 0, V, "a group, members, member search" },
+	{ "POST", "/admin/groups/{code}", ui_group_update, 0, O, "rename / describe" },
+	{ "POST", "/admin/groups/{code}/delete", ui_group_delete, 0, O, "delete" },
+	{ "POST", "/admin/groups/{code}/members", ui_group_add, 0, O, "add a member" },
+	{ "POST", "/admin/groups/{code}/members/{user_id}/remove", ui_group_remove, 0, O, "remove a member" },
+};
+const size_t UI_NROUTES = sizeof UI_ROUTES / sizeof UI_ROUTES[0];
+
+bool ui_is_route(const route *rt)
+{
+	return rt >= UI_ROUTES && rt < UI_ROUTES + UI_NROUTES;
+}
+
+static bool seg_ok(const char *name, size_t nlen, const char *v, size_t vlen)
+{
+	if (vlen == 0)
+		return false;
+	if ((nlen == 2 && !memcmp(name, "id", 2)) || (nlen == 7 && !memcmp(name, "user_id", 7))) {
+		if (vlen > 18)
+			return false;
+		for (size_t i = 0; i < vlen; i++)
+			if (!isdigit((unsigned char)v[i]))
+				return false;
+		return true;
+	}
+	if (nlen == 5 && !memcmp(name, "month", 5))
+		return vlen == 7 && isdigit((unsigned char)v[0]) && isdigit((unsigned char)v[1]) &&
+		       isdigit((unsigned char)v[2]) && isdigit((unsigned char)v[3]) && v[4] == '-' &&
+		       isdigit((unsigned char)v[5]) && isdigit((unsigned char)v[6]);
+	if (vlen > 64)
+		return false;
+	for (size_t i = 0; i < vlen; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '_' && v[i] != '.')
+			return false;
+	return true;
+}
+
+static bool match(const char *pat, const char *path, char **params, int *np)
+{
+	int n = 0;
+	const char *p = pat, *s = path;
+	while (*p && *s) {
+		if (*p != '/' || *s != '/')
+			goto no;
+		p++;
+		s++;
+		const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+		size_t pl = pe ? (size_t)(pe - p) : strlen(p), sl = se ? (size_t)(se - s) : strlen(s);
+		if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
+			if (!seg_ok(p + 1, pl - 2, s, sl) || n >= MAX_PATH_PARAMS)
+				goto no;
+			params[n++] = strndup(s, sl);
+		} else if (pl != sl || memcmp(p, s, pl)) {
+			goto no;
+		}
+		p += pl;
+		s += sl;
+	}
+	if (*p || *s)
+		goto no;
+	*np = n;
+	return true;
+no:
+	for (int i = 0; i < n; i++) {
+		free(params[i]);
+		params[i] = NULL;
+	}
+	return false;
+}
+
+const route *ui_route_match(const char *method, const char *path, char **params, int *nparams,
+			    bool *path_known)
+{
+	*path_known = false;
+	*nparams = 0;
+	for (size_t i = 0; i < UI_NROUTES; i++) {
+		int n = 0;
+		if (!match(UI_ROUTES[i].pattern, path, params, &n))
+			continue;
+		if (!strcmp(UI_ROUTES[i].method, method) ||
+		    (!strcmp(method, "HEAD") && !strcmp(UI_ROUTES[i].method, "GET"))) {
+			*nparams = n;
+			return &UI_ROUTES[i];
+		}
+		*path_known = true;
+		for (int k = 0; k < n; k++) {
+			free(params[k]);
+			params[k] = NULL;
+		}
+	}
+	return NULL;
+}

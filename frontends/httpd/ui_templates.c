@@ -1,0 +1,488 @@
+/*
+ * Message template pages: list, new, edit (a save is a new version) with a
+ * live preview, versions, enable/disable.
+ *
+ * The preview shows the form as typed, not the stored version: the draft
+ * is checked by bl_template_validate() (errors name the part, line and
+ * column, shown next to that field) and each part is rendered by
+ * bl_template_render() with the preview data of the form (a JSON object the
+ * operator may edit; by default example data plus the declared variables'
+ * examples).  Rendered text is masked like the API's previews.  Without
+ * JavaScript the "미리보기" button posts the form and the page comes back
+ * with the preview; with it, the preview follows the typing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ui.h"
+
+static const char *const TPL_FIELDS[] = { "code", "name", "channel", "purpose", "subject", "body_text",
+					  "body_html", "variables", "sample", NULL };
+
+/* Example data of the preview when the form gives none (editable on the page). */
+static const char SAMPLE_BILLING[] =
+	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\","
+	"\"targetMonth\":\"2026-10\",\"statementId\":1,\"usageAmount\":100300,\"discountAmount\":21250,"
+	"\"totalDiscount\":21250,\"vatAmount\":6705,\"billedAmount\":85750,\"totalPrice\":85750,"
+	"\"truncatedAmount\":5,\"dueDate\":\"2026-11-25\",\"lines\":["
+	"{\"serviceName\":\"5G 프리미어 에센셜\",\"serviceType\":\"PLAN\",\"price\":85000,\"discount\":21250,\"net\":63750},"
+	"{\"serviceName\":\"V컬러링\",\"serviceType\":\"VAS\",\"price\":3300,\"discount\":0,\"net\":3300},"
+	"{\"serviceName\":\"소액결제\",\"serviceType\":\"MCP\",\"price\":12000,\"discount\":0,\"net\":12000}]}";
+static const char SAMPLE_NOTICE[] =
+	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\"}";
+
+static json_t *placeholder(json_t *decl)
+{
+	json_t *ex = json_object_get(decl, "example");
+	if (ex)
+		return json_incref(ex);
+	const char *t = js(decl, "type");
+	if (!strcmp(t, "number"))
+		return json_integer(1);
+	if (!strcmp(t, "money"))
+		return json_integer(10000);
+	if (!strcmp(t, "date"))
+		return json_string("2026-11-25");
+	if (!strcmp(t, "month"))
+		return json_string("2026-10");
+	if (!strcmp(t, "boolean"))
+		return json_true();
+	if (!strcmp(t, "list")) {
+		json_t *items = json_object_get(decl, "items"), *item = json_object(), *d;
+		const char *k;
+		json_object_foreach(items, k, d)
+			json_object_set_new(item, k, placeholder(d));
+		return json_pack("[o]", item);
+	}
+	return json_string("예시");
+}
+
+/* The default preview data for a purpose and a variables declaration (JSON text, free()). */
+static char *default_sample(const char *purpose, const char *variables)
+{
+	json_t *m = json_loads(strcmp(purpose ? purpose : "", "NOTICE") ? SAMPLE_BILLING : SAMPLE_NOTICE, 0, NULL);
+	json_t *decls = variables ? json_loads(variables, 0, NULL) : NULL;
+	const char *k;
+	json_t *d;
+	if (json_object_get(m, "lines"))
+		json_object_set(m, "services", json_object_get(m, "lines"));
+	json_object_foreach(decls, k, d)
+		if (!json_object_get(m, k))
+			json_object_set_new(m, k, placeholder(d));
+	char *s = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(m);
+	json_decref(decls);
+	return s;
+}
+
+/* ---- the draft of the form ---- */
+
+typedef struct {
+	bl_template_opts t;
+	const char *channel, *purpose, *variables, *sample;
+	char *vars_compact; /* variables as given, or NULL */
+} draft;
+
+static bool draft_from_form(req *r, const char *code, draft *d)
+{
+	memset(d, 0, sizeof *d);
+	bl_template_opts_init(&d->t, BL_TEMPLATE_OPTS_VERSION);
+	d->t.code = code;
+	d->t.name = form(r, "name");
+	d->channel = form(r, "channel") ? form(r, "channel") : "SMS";
+	d->purpose = form(r, "purpose") ? form(r, "purpose") : "NOTICE";
+	d->t.subject = form(r, "subject");
+	d->t.body_text = form(r, "body_text");
+	d->t.body_html = form(r, "body_html");
+	d->variables = form(r, "variables");
+	d->sample = form(r, "sample");
+	d->t.enabled = form(r, "enabled") != NULL;
+	d->t.created_by = r->sess.username;
+	if (!strcmp(d->channel, "EMAIL"))
+		d->t.channel = BL_CHANNEL_EMAIL;
+	else if (!strcmp(d->channel, "SMS"))
+		d->t.channel = BL_CHANNEL_SMS;
+	else {
+		ui_error(r, "channel", "채널은 EMAIL 또는 SMS 입니다 ('%s').", d->channel);
+		return false;
+	}
+	if (!strcmp(d->purpose, "BILLING"))
+		d->t.purpose = BL_PURPOSE_BILLING;
+	else if (!strcmp(d->purpose, "NOTICE"))
+		d->t.purpose = BL_PURPOSE_NOTICE;
+	else {
+		ui_error(r, "purpose", "용도는 BILLING 또는 NOTICE 입니다 ('%s').", d->purpose);
+		return false;
+	}
+	if (d->t.channel == BL_CHANNEL_SMS) { /* SMS has neither subject nor HTML: the form may still carry them */
+		d->t.subject = NULL;
+		d->t.body_html = NULL;
+	}
+	d->t.variables_json = d->variables;
+	return true;
+}
+
+/* Validate and render the draft: *out gets {"subject","text","html","kind","bytes"} or NULL + error set. */
+static json_t *draft_preview(req *r, draft *d)
+{
+	static const char *const fields[] = { "name", "name", "code", "code", NULL };
+	int rc = bl_template_validate(&d->t);
+	if (rc) {
+		ui_error_lib(r, rc, fields);
+		return NULL;
+	}
+	char *def = NULL;
+	const char *model = d->sample;
+	if (!model)
+		model = def = default_sample(d->purpose, d->variables);
+	json_t *chk = json_loads(model, 0, NULL);
+	if (!json_is_object(chk)) {
+		json_decref(chk);
+		free(def);
+		ui_error(r, "sample", "미리보기 데이터는 JSON 객체여야 합니다.");
+		return NULL;
+	}
+	json_decref(chk);
+	char *subject = NULL, *text = NULL, *html = NULL;
+	if ((!d->t.subject || (rc = bl_template_render(d->t.subject, model, false, &subject)) == BL_OK) &&
+	    (!d->t.body_text || (rc = bl_template_render(d->t.body_text, model, false, &text)) == BL_OK) &&
+	    (!d->t.body_html || (rc = bl_template_render(d->t.body_html, model, true, &html)) == BL_OK))
+		rc = BL_OK;
+	free(def);
+	json_t *out = NULL;
+	if (rc) {
+		ui_error_lib(r, rc, NULL);
+	} else {
+		size_t bytes = 0;
+		const char *kind = "EMAIL";
+		if (d->t.channel == BL_CHANNEL_SMS) {
+			rc = bl_sms_bytes(text ? text : "", &bytes);
+			kind = bytes <= BL_SMS_MAX_BYTES ? "SMS" : bytes <= BL_LMS_MAX_BYTES ? "LMS" : "너무 김";
+		} else {
+			bytes = (text ? strlen(text) : 0) + (html ? strlen(html) : 0);
+		}
+		char *ms = scrub_pii(subject), *mt = scrub_pii(text), *mh = scrub_pii(html);
+		out = json_pack("{s:s?,s:s?,s:s?,s:s,s:I}", "subject", ms, "text", mt, "html", mh, "kind", kind, "bytes",
+				(json_int_t)bytes);
+		free(ms);
+		free(mt);
+		free(mh);
+	}
+	bl_free(subject);
+	bl_free(text);
+	bl_free(html);
+	return out;
+}
+
+/* ---- the edit page ---- */
+
+static void preview_panel(hbuf *b, json_t *pv)
+{
+	hb_raw(b, "<section class=\"card preview\" id=\"preview\" aria-live=\"polite\"><h2>미리보기</h2>");
+	hb_printf(b, "<p class=\"meta\">종류 <b id=\"preview-kind\">%s</b> · <span id=\"preview-bytes\">%N</span>바이트</p>",
+		  pv ? js(pv, "kind") : "-", pv ? ji(pv, "bytes") : 0);
+	hb_printf(b, "<p class=\"subject\" id=\"preview-subject\"%r>%s</p>",
+		  pv && json_is_string(json_object_get(pv, "subject")) ? "" : " hidden", pv ? js(pv, "subject") : "");
+	hb_printf(b, "<pre id=\"preview-text\">%s</pre>", pv ? js(pv, "text") : "");
+	const char *html = pv ? js(pv, "html") : "";
+	hb_printf(b, "<iframe id=\"preview-html\" title=\"HTML 미리보기\" sandbox srcdoc=\"%s\"%r></iframe>", html,
+		  *html ? "" : " hidden");
+	if (!pv)
+		hb_raw(b, "<p class=\"hint\" id=\"preview-none\">오류를 고치면 미리보기가 나타납니다.</p>");
+	hb_raw(b, "</section>");
+}
+
+static void textarea(hbuf *b, req *r, const char *name, const char *label, const char *val, int rows, bool hidden)
+{
+	hb_printf(b, "<label class=\"block\" data-part=\"%s\"%r>%s<textarea name=\"%s\" rows=\"%d\" spellcheck=\"false\">%s</textarea></label>",
+		  name, hidden ? " hidden" : "", label, name, rows, val ? val : "");
+	ui_field_error(b, r, name);
+}
+
+static void select2(hbuf *b, const char *name, const char *label, const char *cur, const char *a, const char *la,
+		    const char *c, const char *lc)
+{
+	hb_printf(b, "<label>%s<select name=\"%s\"><option value=\"%s\"%r>%s</option><option value=\"%s\"%r>%s</option>"
+		     "</select></label>",
+		  label, name, a, cur && !strcmp(cur, a) ? " selected" : "", la, c, cur && !strcmp(cur, c) ? " selected" : "",
+		  lc);
+}
+
+/* The page from form values (GET: from `tpl`, the stored version). */
+static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t *pv, bool is_new)
+{
+	hbuf b = { 0 };
+	char title[120];
+	snprintf(title, sizeof title, is_new ? "새 템플릿" : "템플릿 편집: %s", code ? code : "");
+	ui_page_begin(&b, r, title, "templates");
+	ui_form_fields(r, TPL_FIELDS);
+	bool from_form = !tpl;
+	const char *channel = from_form ? form(r, "channel") : js(tpl, "channel");
+	const char *purpose = from_form ? form(r, "purpose") : js(tpl, "purpose");
+	char *vars = NULL;
+	if (tpl && json_object_size(json_object_get(tpl, "variables")))
+		vars = json_dumps(json_object_get(tpl, "variables"), JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	const char *variables = from_form ? form(r, "variables") : vars;
+	char *sample_def = NULL;
+	const char *sample = form(r, "sample");
+	if (!sample)
+		sample = sample_def = default_sample(purpose, variables);
+	bool email = channel && !strcmp(channel, "EMAIL");
+	if (!is_new && tpl)
+		hb_printf(&b, "<p class=\"meta\">버전 %D · %s %s · 작성 %s (%s) · <a href=\"/admin/templates/%u/versions\">버전 이력</a></p>",
+			  ji(tpl, "version"), ui_channel_label(js(tpl, "channel")), ui_purpose_label(js(tpl, "purpose")),
+			  js(tpl, "created_by"), js(tpl, "created_at"), code);
+	hb_raw(&b, "<div class=\"editor\">");
+	hb_printf(&b, "<form method=\"post\" class=\"card\" id=\"template-form\" action=\"/admin/templates%r%u\"",
+		  is_new ? "" : "/", is_new ? "" : code);
+	if (!is_new)
+		hb_printf(&b, " data-preview-url=\"/admin/templates/%u/preview\"", code);
+	else
+		hb_raw(&b, " data-preview-url=\"/admin/templates/NEW/preview\"");
+	hb_raw(&b, ">");
+	ui_csrf(&b, r);
+	ui_field_error(&b, r, NULL);
+	if (is_new) {
+		hb_printf(&b, "<label>코드<input name=\"code\" value=\"%s\" required pattern=\"[A-Z0-9_]{1,64}\" "
+			      "placeholder=\"NOTICE_EVENT_SMS\"></label>",
+			  form(r, "code") ? form(r, "code") : "");
+		ui_field_error(&b, r, "code");
+	}
+	hb_printf(&b, "<label>이름<input name=\"name\" value=\"%s\" required></label>",
+		  from_form ? (form(r, "name") ? form(r, "name") : "") : js(tpl, "name"));
+	ui_field_error(&b, r, "name");
+	hb_raw(&b, "<div class=\"form-row\">");
+	select2(&b, "channel", "채널", channel ? channel : "SMS", "SMS", "SMS", "EMAIL", "이메일");
+	select2(&b, "purpose", "용도", purpose ? purpose : "NOTICE", "NOTICE", "공지", "BILLING", "청구");
+	bool enabled = from_form ? form(r, "enabled") != NULL : ji(tpl, "enabled") != 0;
+	if (is_new && from_form && !form(r, "name"))
+		enabled = true;
+	hb_printf(&b, "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\"%r> 사용</label></div>",
+		  enabled ? " checked" : "");
+	ui_field_error(&b, r, "channel");
+	ui_field_error(&b, r, "purpose");
+	hb_printf(&b, "<label data-part=\"subject\"%r>제목 (이메일)<input name=\"subject\" value=\"%s\"></label>",
+		  email ? "" : " hidden", from_form ? form(r, "subject") : js(tpl, "subject"));
+	ui_field_error(&b, r, "subject");
+	textarea(&b, r, "body_text", email ? "본문 (텍스트)" : "본문", from_form ? form(r, "body_text") : js(tpl, "body_text"), 6,
+		 false);
+	textarea(&b, r, "body_html", "본문 (HTML, 이메일)", from_form ? form(r, "body_html") : js(tpl, "body_html"), 8, !email);
+	textarea(&b, r, "variables", "변수 선언 (JSON)", variables, 4, false);
+	hb_raw(&b, "<details><summary>미리보기 데이터 (JSON, 저장되지 않음)</summary>");
+	textarea(&b, r, "sample", "미리보기에 쓸 값", sample, 8, false);
+	hb_raw(&b, "</details><p class=\"hint\">문법: <code>{{userName}}</code>, <code>{{totalPrice|won}}</code>, "
+		   "<code>{{#lines}}…{{/lines}}</code> — docs/templates.md</p><div class=\"actions\">"
+		   "<button type=\"submit\" name=\"action\" value=\"preview\">미리보기</button>");
+	if (ui_can(r, BL_ROLE_OPERATOR))
+		hb_raw(&b, "<button type=\"submit\" name=\"action\" value=\"save\" class=\"primary\" id=\"save\">저장 (새 버전)</button>");
+	hb_raw(&b, "</div></form>");
+	preview_panel(&b, pv);
+	hb_raw(&b, "</div>");
+	if (!is_new && ui_can(r, BL_ROLE_OPERATOR) && tpl) {
+		bool on = ji(tpl, "enabled") != 0;
+		hb_printf(&b, "<form method=\"post\" action=\"/admin/templates/%u/%r\" class=\"inline\">", code,
+			  on ? "disable" : "enable");
+		ui_csrf(&b, r);
+		hb_printf(&b, "<button type=\"submit\">%s</button></form>", on ? "사용 중지" : "사용");
+	}
+	ui_page_end(&b, r);
+	ui_send_html(r, status, &b);
+	free(vars);
+	free(sample_def);
+}
+
+void ui_template_get(req *r)
+{
+	int64_t version = 0;
+	if (query(r, "version") && !parse_int64(query(r, "version"), &version))
+		version = 0;
+	char *json = NULL;
+	json_t *tpl = ui_lib_json(r, bl_template_get(r->ctx, param(r, 0), (int)version, &json), &json);
+	if (!tpl)
+		return;
+	/* preview of the stored version, through the same path as the live one */
+	ui_form *st = ui_state(r);
+	char *vars = json_object_size(json_object_get(tpl, "variables"))
+			     ? json_dumps(json_object_get(tpl, "variables"), JSON_COMPACT)
+			     : NULL;
+	draft d;
+	memset(&d, 0, sizeof d);
+	bl_template_opts_init(&d.t, BL_TEMPLATE_OPTS_VERSION);
+	d.t.code = js(tpl, "code");
+	d.t.name = js(tpl, "name");
+	d.channel = js(tpl, "channel");
+	d.purpose = js(tpl, "purpose");
+	d.t.channel = strcmp(d.channel, "EMAIL") ? BL_CHANNEL_SMS : BL_CHANNEL_EMAIL;
+	d.t.purpose = strcmp(d.purpose, "BILLING") ? BL_PURPOSE_NOTICE : BL_PURPOSE_BILLING;
+	d.t.subject = json_string_value(json_object_get(tpl, "subject"));
+	d.t.body_text = json_string_value(json_object_get(tpl, "body_text"));
+	d.t.body_html = json_string_value(json_object_get(tpl, "body_html"));
+	d.variables = vars;
+	d.t.variables_json = vars;
+	json_t *pv = draft_preview(r, &d);
+	if (!pv && st)
+		st->err[0] = '\0'; /* a stored template that does not render here: show it without a preview */
+	edit_page(r, 200, param(r, 0), tpl, pv, false);
+	json_decref(pv);
+	json_decref(tpl);
+	free(vars);
+}
+
+void ui_template_new(req *r)
+{
+	edit_page(r, 200, NULL, NULL, NULL, true);
+}
+
+static void save_or_preview(req *r, const char *code, bool is_new)
+{
+	draft d;
+	json_t *pv = NULL;
+	bool preview_only = form(r, "action") && !strcmp(form(r, "action"), "preview");
+	if (!code || !*code) {
+		ui_error(r, "code", "코드를 입력하세요 (A-Z, 0-9, _).");
+		edit_page(r, 422, code, NULL, NULL, is_new);
+		return;
+	}
+	if (!draft_from_form(r, code, &d)) {
+		edit_page(r, 422, code, NULL, NULL, is_new);
+		return;
+	}
+	pv = draft_preview(r, &d);
+	if (!pv || preview_only) {
+		edit_page(r, pv ? 200 : 422, code, NULL, pv, is_new);
+		json_decref(pv);
+		return;
+	}
+	if (!ui_can(r, BL_ROLE_OPERATOR)) {
+		ui_error(r, NULL, "저장할 권한이 없습니다 (운영자 이상).");
+		edit_page(r, 403, code, NULL, pv, is_new);
+		json_decref(pv);
+		return;
+	}
+	int64_t id = 0;
+	int version = 0;
+	static const char *const fields[] = { "name", "name", "code", "code", NULL };
+	int rc = bl_template_save(r->ctx, &d.t, &id, &version);
+	if (rc) {
+		ui_error_lib(r, rc, fields);
+		edit_page(r, rc == BL_ECONFLICT ? 409 : 422, code, NULL, pv, is_new);
+		json_decref(pv);
+		return;
+	}
+	json_decref(pv);
+	char target[96];
+	snprintf(target, sizeof target, "template:%s", code);
+	audit(r, "template.save", target, json_pack("{s:i,s:I}", "version", version, "template_id", (json_int_t)id));
+	hbuf loc = { 0 };
+	hb_printf(&loc, "/admin/templates/%u?ok=saved", code);
+	ui_redirect(r, loc.s ? loc.s : "/admin/templates");
+	hb_free(&loc);
+}
+
+void ui_template_save(req *r)
+{
+	save_or_preview(r, param(r, 0), false);
+}
+
+void ui_template_create(req *r)
+{
+	save_or_preview(r, form(r, "code"), true);
+}
+
+/* Live preview (JSON) of the posted form. */
+void ui_template_preview(req *r)
+{
+	draft d;
+	const char *code = strcmp(param(r, 0), "NEW") ? param(r, 0) : (form(r, "code") ? form(r, "code") : "NEW");
+	json_t *pv = draft_from_form(r, code, &d) ? draft_preview(r, &d) : NULL;
+	if (pv) {
+		json_object_set_new(pv, "ok", json_true());
+		ui_send_json(r, 200, pv);
+		return;
+	}
+	ui_form *st = ui_state(r);
+	ui_send_json(r, 200,
+		     json_pack("{s:b,s:{s:s?,s:s}}", "ok", 0, "error", "field", st->err_field, "message", st->err));
+}
+
+void ui_template_list(req *r)
+{
+	char *json = NULL;
+	json_t *all = ui_lib_json(r, bl_template_list(r->ctx, &json), &json);
+	if (!all)
+		return;
+	hbuf b = { 0 };
+	ui_page_begin(&b, r, "메시지 템플릿", "templates");
+	if (ui_can(r, BL_ROLE_OPERATOR))
+		hb_raw(&b, "<p><a class=\"button primary\" href=\"/admin/templates/new\">새 템플릿</a></p>");
+	hb_raw(&b, "<table class=\"list\" id=\"templates\"><thead><tr><th>코드</th><th>이름</th><th>채널</th><th>용도</th>"
+		   "<th class=\"num\">버전</th><th>상태</th><th>최근 저장</th></tr></thead><tbody>");
+	size_t i;
+	json_t *t;
+	json_array_foreach(all, i, t) {
+		hb_printf(&b, "<tr><td><a href=\"/admin/templates/%u\">%s</a></td><td>%s</td><td>%s</td><td>%s</td>"
+			      "<td class=\"num\"><a href=\"/admin/templates/%u/versions\">v%D</a></td><td>",
+			  js(t, "code"), js(t, "code"), js(t, "name"), ui_channel_label(js(t, "channel")),
+			  ui_purpose_label(js(t, "purpose")), js(t, "code"), ji(t, "version"));
+		ui_badge(&b, ji(t, "enabled") ? "ENABLED" : "DISABLED", ji(t, "enabled") ? "사용" : "중지");
+		hb_printf(&b, "</td><td>%s · %s</td></tr>", js(t, "created_at"), js(t, "created_by"));
+	}
+	if (!json_array_size(all))
+		hb_raw(&b, "<tr><td colspan=\"7\" class=\"empty\">템플릿이 없습니다.</td></tr>");
+	hb_raw(&b, "</tbody></table>");
+	ui_page_end(&b, r);
+	ui_send_html(r, 200, &b);
+	json_decref(all);
+}
+
+void ui_template_versions(req *r)
+{
+	char *json = NULL;
+	json_t *all = ui_lib_json(r, bl_template_versions(r->ctx, param(r, 0), &json), &json);
+	if (!all)
+		return;
+	hbuf b = { 0 };
+	char title[120];
+	snprintf(title, sizeof title, "버전 이력: %s", param(r, 0));
+	ui_page_begin(&b, r, title, "templates");
+	hb_raw(&b, "<table class=\"list\" id=\"versions\"><thead><tr><th class=\"num\">버전</th><th>이름</th><th>채널</th>"
+		   "<th>용도</th><th>저장 시각</th><th>작성자</th><th></th></tr></thead><tbody>");
+	size_t i;
+	json_t *t;
+	json_array_foreach(all, i, t)
+		hb_printf(&b, "<tr><td class=\"num\">v%D</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+			      "<td><a href=\"/admin/templates/%u?version=%D\">보기 · 이 버전에서 편집</a></td></tr>",
+			  ji(t, "version"), js(t, "name"), ui_channel_label(js(t, "channel")),
+			  ui_purpose_label(js(t, "purpose")), js(t, "created_at"), js(t, "created_by"), js(t, "code"),
+			  ji(t, "version"));
+	hb_raw(&b, "</tbody></table>");
+	ui_page_end(&b, r);
+	ui_send_html(r, 200, &b);
+	json_decref(all);
+}
+
+static void set_enabled(req *r, bool on)
+{
+	int rc = bl_template_set_enabled(r->ctx, param(r, 0), on);
+	if (rc) {
+		ui_fail_page(r, rc);
+		return;
+	}
+	char target[96];
+	snprintf(target, sizeof target, "template:%s", param(r, 0));
+	audit(r, on ? "template.enable" : "template.disable", target, NULL);
+	hbuf loc = { 0 };
+	hb_printf(&loc, "/admin/templates/%u?ok=%r", param(r, 0), on ? "enabled" : "disabled");
+	ui_redirect(r, loc.s ? loc.s : "/admin/templates");
+	hb_free(&loc);
+}
+
+void ui_template_enable(req *r)
+{
+	set_enabled(r, true);
+}
+
+void ui_template_disable(req *r)
+{
+	set_enabled(r, false);
+}

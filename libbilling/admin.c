@@ -1,0 +1,300 @@
+/*
+ * Admin users (argon2id password hashes, libsodium crypto_pwhash_str) and
+ * the audit log of admin actions.
+ *
+ * Verification does the same work for an unknown user, a disabled one and a
+ * wrong password (one argon2id computation) and fails with one message, so
+ * neither the answer nor its timing tells which usernames exist.  The
+ * comparison inside crypto_pwhash_str_verify is constant-time.
+ */
+#include <sodium.h>
+#include "db.h"
+
+#define PASSWORD_MIN_CHARS 10
+#define PASSWORD_MAX_BYTES 1024
+#define AUDIT_DETAIL_MAX 65536
+#define AUTH_FAILED "invalid username or password"
+
+static const char *ROLES[] = { NULL, "ADMIN", "OPERATOR", "VIEWER" };
+
+const char *bl_admin_role_name(bl_role role)
+{
+	return role >= BL_ROLE_ADMIN && role <= BL_ROLE_VIEWER ? ROLES[role] : NULL;
+}
+
+int bl_admin_role_parse(const char *s, bl_role *role)
+{
+	for (int r = BL_ROLE_ADMIN; s && r <= BL_ROLE_VIEWER; r++)
+		if (!strcasecmp(s, ROLES[r])) {
+			if (role)
+				*role = (bl_role)r;
+			return BL_OK;
+		}
+	return bl__fail(BL_EINVAL, "role '%s': expected ADMIN, OPERATOR or VIEWER", s ? s : "(null)");
+}
+
+static int check_username(const char *u)
+{
+	if (!u || !*u || strlen(u) > 64)
+		return bl__fail(BL_EINVAL, "username: must be 1-64 characters");
+	for (const char *p = u; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9') &&
+		    !strchr("._@-", *p))
+			return bl__fail(BL_EINVAL, "username '%s': only letters, digits and . _ @ - are allowed",
+					u);
+	return BL_OK;
+}
+
+static int check_password(const char *pw)
+{
+	if (!pw)
+		return bl__fail(BL_EINVAL, "password: required");
+	size_t bytes = strlen(pw), chars = 0;
+	for (const char *p = pw; *p; p++)
+		chars += ((unsigned char)*p & 0xC0) != 0x80; /* UTF-8 code points */
+	if (chars < PASSWORD_MIN_CHARS)
+		return bl__fail(BL_EINVAL, "password: must have at least %d characters (has %zu)",
+				PASSWORD_MIN_CHARS, chars);
+	if (bytes > PASSWORD_MAX_BYTES)
+		return bl__fail(BL_EINVAL, "password: at most %d bytes", PASSWORD_MAX_BYTES);
+	return BL_OK;
+}
+
+static void limits(bl_ctx *ctx, unsigned long long *ops, size_t *mem)
+{
+	bool fast = bl__config_int(bl_ctx_config(ctx), "BILLING_PWHASH_FAST") != 0;
+	*ops = fast ? crypto_pwhash_OPSLIMIT_MIN : crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	*mem = fast ? crypto_pwhash_MEMLIMIT_MIN : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+}
+
+static int hash_password(bl_ctx *ctx, const char *pw, char out[crypto_pwhash_STRBYTES])
+{
+	if (sodium_init() < 0)
+		return bl__fail(BL_ECRYPTO, "libsodium could not be initialised");
+	unsigned long long ops;
+	size_t mem;
+	limits(ctx, &ops, &mem);
+	if (crypto_pwhash_str(out, pw, strlen(pw), ops, mem) != 0)
+		return bl__fail(BL_ENOMEM, "argon2id: out of memory hashing a password (%zu bytes needed)",
+				mem);
+	return BL_OK;
+}
+
+int bl_admin_create(bl_ctx *ctx, const char *username, const char *password, bl_role role,
+		    int64_t *id)
+{
+	int rc;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_admin_create: ctx is NULL");
+	if ((rc = check_username(username)) || (rc = check_password(password)))
+		return rc;
+	if (!bl_admin_role_name(role))
+		return bl__fail(BL_EINVAL, "role %d: expected ADMIN, OPERATOR or VIEWER", (int)role);
+	char hash[crypto_pwhash_STRBYTES];
+	if ((rc = hash_password(ctx, password, hash)))
+		return rc;
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { BP_STR(username), BP_STR(hash), BP_STR(ROLES[role]) };
+	uint64_t newid = 0;
+	rc = bl__db_exec(db, "INSERT INTO admin_users (username, password_hash, role) VALUES (?,?,?)", p,
+			 3, NULL, &newid);
+	sodium_memzero(hash, sizeof hash);
+	if (rc == BL_ECONFLICT && strstr(bl_error_last(), "Duplicate entry"))
+		return bl__fail(BL_ECONFLICT, "admin user '%s' already exists", username);
+	if (rc == BL_OK && id)
+		*id = (int64_t)newid;
+	return rc;
+}
+
+int bl_admin_passwd(bl_ctx *ctx, const char *username, const char *password)
+{
+	int rc;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_admin_passwd: ctx is NULL");
+	if ((rc = check_username(username)) || (rc = check_password(password)))
+		return rc;
+	char hash[crypto_pwhash_STRBYTES];
+	if ((rc = hash_password(ctx, password, hash)))
+		return rc;
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { BP_STR(hash), BP_STR(username) };
+	uint64_t changed = 0;
+	/* the hash is always new (fresh salt), so a found row is always changed */
+	rc = bl__db_exec(db, "UPDATE admin_users SET password_hash = ? WHERE username = ?", p, 2, &changed,
+			 NULL);
+	sodium_memzero(hash, sizeof hash);
+	if (rc == BL_OK && !changed)
+		rc = bl__fail(BL_ENOTFOUND, "admin user '%s' does not exist", username);
+	return rc;
+}
+
+struct admin_row {
+	bool found, disabled;
+	int64_t id;
+	bl_role role;
+	char hash[crypto_pwhash_STRBYTES];
+};
+
+static int admin_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	struct admin_row *a = p;
+	a->found = true;
+	a->id = atoll(v[0]);
+	snprintf(a->hash, sizeof a->hash, "%s", v[1]);
+	a->role = BL_ROLE_VIEWER;
+	bl_admin_role_parse(v[2], &a->role);
+	a->disabled = atoi(v[3]) != 0;
+	return BL_OK;
+}
+
+int bl_admin_verify(bl_ctx *ctx, const char *username, const char *password, int64_t *id,
+		    bl_role *role)
+{
+	if (!ctx || !username || !password)
+		return bl__fail(BL_EINVAL, "bl_admin_verify: NULL argument");
+	if (sodium_init() < 0)
+		return bl__fail(BL_ECRYPTO, "libsodium could not be initialised");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	struct admin_row a = { 0 };
+	bl__param p[] = { BP_STR(username) };
+	int rc = strlen(username) > 64 ? BL_OK
+				       : bl__db_rows(db,
+						     "SELECT id, password_hash, role, disabled FROM admin_users "
+						     "WHERE username = ?",
+						     p, 1, admin_cb, &a);
+	if (rc)
+		return rc;
+	size_t pwlen = strlen(password);
+	bool ok = false;
+	if (a.found && pwlen <= PASSWORD_MAX_BYTES) {
+		ok = crypto_pwhash_str_verify(a.hash, password, pwlen) == 0;
+	} else {
+		/* the same argon2id work as a real check, then fail */
+		char dummy[crypto_pwhash_STRBYTES];
+		hash_password(ctx, pwlen <= PASSWORD_MAX_BYTES ? password : "", dummy);
+	}
+	if (!ok || a.disabled) {
+		sodium_memzero(a.hash, sizeof a.hash);
+		return bl__fail(BL_EAUTH, AUTH_FAILED);
+	}
+	/* a hash made with other limits is upgraded to the current ones */
+	unsigned long long ops;
+	size_t mem;
+	limits(ctx, &ops, &mem);
+	char fresh[crypto_pwhash_STRBYTES];
+	bool rehash = crypto_pwhash_str_needs_rehash(a.hash, ops, mem) != 0 &&
+		      hash_password(ctx, password, fresh) == BL_OK;
+	bl__param u[] = { BP_I64(rehash), BP_STR(rehash ? fresh : ""), BP_I64(a.id) };
+	rc = bl__db_exec(db,
+			 "UPDATE admin_users SET last_login_at = NOW(), "
+			 "password_hash = IF(?, ?, password_hash) WHERE id = ?",
+			 u, 3, NULL, NULL);
+	sodium_memzero(fresh, sizeof fresh);
+	sodium_memzero(a.hash, sizeof a.hash);
+	if (rc)
+		return rc;
+	if (id)
+		*id = a.id;
+	if (role)
+		*role = a.role;
+	return BL_OK;
+}
+
+int bl_admin_list(bl_ctx *ctx, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_admin_list: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	int rc = bl__db_json(db,
+			     "SELECT id, username, role, disabled, "
+			     "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, "
+			     "DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i:%s') AS last_login_at "
+			     "FROM admin_users ORDER BY username",
+			     NULL, 0, &rows);
+	if (rc == BL_OK) {
+		size_t i;
+		json_t *r;
+		json_array_foreach(rows, i, r) /* a boolean, not 0/1 */
+			json_object_set_new(r, "disabled",
+					    json_boolean(json_integer_value(json_object_get(r, "disabled"))));
+		rc = bl__json_out(rows, json);
+	}
+	json_decref(rows);
+	return rc;
+}
+
+/* ---- audit log ---- */
+
+int bl_audit_record(bl_ctx *ctx, const char *actor, const char *action, const char *target,
+		    const char *detail_json)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_audit_record: ctx is NULL");
+	if (!actor || !*actor || strlen(actor) > 128)
+		return bl__fail(BL_EINVAL, "audit actor: must be 1-128 characters");
+	if (!action || !*action || strlen(action) > 64)
+		return bl__fail(BL_EINVAL, "audit action: must be 1-64 characters");
+	if (target && strlen(target) > 255)
+		return bl__fail(BL_EINVAL, "audit target: at most 255 characters");
+	if (detail_json) {
+		if (strlen(detail_json) > AUDIT_DETAIL_MAX)
+			return bl__fail(BL_EINVAL, "audit detail: at most %d bytes", AUDIT_DETAIL_MAX);
+		json_error_t e;
+		json_t *j = json_loads(detail_json, JSON_DECODE_ANY, &e);
+		if (!j)
+			return bl__fail(BL_EINVAL, "audit detail: not JSON: %s at line %d column %d", e.text,
+					e.line, e.column);
+		json_decref(j);
+	}
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	bl__param p[] = { BP_STR(actor), BP_STR(action), BP_STR(target ? target : ""),
+			  detail_json ? BP_STR(detail_json) : BP_NULL };
+	return bl__db_exec(db, "INSERT INTO audit_log (actor, action, target, detail_json) VALUES (?,?,?,?)",
+			   p, 4, NULL, NULL);
+}
+
+int bl_audit_list(bl_ctx *ctx, int64_t before_id, int limit, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_audit_list: NULL argument");
+	if (limit < 1 || limit > 1000)
+		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", limit);
+	if (before_id < 0)
+		return bl__fail(BL_EINVAL, "before_id %lld: must not be negative", (long long)before_id);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	bl__param p[] = { BP_I64(before_id), BP_I64(before_id), BP_I64(limit) };
+	int rc = bl__db_json(db,
+			     "SELECT id, LEFT(DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), 23) AS at, actor, "
+			     "action, target, detail_json AS detail FROM audit_log "
+			     "WHERE (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
+			     p, 3, &rows);
+	if (rc)
+		return rc;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r) {
+		/* the stored text back as a JSON value */
+		const char *d = json_string_value(json_object_get(r, "detail"));
+		json_t *v = d ? json_loads(d, JSON_DECODE_ANY, NULL) : NULL;
+		json_object_set_new(r, "detail", v ? v : json_null());
+	}
+	rc = bl__json_out(rows, json);
+	json_decref(rows);
+	return rc;
+}

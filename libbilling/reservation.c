@@ -1,0 +1,424 @@
+/*
+ * Reservations (예약 발송): create, cancel, read, the billing reservation of
+ * a completed batch run, and the public tick.  Expansion is
+ * reservation_expand.c; the worker-side scheduler scheduler.c.
+ */
+#include <ctype.h>
+#include <time.h>
+#include "reservation_private.h"
+#include "template_private.h"
+
+int bl_reservation_opts_init(bl_reservation_opts *opts, unsigned version)
+{
+	if (!opts || version != BL_RESERVATION_OPTS_VERSION)
+		return bl__fail(BL_EINVAL, "bl_reservation_opts_init: unsupported version %u", version);
+	*opts = (bl_reservation_opts)BL_RESERVATION_OPTS_INIT;
+	return BL_OK;
+}
+
+/* ---- time ---- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : dm[m - 1];
+}
+
+/* "YYYY-MM-DD HH:MM[:SS]" (or with 'T'), Asia/Seoul → unix seconds. */
+static int parse_when(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, sec = 0, n = 0;
+	size_t len = strlen(s);
+	bool shape = len == 16 || len == 19;
+	for (size_t i = 0; shape && i < len; i++) {
+		char c = s[i];
+		bool digit = isdigit((unsigned char)c);
+		switch (i) {
+		case 4: case 7: shape = c == '-'; break;
+		case 10: shape = c == ' ' || c == 'T'; break;
+		case 13: case 16: shape = c == ':'; break;
+		default: shape = digit;
+		}
+	}
+	if (!shape || sscanf(s, "%4d-%2d-%2d%*c%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 ||
+	    (len == 19 && sscanf(s + 17, "%2d", &sec) != 1) || y < 2000 || y > 9999 || mo < 1 || mo > 12 ||
+	    d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+		return bl__fail(BL_EINVAL, "scheduled time '%s': expected YYYY-MM-DD HH:MM[:SS] (Asia/Seoul)", s);
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - 9 * 3600;
+	return BL_OK;
+}
+
+/* ---- create ---- */
+
+static bool is_default_billing(const char *code)
+{
+	return !strcmp(code, "DEFAULT_BILLING_EMAIL") || !strcmp(code, "DEFAULT_BILLING_SMS");
+}
+
+/* Render a group template with a sample subscriber and the params. */
+static int test_render(const bl__tpl *t, const char *params_json)
+{
+	json_t *model = json_pack("{s:s,s:s,s:s}", "userName", "홍길동", "phone", "01012345678", "email",
+				  "hong.gildong@example.com");
+	if (!model)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	if (params_json) {
+		json_error_t e;
+		json_t *p = json_loads(params_json, 0, &e);
+		if (!json_is_object(p)) {
+			int rc = bl__fail(BL_EINVAL, "params: must be a JSON object (%s)",
+					  p ? "not an object" : e.text);
+			json_decref(p);
+			json_decref(model);
+			return rc;
+		}
+		json_object_update_missing(model, p);
+		json_decref(p);
+	}
+	bl__rendered r = { 0 };
+	int rc = bl__tpl_render(t, model, &r);
+	bl__rendered_free(&r);
+	json_decref(model);
+	return rc;
+}
+
+static int group_id(MYSQL *db, const char *code, int64_t *id)
+{
+	bool found = false;
+	bl__param p[] = { BP_STR(code) };
+	int rc = bl__db_i64(db, "SELECT id FROM user_groups WHERE code = ?", p, 1, id, &found);
+	if (rc == BL_OK && !found)
+		rc = bl__fail(BL_ENOTFOUND, "group '%s' does not exist", code);
+	return rc;
+}
+
+static int check_opts(const bl_reservation_opts *o, int64_t *when)
+{
+	if (!o || o->version != BL_RESERVATION_OPTS_VERSION)
+		return bl__fail(BL_EINVAL, "reservation options: missing or wrong version (use "
+					   "bl_reservation_opts_init)");
+	bool group = o->group_code && *o->group_code, month = o->month && *o->month;
+	if (group == month)
+		return bl__fail(BL_EINVAL, "reservation: give exactly one target, a group or a month (got %s)",
+				group ? "both" : "neither");
+	if (o->created_by && strlen(o->created_by) > 64)
+		return bl__fail(BL_EINVAL, "reservation: created_by is longer than 64 bytes");
+	int64_t now = (int64_t)time(NULL);
+	int rc = BL_OK;
+	if (o->scheduled_at)
+		rc = parse_when(o->scheduled_at, when);
+	else
+		*when = o->scheduled_unix ? o->scheduled_unix : now;
+	if (rc)
+		return rc;
+	if (*when < now - 60) {
+		char at[32], cur[32];
+		bl__seoul_datetime(*when * 1000, at);
+		bl__seoul_datetime(now * 1000, cur);
+		at[19] = cur[19] = '\0';
+		return bl__fail(BL_EINVAL, "scheduled time %s is in the past (now %s Asia/Seoul); "
+					   "omit it to send now", at, cur);
+	}
+	if (*when > now + 366 * 86400LL)
+		return bl__fail(BL_EINVAL, "scheduled time: more than a year ahead");
+	if (month && o->params_json)
+		return bl__fail(BL_EINVAL, "reservation of %s: params are for group targets; a bill takes its "
+					   "values from the statement", o->month);
+	if (month)
+		return bl_month_parse(o->month, NULL, NULL);
+	return BL_OK;
+}
+
+int bl_reservation_create(bl_ctx *ctx, const bl_reservation_opts *o, int64_t *id)
+{
+	if (id)
+		*id = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_reservation_create: ctx is NULL");
+	int64_t when = 0;
+	int rc = check_opts(o, &when);
+	if (rc)
+		return rc;
+	bool month = o->month && *o->month;
+	const char *code = o->template_code ? o->template_code : month ? "DEFAULT_BILLING_EMAIL" : NULL;
+	if (!code)
+		return bl__fail(BL_EINVAL, "reservation to group '%s': a NOTICE template is required",
+				o->group_code);
+	if (month && !is_default_billing(code))
+		return bl__fail(BL_EINVAL, "reservation of %s: template '%s': the statements of a month are sent "
+					   "with DEFAULT_BILLING_EMAIL or DEFAULT_BILLING_SMS (each subscriber on "
+					   "their consented channel)", o->month, code);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t tpl_id = 0, gid = 0;
+	if ((rc = bl__tpl_latest_id(db, code, &tpl_id)))
+		return bl__fail_wrap(rc, "reservation");
+	if (!month && (rc = group_id(db, o->group_code, &gid)))
+		return rc;
+	bl__tpl *t = NULL;
+	if ((rc = bl__tpl_load(db, tpl_id, &t)))
+		return rc;
+	bl_channel ch = bl__tpl_channel(t);
+	if (!month && bl__tpl_purpose(t) != BL_PURPOSE_NOTICE)
+		rc = bl__fail(BL_EINVAL, "reservation to group '%s': template '%s' is a BILLING template, which "
+					 "needs a statement; reserve the statements of a month instead",
+			      o->group_code, code);
+	if (rc == BL_OK && !month && (rc = test_render(t, o->params_json)))
+		bl__fail_wrap(rc, "reservation to group '%s' (rendered with a sample subscriber)", o->group_code);
+	bl__tpl_free(t);
+	if (rc)
+		return rc;
+	char at[32];
+	bl__seoul_datetime(when * 1000, at);
+	at[19] = '\0';
+	uint64_t new_id = 0;
+	bl__param p[] = { BP_STR(at), BP_STR(ch == BL_CHANNEL_SMS ? "SMS" : "EMAIL"), BP_I64(tpl_id),
+			  gid ? BP_I64(gid) : BP_NULL, month ? BP_STR(o->month) : BP_NULL,
+			  o->params_json ? BP_STR(o->params_json) : BP_NULL,
+			  BP_STR(o->created_by ? o->created_by : "system") };
+	rc = bl__db_exec(db,
+			 "INSERT INTO message_reservations (scheduled_at, channel, template_id, user_group_id, "
+			 "target_month, params_json, created_by) VALUES (?,?,?,?,?,?,?)",
+			 p, 7, NULL, &new_id);
+	if (rc == BL_OK && id)
+		*id = (int64_t)new_id;
+	return rc;
+}
+
+/* ---- cancel ---- */
+
+int bl_reservation_cancel(bl_ctx *ctx, int64_t id)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_reservation_cancel: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	/* the same row the expansion claims with WAITING → PROCESSING: one of the two wins */
+	bl__param p[] = { BP_I64(id) };
+	uint64_t changed = 0;
+	int rc = bl__db_exec(db,
+			     "UPDATE message_reservations SET status = 'CANCELED', canceled_at = NOW(3) "
+			     "WHERE id = ? AND status = 'WAITING'",
+			     p, 1, &changed, NULL);
+	if (rc || changed)
+		return rc;
+	json_t *rows = NULL;
+	rc = bl__db_json(db,
+			 "SELECT status, message_count, DATE_FORMAT(COALESCE(finished_at, started_at, canceled_at), "
+			 "'%Y-%m-%d %H:%i:%s') AS at FROM message_reservations WHERE id = ?",
+			 p, 1, &rows);
+	if (rc)
+		return rc;
+	json_t *r = json_array_get(rows, 0);
+	if (!r) {
+		json_decref(rows);
+		return bl__fail(BL_ENOTFOUND, "reservation #%lld does not exist", (long long)id);
+	}
+	const char *st = json_string_value(json_object_get(r, "status")), *at = json_string_value(json_object_get(r, "at"));
+	long long n = (long long)json_integer_value(json_object_get(r, "message_count"));
+	if (!strcmp(st, "CANCELED"))
+		rc = bl__fail(BL_ECONFLICT, "reservation #%lld is already CANCELED (at %s)", (long long)id,
+			      at ? at : "?");
+	else if (!strcmp(st, "PROCESSING"))
+		rc = bl__fail(BL_ECONFLICT, "reservation #%lld is PROCESSING: its expansion started at %s "
+					    "(%lld message(s) so far); only WAITING reservations can be canceled",
+			      (long long)id, at ? at : "?", n);
+	else
+		rc = bl__fail(BL_ECONFLICT, "reservation #%lld is %s: it was expanded into %lld message(s) at "
+					    "%s; only WAITING reservations can be canceled",
+			      (long long)id, st, n, at ? at : "?");
+	json_decref(rows);
+	return rc;
+}
+
+/* ---- read ---- */
+
+#define RESV_COLUMNS                                                                            \
+	"r.id, r.status, DATE_FORMAT(r.scheduled_at, '%Y-%m-%d %H:%i:%s') AS scheduled_at, "    \
+	"r.channel, t.code AS template_code, t.version AS template_version, t.purpose, "        \
+	"g.code AS group_code, r.target_month AS month, r.batch_run_id, r.params_json, "        \
+	"r.message_count, r.skipped_count, r.expanded_to_user_id, r.created_by, r.claimed_by, " \
+	"DATE_FORMAT(r.created_at, '%Y-%m-%d %H:%i:%s') AS created_at, "                        \
+	"DATE_FORMAT(r.started_at, '%Y-%m-%d %H:%i:%s') AS started_at, "                        \
+	"DATE_FORMAT(r.finished_at, '%Y-%m-%d %H:%i:%s') AS finished_at, "                      \
+	"DATE_FORMAT(r.canceled_at, '%Y-%m-%d %H:%i:%s') AS canceled_at "                       \
+	"FROM message_reservations r JOIN message_templates t ON t.id = r.template_id "        \
+	"LEFT JOIN user_groups g ON g.id = r.user_group_id "
+
+/* params_json arrives as text: make it an object in the output */
+static void inline_params(json_t *rows)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r) {
+		const char *s = json_string_value(json_object_get(r, "params_json"));
+		json_t *p = s ? json_loads(s, 0, NULL) : NULL;
+		json_object_set_new(r, "params", p ? p : json_null());
+		json_object_del(r, "params_json");
+	}
+}
+
+int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_reservation_get: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL, *by = NULL;
+	bl__param p[] = { BP_I64(id) };
+	int rc = bl__db_json(db, "SELECT " RESV_COLUMNS "WHERE r.id = ?", p, 1, &rows);
+	if (rc)
+		return rc;
+	json_t *r = json_array_get(rows, 0);
+	if (!r) {
+		json_decref(rows);
+		return bl__fail(BL_ENOTFOUND, "reservation #%lld does not exist", (long long)id);
+	}
+	inline_params(rows);
+	/* how many it targets now (what an operator reviews before it is due) */
+	int64_t targets = 0;
+	rc = bl__db_i64(db,
+			"SELECT CASE WHEN r.target_month IS NOT NULL THEN "
+			"(SELECT COUNT(*) FROM statements s WHERE s.target_month = r.target_month) "
+			"WHEN g.kind = 'ALL' THEN (SELECT COUNT(*) FROM users) "
+			"ELSE (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = r.user_group_id) END "
+			"FROM message_reservations r LEFT JOIN user_groups g ON g.id = r.user_group_id "
+			"WHERE r.id = ?",
+			p, 1, &targets, NULL);
+	if (rc == BL_OK)
+		rc = bl__db_json(db,
+				 "SELECT status, COUNT(*) AS count FROM messages WHERE reservation_id = ? "
+				 "GROUP BY status ORDER BY status",
+				 p, 1, &by);
+	if (rc == BL_OK) {
+		json_t *counts = json_object(), *row;
+		size_t i;
+		json_array_foreach(by, i, row)
+			json_object_set(counts, json_string_value(json_object_get(row, "status")),
+					json_object_get(row, "count"));
+		json_object_set_new(r, "target_count", json_integer(targets));
+		json_object_set_new(r, "messages", counts);
+		rc = bl__json_out(r, json);
+	}
+	json_decref(by);
+	json_decref(rows);
+	return rc;
+}
+
+static const char *const STATUSES[] = { "WAITING", "PROCESSING", "SENT", "CANCELED", NULL };
+
+int bl_reservation_list(bl_ctx *ctx, const char *status, int64_t after_id, int limit, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_reservation_list: NULL argument");
+	if (limit < 1 || limit > 1000)
+		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", limit);
+	if (status) {
+		bool ok = false;
+		for (const char *const *s = STATUSES; *s; s++)
+			ok |= !strcmp(*s, status);
+		if (!ok)
+			return bl__fail(BL_EINVAL, "status '%s': expected WAITING, PROCESSING, SENT or CANCELED",
+					status);
+	}
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	bl__param p[] = { BP_I64(after_id), BP_STR(status ? status : ""), BP_STR(status ? status : ""),
+			  BP_I64(limit) };
+	int rc = bl__db_json(db, "SELECT " RESV_COLUMNS "WHERE r.id > ? AND (? = '' OR r.status = ?) "
+			     "ORDER BY r.id LIMIT ?",
+			     p, 4, &rows);
+	if (rc == BL_OK) {
+		inline_params(rows);
+		rc = bl__json_out(rows, json);
+	}
+	json_decref(rows);
+	return rc;
+}
+
+/* ---- the billing reservation of a batch run ---- */
+
+int bl_reservation_after_batch(bl_ctx *ctx, int64_t run_id, const char *month, int64_t *id)
+{
+	if (id)
+		*id = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_reservation_after_batch: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	bl__param p[] = { BP_I64(run_id) };
+	int rc = bl__db_json(db, "SELECT target_month, status, mode FROM batch_runs WHERE id = ?", p, 1, &rows);
+	if (rc)
+		return rc;
+	json_t *r = json_array_get(rows, 0);
+	char run_month[8] = "";
+	if (!r)
+		rc = bl__fail(BL_ENOTFOUND, "batch run #%lld does not exist", (long long)run_id);
+	else if (strcmp(json_string_value(json_object_get(r, "status")), "COMPLETED"))
+		rc = bl__fail(BL_ECONFLICT, "batch run #%lld is %s: a billing reservation follows a COMPLETED run",
+			      (long long)run_id, json_string_value(json_object_get(r, "status")));
+	else if (!strcmp(json_string_value(json_object_get(r, "mode")), "DRY_RUN"))
+		rc = bl__fail(BL_ECONFLICT, "batch run #%lld is a dry run: it issued no statements to send",
+			      (long long)run_id);
+	else
+		snprintf(run_month, sizeof run_month, "%s", json_string_value(json_object_get(r, "target_month")));
+	json_decref(rows);
+	if (rc)
+		return rc;
+	if (month && strcmp(month, run_month))
+		return bl__fail(BL_EINVAL, "batch run #%lld is of %s, not %s", (long long)run_id, run_month, month);
+	int64_t tpl_id = 0;
+	if ((rc = bl__tpl_latest_id(db, "DEFAULT_BILLING_EMAIL", &tpl_id)))
+		return bl__fail_wrap(rc, "billing reservation of run #%lld", (long long)run_id);
+	int64_t delay = bl__config_int(bl_ctx_config(ctx), "BILLING_RESERVATION_DELAY_S");
+	char at[32], by[64];
+	bl__seoul_datetime(bl__resv_now_ms() + delay * 1000, at);
+	at[19] = '\0';
+	snprintf(by, sizeof by, "batch run #%lld", (long long)run_id);
+	/* uk_reservations_run (batch_run_id): a second call, from anywhere, finds the first */
+	bl__param q[] = { BP_STR(at), BP_I64(tpl_id), BP_STR(run_month), BP_I64(run_id), BP_STR(by) };
+	rc = bl__db_exec(db,
+			 "INSERT INTO message_reservations (scheduled_at, channel, template_id, target_month, "
+			 "batch_run_id, created_by) VALUES (?, 'EMAIL', ?, ?, ?, ?) "
+			 "ON DUPLICATE KEY UPDATE id = id",
+			 q, 5, NULL, NULL);
+	int64_t rid = 0;
+	if (rc == BL_OK)
+		rc = bl__db_i64(db, "SELECT id FROM message_reservations WHERE batch_run_id = ?", p, 1, &rid, NULL);
+	if (rc == BL_OK && id)
+		*id = rid;
+	return rc;
+}
+
+/* ---- the public tick ---- */
+
+int bl_reservation_tick(bl_ctx *ctx, int64_t now, int64_t *expanded)
+{
+	if (expanded)
+		*expanded = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_reservation_tick: ctx is NULL");
+	int64_t n = 0;
+	int rc = bl__resv_run(ctx, now ? now * 1000 : bl__resv_now_ms(), NULL, &n);
+	if (expanded)
+		*expanded = n;
+	return rc;
+}

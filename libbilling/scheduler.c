@@ -1,0 +1,192 @@
+/*
+ * The worker-side scheduler: billing-worker's maintenance loop calls
+ * bl__reservation_tick() about once a second.  The tick itself only asks
+ * two cheap questions on the worker's connection — is a reservation due
+ * and unclaimed? is the monthly run due (bl_batch_due, which claims the
+ * month once across all processes)? — and hands the work to a background
+ * thread of this process with its own context and connection:
+ *
+ *   - the expander runs bl__resv_run until nothing claimable is due;
+ *   - the batcher runs the monthly bl_batch_run (created_by AUTO), which
+ *     can take many minutes; its completion creates the month's billing
+ *     reservation (batch.c calls bl_reservation_after_batch).
+ *
+ * At most one of each per process.  A job's failure is returned by the next
+ * tick, so the worker logs it.  bl__reservation_stop() (worker shutdown)
+ * cancels both: the expansion stops after its chunk and stays PROCESSING at
+ * its checkpoint for the next tick anywhere; the batch run ends STOPPED.
+ */
+#include <pthread.h>
+#include "reservation_private.h"
+#include "context_private.h"
+
+typedef struct {
+	bool running;  /* the thread has not finished its work */
+	bool joinable; /* a thread exists that nobody joined yet */
+	pthread_t th;
+	volatile int cancel;
+	bl_ctx *ctx;   /* the job's own context (owned by the thread) */
+	int64_t now_ms;
+	char month[8];
+} job;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static job expander, batcher;
+static int stopping;          /* bl__reservation_stop in progress: start nothing */
+static int64_t expanded_sum;  /* messages expanded by jobs since the last tick */
+static int job_err;
+static char job_msg[512];
+
+static void job_done(job *j, int rc, int64_t expanded)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", rc ? bl_error_last() : "");
+	bl_ctx_free(j->ctx);
+	pthread_mutex_lock(&mu);
+	j->ctx = NULL;
+	expanded_sum += expanded;
+	if (rc && !job_err) {
+		job_err = rc;
+		snprintf(job_msg, sizeof job_msg, "%s", msg);
+	}
+	j->running = false;
+	pthread_mutex_unlock(&mu);
+}
+
+static void *expander_main(void *arg)
+{
+	job *j = arg;
+	int64_t n = 0;
+	int rc = bl__resv_run(j->ctx, j->now_ms, &j->cancel, &n);
+	job_done(j, rc, n);
+	return NULL;
+}
+
+static void *batcher_main(void *arg)
+{
+	job *j = arg;
+	const bl_config *cfg = bl_ctx_config(j->ctx);
+	bl_batch_opts o;
+	bl_batch_opts_init(&o, BL_BATCH_OPTS_VERSION);
+	o.created_by = BL_CREATED_AUTO;
+	o.partitions = (int)bl__config_int(cfg, "BILLING_BATCH_PARTITIONS");
+	o.chunk_size = (int)bl__config_int(cfg, "BILLING_BATCH_CHUNK");
+	o.cancel = &j->cancel;
+	int64_t run = 0;
+	int rc = bl_batch_run(j->ctx, j->month, &o, &run);
+	if (rc == BL_ESTOPPED && j->cancel)
+		bl__fail(rc, "the monthly run #%lld of %s stopped with this process; continue it with "
+			     "'billing-cli batch resume %lld'", (long long)run, j->month, (long long)run);
+	else if (rc)
+		bl__fail_wrap(rc, "the monthly run of %s", j->month);
+	job_done(j, rc, 0);
+	return NULL;
+}
+
+/* Join a job whose thread finished (called with mu held; the thread no
+ * longer needs mu once running is false). */
+static void reap(job *j)
+{
+	if (j->joinable && !j->running) {
+		pthread_join(j->th, NULL);
+		j->joinable = false;
+	}
+}
+
+static int start(job *j, const bl_config *cfg, int64_t now_ms, const char *month, void *(*fn)(void *))
+{
+	bl_ctx *ctx = NULL;
+	int rc = bl_ctx_new(&ctx, cfg);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&mu);
+	if (stopping || j->joinable) {
+		pthread_mutex_unlock(&mu);
+		bl_ctx_free(ctx);
+		return BL_OK;
+	}
+	j->ctx = ctx;
+	j->cancel = 0;
+	j->now_ms = now_ms;
+	snprintf(j->month, sizeof j->month, "%s", month ? month : "");
+	j->running = true;
+	if (pthread_create(&j->th, NULL, fn, j)) {
+		j->running = false;
+		j->ctx = NULL;
+		pthread_mutex_unlock(&mu);
+		bl_ctx_free(ctx);
+		return bl__fail(BL_ERROR, "scheduler: could not start a thread");
+	}
+	j->joinable = true;
+	pthread_mutex_unlock(&mu);
+	return BL_OK;
+}
+
+int bl__reservation_tick(const bl_config *cfg, MYSQL *db, int64_t now_ms, int64_t *expanded)
+{
+	if (expanded)
+		*expanded = 0;
+	if (bl__config_int(cfg, "BILLING_SCHEDULER") == 0)
+		return BL_OK;
+	char msg[512] = "";
+	pthread_mutex_lock(&mu);
+	reap(&expander);
+	reap(&batcher);
+	if (expanded)
+		*expanded = expanded_sum;
+	expanded_sum = 0;
+	int err = job_err;
+	if (err)
+		snprintf(msg, sizeof msg, "%s", job_msg);
+	job_err = 0;
+	bool idle = !stopping;
+	bool expander_free = idle && !expander.joinable, batcher_free = idle && !batcher.joinable;
+	pthread_mutex_unlock(&mu);
+	int rc = BL_OK;
+	if (expander_free) {
+		bool any = false;
+		rc = bl__resv_claimable(db, now_ms, &any);
+		if (rc == BL_OK && any)
+			rc = start(&expander, cfg, now_ms, NULL, expander_main);
+	}
+	if (rc == BL_OK && batcher_free) {
+		/* a borrowed context around the worker's connection (never freed) */
+		bl_ctx tmp = { 0 };
+		tmp.cfg = (bl_config *)cfg;
+		tmp.db = db;
+		bool due = false;
+		char month[8];
+		rc = bl_batch_due(&tmp, now_ms / 1000, &due, month);
+		if (rc == BL_OK && due && (rc = start(&batcher, cfg, now_ms, month, batcher_main)))
+			bl__fail_wrap(rc, "the monthly run of %s was claimed but did not start; start it with "
+					  "'billing-cli batch run --month %s --auto'", month, month);
+	}
+	if (rc)
+		return rc;
+	if (err)
+		return bl__fail(err, "%s", msg);
+	return BL_OK;
+}
+
+void bl__reservation_stop(void)
+{
+	job *jobs[] = { &expander, &batcher };
+	pthread_t th[2];
+	bool join[2] = { false, false };
+	pthread_mutex_lock(&mu);
+	stopping++;
+	for (int i = 0; i < 2; i++) {
+		jobs[i]->cancel = 1;
+		if ((join[i] = jobs[i]->joinable)) {
+			th[i] = jobs[i]->th;
+			jobs[i]->joinable = false; /* ours to join now */
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	for (int i = 0; i < 2; i++)
+		if (join[i])
+			pthread_join(th[i], NULL);
+	pthread_mutex_lock(&mu);
+	stopping--;
+	pthread_mutex_unlock(&mu);
+}
