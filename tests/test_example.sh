@@ -87,6 +87,11 @@ else
     pass "pkg-config flags name the installed tree only"
 fi
 EXE=$TMP/statement_report
+# A sanitizer build's library only loads into a program built the same way.
+SAN=$(meson introspect --buildoptions "$BUILD" 2>/dev/null | python3 -c '
+import json, sys
+print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"), "none"))' 2>/dev/null)
+[[ -n $SAN && $SAN != none ]] && FLAGS=(-fsanitize="$SAN" "${FLAGS[@]}")
 # shellcheck disable=SC2086  # $CC may hold flags
 if $CC -std=c11 -Wall -Wextra -Werror -pedantic -o "$EXE" "$SRC/examples/statement_report.c" \
     "${FLAGS[@]}" >"$TMP/cc.log" 2>&1; then

@@ -28,12 +28,19 @@ static double nice_max(double v)
 		}
 }
 
+/* A tick value: whole numbers grouped, else up to two decimals without trailing zeros. */
 static void num(hbuf *b, double v)
 {
-	if (v >= 10000 || v == (double)(int64_t)v)
+	if (v >= 10000 || v == (double)(int64_t)v) {
 		hb_printf(b, "%N", (int64_t)(v + 0.5));
-	else
-		hb_printf(b, "%f", v);
+		return;
+	}
+	char s[32];
+	snprintf(s, sizeof s, "%.2f", v);
+	size_t n = strlen(s);
+	while (n > 0 && s[n - 1] == '0')
+		s[--n] = '\0';
+	hb_raw(b, s);
 }
 
 static void frame_begin(hbuf *b, const char *title, const char *cls)
@@ -83,7 +90,7 @@ void chart_bars(hbuf *b, const char *title, const char *unit, const chart_point 
 	frame_begin(b, title, "bars");
 	y_axis(b, max, unit);
 	double ph = H - B - T, step = n ? (double)(W - L - R) / (double)n : 0;
-	double bw = step * 0.7 < 1 ? 1 : step * 0.7;
+	double bw = step * 0.7 < 1 ? 1 : step * 0.7 > 48 ? 48 : step * 0.7;
 	bool any = false;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].a + p[i].b <= 0)

@@ -183,7 +183,8 @@ void ui_reservation_create(req *r)
 		new_page(r, 422);
 		return;
 	}
-	static const char *const fields[] = { "scheduled_at", "scheduled time", "params", "params", "group_code", "group '",
+	static const char *const fields[] = { "params", "required variable", "params", "unknown variable",
+					      "scheduled_at", "scheduled time", "params", "params", "group_code", "group '",
 					      "month", "month", "template_code", "template '", "target", "target",
 					      NULL };
 	int64_t id = 0;

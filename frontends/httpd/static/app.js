@@ -28,6 +28,7 @@
             badge.setAttribute('data-status', p.status);
           }
           box.setAttribute('data-status', p.status);
+          box.setAttribute('data-polled', String(Number(box.getAttribute('data-polled') || 0) + 1));
           if (p.done) {
             /* the run page also lists failures and sums: load it once more */
             if (wasRunning && box.hasAttribute('data-reload')) window.location.reload();

@@ -1,0 +1,357 @@
+#!/usr/bin/env node
+/*
+ * Browser tests of the admin pages (/admin) of billing-httpd, in headless
+ * Debian chromium driven by playwright-core.  Prints TAP (meson protocol
+ * 'tap', suite 'browser').
+ *
+ * Starts its own billing-httpd (from BL_BUILD_DIR) on a free 127.0.0.1 port
+ * against a fresh database bltest_ui_<pid> (migrated, 500 seeded
+ * subscribers, an ADMIN made with billing-cli), runs the operator's
+ * scenario in a fresh browser profile, then stops the server and drops the
+ * database.  Skips (TAP "1..0 # SKIP reason") when chromium or
+ * playwright-core is missing: scripts/test installs both.
+ *
+ * Environment: BL_BUILD_DIR, BL_SOURCE_DIR, MYSQL_* and REDIS_* (scripts/services env),
+ * CHROMIUM (default /usr/bin/chromium), UI_SCREENSHOT_DIR (save screenshots there).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SRC = process.env.BL_SOURCE_DIR || path.resolve(HERE, '..', '..');
+const BUILD = process.env.BL_BUILD_DIR || path.join(SRC, 'build');
+const HTTPD = path.join(BUILD, 'frontends', 'httpd', 'billing-httpd');
+const CLI = process.env.BILLING_CLI || path.join(BUILD, 'frontends', 'cli', 'billing-cli');
+const WORKER = path.join(BUILD, 'frontends', 'worker', 'billing-worker');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const DB = `bltest_ui_${process.pid}`;
+const PASSWORD = 'correct horse battery';
+const MONTH = '2026-10';
+const SHOTS = process.env.UI_SCREENSHOT_DIR || '';
+
+function skip(reason) {
+  console.log(`1..0 # SKIP ${reason}`);
+  process.exit(0);
+}
+
+if (!fs.existsSync(CHROMIUM))
+  skip(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; scripts/test does it)`);
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  skip(`playwright-core is not installed: run 'npm ci' in tests/ui (scripts/test does it) [${e.code || e.message}]`);
+}
+for (const exe of [HTTPD, CLI, WORKER])
+  if (!fs.existsSync(exe)) {
+    console.log(`1..1\nnot ok 1 - ${exe} is not built`);
+    process.exit(1);
+  }
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bl-ui-test.'));
+const env = {
+  ...process.env,
+  MYSQL_HOST: process.env.MYSQL_HOST || '127.0.0.1', MYSQL_PORT: process.env.MYSQL_PORT || '13306',
+  MYSQL_USER: process.env.MYSQL_USER || 'app', MYSQL_PASSWORD: process.env.MYSQL_PASSWORD ?? 'app',
+  MYSQL_DATABASE: DB, REDIS_PREFIX: `bltest:ui:${process.pid}:`,
+  BILLING_DATA_KEY: '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+  BILLING_PWHASH_FAST: '1', BILLING_MAILDIR: '',
+  /* some sends fail for good, so there are dead letters to retry */
+  BILLING_MOCK_SMS_PERMANENT_PERMILLE: '300', BILLING_MOCK_EMAIL_PERMANENT_PERMILLE: '300',
+};
+delete env.BILLING_ENV_FILE;
+delete env.BILLING_MIGRATIONS_DIR;
+
+function sql(statement) {
+  const r = spawnSync('mariadb', ['--no-defaults', '--protocol=TCP', `-h${env.MYSQL_HOST}`, `-P${env.MYSQL_PORT}`,
+    `-u${env.MYSQL_USER}`, '-N', '-B', '-e', statement], { env: { ...env, MYSQL_PWD: env.MYSQL_PASSWORD }, encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`sql failed: ${statement.slice(0, 80)}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function run(exe, args, input) {
+  const r = spawnSync(exe, args, { env, cwd: tmp, input, encoding: 'utf8', timeout: 120000 });
+  if (r.status !== 0) throw new Error(`${path.basename(exe)} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+let server = null, serverLog = '';
+async function startServer() {
+  server = spawn(HTTPD, ['--port', '0', '--bind', '127.0.0.1', '--threads', '4'], { env, cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+  server.stderr.setEncoding('utf8');
+  server.stderr.on('data', (d) => { serverLog += d; });
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    const m = serverLog.match(/listening on 127\.0\.0\.1:(\d+)/);
+    if (m) return `http://127.0.0.1:${m[1]}`;
+    if (server.exitCode !== null) throw new Error(`billing-httpd exited: ${serverLog}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error('billing-httpd did not start');
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const done = new Promise((res) => server.once('exit', res));
+  server.kill('SIGTERM');
+  const t = setTimeout(() => server.kill('SIGKILL'), 15000);
+  await done;
+  clearTimeout(t);
+}
+
+/* ---- TAP ---- */
+const results = [];
+let failures = 0;
+async function step(name, fn) {
+  try {
+    await fn();
+    results.push(`ok ${results.length + 1} - ${name}`);
+  } catch (e) {
+    failures++;
+    const msg = String(e && e.stack || e).split('\n').slice(0, 6).map((l) => `  # ${l}`).join('\n');
+    results.push(`not ok ${results.length + 1} - ${name}\n${msg}`);
+  }
+  console.log(results[results.length - 1]);
+}
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+let browser = null, profile = null, page = null, base = '';
+const pageErrors = [];
+try {
+  sql(`DROP DATABASE IF EXISTS \`${DB}\`; CREATE DATABASE \`${DB}\``);
+  run(CLI, ['migrate']);
+  run(CLI, ['seed', '--users', '500', '--month', MONTH]);
+  run(CLI, ['admin', 'create', 'admin', '--role', 'ADMIN'], `${PASSWORD}\n`);
+  run(CLI, ['admin', 'create', 'viewer', '--role', 'VIEWER'], `${PASSWORD}\n`);
+  base = await startServer();
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bl-ui-chromium.'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, locale: 'ko-KR', viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    /* the fresh profile directory is passed as --user-data-dir by playwright */
+  });
+  page = browser.pages()[0] || await browser.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('dialog', (d) => d.accept()); /* data-confirm */
+} catch (e) {
+  console.log(`1..1\nnot ok 1 - set-up\n  # ${String(e.stack || e).split('\n').join('\n  # ')}`);
+  await cleanup();
+  process.exit(1);
+}
+
+async function shot(name) {
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `billing-ui-${name}.png`), fullPage: true });
+}
+const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
+
+console.log('1..10');
+
+await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
+  await page.goto(`${base}/admin/batch`);
+  check(new URL(page.url()).pathname === '/admin/login', `at ${page.url()}`);
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', 'wrong password!');
+  await page.click('#login-form button[type=submit]');
+  check((await text('.field-error')).includes('올바르지 않습니다'), 'login error shown');
+  await page.fill('input[name=password]', PASSWORD);
+  await Promise.all([page.waitForURL('**/admin/batch'), page.click('#login-form button[type=submit]')]);
+  check((await text('h1')) === '정산 배치', 'back on the page asked for');
+  check((await text('header .user')).startsWith('admin'), 'user shown');
+});
+
+let runId = 0;
+await step('start a batch for the seeded month and watch the progress bar reach 100%', async () => {
+  await page.goto(`${base}/admin/batch`);
+  await page.fill('#batch-start input[name=month]', '2026-13');
+  await page.click('#batch-start button[type=submit]');
+  check((await text('.err-slot[data-slot="month"] .field-error')).includes('2026-13'), 'month error next to the field');
+  await page.fill('#batch-start input[name=month]', MONTH);
+  await page.selectOption('#batch-start select[name=mode]', 'NORMAL');
+  /* one subscriber a chunk: the run takes a couple of seconds, long enough to watch */
+  await page.fill('#batch-start input[name=chunk_size]', '1');
+  await page.fill('#batch-start input[name=partitions]', '1');
+  /* what the run page shows when it loads and at each poll (kept over the reload at the end) */
+  await page.addInitScript(() => {
+    const log = (s) => sessionStorage.setItem('seen', (sessionStorage.getItem('seen') || '') + s + ' ');
+    document.addEventListener('DOMContentLoaded', () => {
+      const box = document.querySelector('#run-progress');
+      if (!box) return;
+      const pct = () => box.querySelector('[data-k="percent"]').textContent.trim();
+      log(`load:${box.getAttribute('data-status')}:${pct()}`);
+      new MutationObserver(() => log(`poll:${box.getAttribute('data-status')}:${pct()}`))
+        .observe(box, { attributes: true, attributeFilter: ['data-polled'] });
+    });
+  });
+  await Promise.all([page.waitForURL(/\/admin\/batch\/\d+/), page.click('#batch-start button[type=submit]')]);
+  runId = Number(page.url().match(/\/admin\/batch\/(\d+)/)[1]);
+  check(runId > 0, 'run page');
+  /* wait for the end: the page shows 100% and, when it saw the run going, reloads once itself */
+  let seenLog = '';
+  for (const deadline = Date.now() + 60000; Date.now() < deadline;) {
+    try {
+      seenLog = await page.evaluate(() => sessionStorage.getItem('seen') || '');
+      const last = seenLog.trim().split(' ').pop() || '';
+      if (last === 'load:COMPLETED:100.0%') break;
+    } catch { /* navigating (the reload) */ }
+    await page.waitForTimeout(100);
+  }
+  await page.waitForLoadState('load');
+  check((await text('#run-progress [data-k="percent"]')) === '100.0%', `at 100%: ${seenLog}`);
+  check((await page.locator('#run-progress').getAttribute('data-status')) === 'COMPLETED', 'COMPLETED');
+  const seen = seenLog.trim().split(' ');
+  if (seen[0].startsWith('load:STARTED')) {
+    /* the page polled and, when the run ended, reloaded itself to show the result */
+    check(seen.some((s) => s.startsWith('poll:')), `progress polled: ${seen.join(' ')}`);
+    check(seen[seen.length - 1] === 'load:COMPLETED:100.0%', `reloaded when done: ${seen.join(' ')}`);
+    console.log(`# progress seen: ${seen.join(' ')}`);
+  } else {
+    console.log(`# the run ended before its page loaded (${seen.join(' ')}): live polling not observed`);
+  }
+  check(Number(await page.locator('#run-progress progress').getAttribute('value')) === 100, 'bar at 100');
+  const processed = await text('#run-progress [data-k="processed"]');
+  const total = await text('#run-progress [data-k="total"]');
+  check(processed === '500' && total === '500', `processed/total ${processed}/${total}`);
+  check((await text('#run-progress .badge')) === '완료', 'badge 완료');
+  check((await page.locator('#failures tbody tr').count()) >= 1, 'failures listed');
+  await shot('run');
+});
+
+await step('the dashboard shows the run, message counts and the SVG charts', async () => {
+  /* messages for the charts and dead letters: a reservation of the month's bills, expanded and sent */
+  run(CLI, ['reservation', 'create', '--template', 'DEFAULT_BILLING_SMS', '--month', MONTH]);
+  run(CLI, ['reservation', 'tick']);
+  run(WORKER, ['--idle-exit-ms', '1500', '--threads', '4']);
+  await page.goto(`${base}/admin`);
+  check((await text('#run-progress h2 a')) === `실행 #${runId}`, 'current run');
+  check((await text('#run-progress [data-k="percent"]')) === '100.0%', 'at 100%');
+  check((await page.locator('figure.chart svg').count()) >= 3, 'three charts');
+  check((await page.locator('figure.chart.bars g.bar rect').count()) >= 2, 'bars drawn');
+  check(Number((await text('#dead-count')).replace(/,/g, '')) > 0, 'dead letters counted');
+  await shot('dashboard');
+});
+
+await step('search statements and open one', async () => {
+  await page.goto(`${base}/admin/statements`);
+  await page.fill('#statement-search input[name=month]', MONTH);
+  await page.click('#statement-search button[type=submit]');
+  const row = page.locator('#statements tbody tr').first();
+  const billed = (await row.locator('td b').textContent()).trim();
+  await Promise.all([page.waitForURL(/\/admin\/statements\/\d+\/2026-10/), row.locator('a').first().click()]);
+  check((await text('h1')).startsWith('정산서'), 'statement page');
+  check((await text('#billed')) === billed, `billed ${billed}`);
+  check((await page.locator('#statement table.lines tbody tr').count()) >= 1, 'lines');
+});
+
+await step('edit a template: live preview, and an unknown variable is named next to its field', async () => {
+  await page.goto(`${base}/admin/templates/DEFAULT_BILLING_SMS`);
+  const body = page.locator('textarea[name=body_text]');
+  await body.fill('[LG U+] {{userName}}님 브라우저 시험 {{totalPrice|won}}');
+  await page.waitForFunction(() => document.querySelector('#preview-text').textContent.includes('홍길동님 브라우저 시험 85,750원'));
+  check((await text('#preview-kind')) === 'SMS', 'kind SMS');
+  await body.fill('[LG U+] {{userNam}}님 안내');
+  await page.waitForFunction(() => {
+    const e = document.querySelector('.err-slot[data-slot="body_text"] .field-error');
+    return e && e.textContent.includes('unknown variable');
+  });
+  check((await text('.err-slot[data-slot="body_text"] .field-error')).includes('userName'), 'did you mean');
+  /* saving the broken draft is refused by the server, with the error at the field */
+  await page.click('#save');
+  check((await text('.err-slot[data-slot="body_text"] .field-error')).includes('unknown variable'), 'server-side error');
+  await body.fill('[LG U+] {{userName}}님 {{targetMonth|month}} 청구금액 {{totalPrice|won}}');
+  await Promise.all([page.waitForURL(/ok=saved/), page.click('#save')]);
+  check((await text('.flash')) === '저장했습니다.', 'saved');
+  check((await text('p.meta')).includes('버전 2'), 'version 2');
+  await shot('template');
+});
+
+let resId = 0;
+await step('create a reservation (the missing variable is shown first) and cancel it', async () => {
+  await page.goto(`${base}/admin/reservations/new`);
+  await page.selectOption('select[name=template_code]', 'NOTICE_MAINTENANCE_SMS');
+  await page.check('input[name=target][value=group]');
+  await page.selectOption('select[name=group_code]', 'VIP');
+  const when = new Date(Date.now() + 9 * 3600e3 + 86400e3).toISOString().slice(0, 16); /* tomorrow, KST */
+  await page.fill('input[name=scheduled_at]', when);
+  await page.click('#create-reservation');
+  check((await text('.err-slot[data-slot="params"] .field-error')).includes('maintenanceDate'), 'missing variable at params');
+  await page.fill('textarea[name=params]', '{"maintenanceDate":"2026-12-01","startTime":"02:00","endTime":"06:00"}');
+  await Promise.all([page.waitForURL(/\/admin\/reservations\/\d+\?ok=created/), page.click('#create-reservation')]);
+  resId = Number(page.url().match(/reservations\/(\d+)/)[1]);
+  check((await text('h2 .badge')) === '대기', 'WAITING');
+  await Promise.all([page.waitForURL(/ok=canceled/), page.click('#cancel-reservation')]);
+  check((await text('h2 .badge')) === '취소됨', 'CANCELED');
+  await page.goto(`${base}/admin/reservations`);
+  check((await text(`#reservations tr[data-id="${resId}"] .badge`)) === '취소됨', 'in the list');
+});
+
+await step('retry a failed message from the dead letters', async () => {
+  await page.goto(`${base}/admin/dead`);
+  const button = page.locator('#messages button[data-retry]').first();
+  const id = await button.getAttribute('data-retry');
+  await Promise.all([page.waitForURL(/ok=retried/), button.click()]);
+  check((await text('.flash')) === '재발송을 요청했습니다.', 'flash');
+  check((await page.locator(`#messages tr[data-id="${id}"]`).count()) === 0, 'no longer dead');
+  await page.goto(`${base}/admin/messages/${id}`);
+  check((await text('h2 .badge')) === '대기', 'WAITING again');
+});
+
+await step('values are escaped: a group named <script> shows as text', async () => {
+  await page.goto(`${base}/admin/groups`);
+  await page.fill('#group-form input[name=code]', 'UI_XSS');
+  await page.fill('#group-form input[name=name]', '<script>window.pwned=1</script><b>x</b>');
+  await Promise.all([page.waitForURL(/\/admin\/groups\/UI_XSS/), page.click('#group-form button[type=submit]')]);
+  check((await text('h1')).includes('<script>window.pwned=1</script>'), 'shown as text');
+  check(await page.evaluate(() => window.pwned === undefined), 'not run');
+  await page.goto(`${base}/admin/groups`);
+  check((await page.locator('#groups b').count()) === 0, 'no markup injected');
+});
+
+await step('a VIEWER sees no operator forms and cannot post one', async () => {
+  /* a second client (the browser profile keeps one session) */
+  const login = await fetch(`${base}/admin/login`, { method: 'POST', redirect: 'manual',
+    body: new URLSearchParams({ username: 'viewer', password: PASSWORD }) });
+  check(login.status === 303, `login ${login.status}`);
+  const cookie = (login.headers.get('set-cookie') || '').split(';')[0];
+  const html = await (await fetch(`${base}/admin/batch`, { headers: { cookie } })).text();
+  check(html.includes('<h1>정산 배치</h1>') && !html.includes('id="batch-start"'), 'no start form');
+  const csrf = (html.match(/name="csrf" value="([0-9a-f]{64})"/) || [])[1];
+  check(csrf, 'csrf token in the logout form');
+  const r = await fetch(`${base}/admin/batch`, { method: 'POST', redirect: 'manual', headers: { cookie },
+    body: new URLSearchParams({ month: MONTH, csrf }) });
+  check(r.status === 403, `POST as viewer: ${r.status}`);
+  const noCsrf = await fetch(`${base}/admin/logout`, { method: 'POST', redirect: 'manual', headers: { cookie },
+    body: new URLSearchParams({ csrf: '0'.repeat(64) }) });
+  check(noCsrf.status === 403, `logout with a wrong CSRF token: ${noCsrf.status}`);
+});
+
+await step('log out: back on the login page, and the pages need a login again', async () => {
+  await page.goto(`${base}/admin`);
+  await Promise.all([page.waitForURL(/\/admin\/login/), page.click('#logout')]);
+  check((await text('.flash')) === '로그아웃했습니다.', 'flash');
+  check((await page.locator('#login-form').count()) === 1, 'login form');
+  await page.goto(`${base}/admin/messages`);
+  check(new URL(page.url()).pathname === '/admin/login', `redirected: ${page.url()}`);
+  check(pageErrors.length === 0, `no JavaScript errors: ${pageErrors.join('; ')}`);
+});
+
+async function cleanup() {
+  try { if (browser) await browser.close(); } catch { /* gone */ }
+  await stopServer();
+  try { sql(`DROP DATABASE IF EXISTS \`${DB}\``); } catch (e) { console.log(`# drop database: ${e.message}`); }
+  for (const d of [profile, tmp])
+    if (d) fs.rmSync(d, { recursive: true, force: true });
+}
+
+await cleanup();
+if (failures) {
+  console.log('# billing-httpd log (tail):');
+  for (const l of serverLog.split('\n').slice(-30)) console.log(`# ${l}`);
+}
+process.exit(failures ? 1 : 0);
