@@ -160,13 +160,18 @@ static void *sender_main(void *arg)
 
 /* ---- relay + maintenance thread ---- */
 
-static int64_t open_work(MYSQL *db)
+/* Work that is due (or due within `horizon_ms`): held messages (quiet hours,
+ * long backoffs) do not keep an idle-exiting worker alive. */
+static int64_t open_work(MYSQL *db, int64_t horizon_ms)
 {
 	int64_t n = 0;
-	/* EXISTS: stops at the first open row (index ix_messages_status) */
+	bl__param p[] = { BP_I64(horizon_ms * 1000) };
+	/* EXISTS stops at the first row (index ix_messages_status) */
 	if (bl__db_i64(db,
-		       "SELECT EXISTS (SELECT 1 FROM messages WHERE status IN ('WAITING','PROCESSING','FAILED'))",
-		       NULL, 0, &n, NULL))
+		       "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'PROCESSING') OR EXISTS "
+		       "(SELECT 1 FROM messages WHERE status IN ('WAITING','FAILED') "
+		       "AND next_attempt_at <= NOW(3) + INTERVAL ? MICROSECOND)",
+		       p, 1, &n, NULL))
 		return -1;
 	return n;
 }
@@ -226,7 +231,7 @@ static void *relay_main(void *arg)
 				wlog(sh, "scheduler: %lld message(s) expanded from reservations", (long long)expanded);
 		}
 		if (sh->opts->idle_exit_ms > 0) {
-			int64_t open = n ? 1 : open_work(db);
+			int64_t open = n ? 1 : open_work(db, sh->opts->idle_exit_ms);
 			if (open == 0) {
 				if (!idle_since)
 					idle_since = now;

@@ -488,8 +488,15 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 				js.v[i].finished_ms = bl__now_ms();
 			}
 	}
-	if (rc == BL_OK && js.n)
+	/* a deadlock between threads rolls the whole record back: try it again */
+	for (int tries = 0; rc == BL_OK && js.n; tries++) {
 		rc = record(t, &js, token);
+		if (rc != BL_ECONFLICT || tries == 5)
+			break;
+		rc = BL_OK;
+		struct timespec ts = { 0, (long)(10 + tries * 20) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
 	/* entries of messages that were not claimable are done as well */
 	if (rc == BL_OK)
 		rc = ack(t, es, n);
