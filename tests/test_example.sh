@@ -34,10 +34,14 @@ fail() {
     for l in "$@"; do printf '#   %s\n' "$l"; done
 }
 diag_file() { sed 's/^/#   /' "$1" | head -n "${2:-30}"; }
-# python SCRIPT: the binding, on the installed library
+# python SCRIPT: the binding, on the installed library (a sanitizer build's
+# library needs the ASan runtime preloaded into the interpreter)
 py() {
-    BILLING_LIB=$LIBDIR/libbilling.so.0 PYTHONPATH=$SRC/bindings/python PYTHONDONTWRITEBYTECODE=1 \
-        python3 -c "$1"
+    local lib=$LIBDIR/libbilling.so.0 pre asan=${ASAN_OPTIONS:-}
+    pre=$(ldd "$lib" 2>/dev/null | awk '$1 ~ /^libasan\.so/ { print $3 }')
+    [[ -n $pre ]] && asan="$asan:detect_leaks=0"
+    BILLING_LIB=$lib PYTHONPATH=$SRC/bindings/python PYTHONDONTWRITEBYTECODE=1 \
+        LD_PRELOAD=${pre:+$pre }${LD_PRELOAD:-} ASAN_OPTIONS=$asan python3 -c "$1"
 }
 db_made=0
 cleanup() {

@@ -107,6 +107,22 @@ class T1Loading(unittest.TestCase):
         self.assertFalse(billing.has_function("bl_no_such_function"))
         self.assertTrue(billing.has_function("bl_version"))
 
+    def test_library_search_order(self):
+        saved = os.environ.pop("BILLING_LIB", None)
+        try:
+            cands = _ffi.library_candidates()
+            in_tree = os.path.join(PKG_DIR, "..", "..", "build", "libbilling.so.0")
+            if os.path.exists(in_tree):          # the checkout's build tree first
+                self.assertEqual(os.path.realpath(cands[0]), os.path.realpath(in_tree))
+                cands = cands[1:]
+            self.assertEqual(cands[0], "libbilling.so.0")   # then the installed soname
+            os.environ["BILLING_LIB"] = "/x/libbilling.so.0"
+            self.assertEqual(_ffi.library_candidates(), ["/x/libbilling.so.0"])
+        finally:
+            os.environ.pop("BILLING_LIB", None)
+            if saved is not None:
+                os.environ["BILLING_LIB"] = saved
+
     def test_library_not_found_is_a_clear_error(self):
         with self.assertRaises(billing.LibraryNotFound) as cm:
             _ffi.Library("/nonexistent/libbilling.so.0")
@@ -348,6 +364,7 @@ class T4Packaging(unittest.TestCase):
             target = os.path.join(d, "site")
             env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
                        PYTHONDONTWRITEBYTECODE="1", PIP_NO_CACHE_DIR="1")
+            env.pop("PYTHONPATH", None)
             r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
                                 "--target", target, PKG_DIR], capture_output=True, text=True,
                                env=env, timeout=120)
@@ -355,7 +372,7 @@ class T4Packaging(unittest.TestCase):
             code = ("import billing, sys; assert billing.__file__.startswith(sys.argv[1]), "
                     "billing.__file__; print(billing.__version__, billing.version())")
             r = subprocess.run([sys.executable, "-c", code, target], capture_output=True,
-                               text=True, env=dict(env, PYTHONPATH=target), cwd=d)
+                               text=True, env=python_child_env(dict(env, PYTHONPATH=target)), cwd=d)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertRegex(r.stdout, r"^0\.1\.0 \d+\.\d+\.\d+")
 
@@ -718,7 +735,7 @@ class T5Database(unittest.TestCase):
             readme = fh.read()
         body = code.split("\n\n", 1)[1] if code.startswith("#!") else code
         self.assertIn(body.strip(), readme, "README.md's Python example differs from " + path)
-        env = dict(os.environ, PYTHONPATH=PKG_DIR, PYTHONDONTWRITEBYTECODE="1")
+        env = python_child_env(dict(os.environ, PYTHONPATH=PKG_DIR, PYTHONDONTWRITEBYTECODE="1"))
         env.update(settings("py"))
         env.pop("BILLING_ENV_FILE", None)
         with tempfile.TemporaryDirectory() as d:              # no ./.env
@@ -794,19 +811,41 @@ class TapResult(unittest.TestResult):
 
 
 def asan_reexec():
-    """An ASan-instrumented libbilling only loads into a process that starts
-    with the ASan runtime: re-run under LD_PRELOAD (leak checks off: Python)."""
+    """An ASan-instrumented libbilling (a -Db_sanitize build) only loads into a
+    process that starts with the ASan runtime: re-run under LD_PRELOAD, with
+    leak checks off (the interpreter itself is not leak-clean)."""
     lib = os.environ.get("BILLING_LIB")
-    if not lib or os.environ.get("BL_PY_ASAN_REEXEC") or not shutil.which("ldd"):
+    if not lib or "BL_PY_ASAN_PRELOAD" in os.environ or not shutil.which("ldd"):
         return
     out = subprocess.run(["ldd", lib], capture_output=True, text=True).stdout
     m = re.search(r"(\S*libasan\.so\S*) => (\S+)", out)
     if not m:
         return
-    env = dict(os.environ, BL_PY_ASAN_REEXEC="1",
-               LD_PRELOAD=" ".join(filter(None, [m.group(2), os.environ.get("LD_PRELOAD")])),
-               ASAN_OPTIONS="detect_leaks=0:" + os.environ.get("ASAN_OPTIONS", ""))
+    env = dict(os.environ, BL_PY_ASAN_PRELOAD=m.group(2),
+               BL_PY_ORIG_LD_PRELOAD=os.environ.get("LD_PRELOAD", ""),
+               BL_PY_ORIG_ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", ""))
+    env.update(python_child_env(env))
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def python_child_env(env):
+    """Environment for a Python child that loads libbilling (ASan: preloaded)."""
+    env = dict(env)
+    pre = env.get("BL_PY_ASAN_PRELOAD")
+    if pre:
+        env["LD_PRELOAD"] = " ".join(filter(None, [pre, env.get("BL_PY_ORIG_LD_PRELOAD")]))
+        env["ASAN_OPTIONS"] = env.get("BL_PY_ORIG_ASAN_OPTIONS", "") + ":detect_leaks=0"
+    return env
+
+
+if "BL_PY_ASAN_PRELOAD" in os.environ:
+    # re-executed by asan_reexec: other children (cc, ldd) get the plain environment
+    for _k in ("LD_PRELOAD", "ASAN_OPTIONS"):
+        _v = os.environ.get("BL_PY_ORIG_" + _k, "")
+        if _v:
+            os.environ[_k] = _v
+        else:
+            os.environ.pop(_k, None)
 
 
 def main():

@@ -104,6 +104,8 @@ const char *ui_purpose_label(const char *s);
 void ui_badge(hbuf *b, const char *status, const char *label);
 /* "1시간 2분 3초" from seconds; "-" when < 0 */
 void ui_duration(hbuf *b, int64_t seconds);
+/* "12.3초" under a minute, else as ui_duration */
+void ui_duration_ms(hbuf *b, int64_t ms);
 /* A "다음 페이지" link keeping the current query, with cursor=next (when next). */
 void ui_next_link(hbuf *b, req *r, const char *path, const char *next, const char *const *keep);
 /* The library's timestamp "YYYY-MM-DD HH:MM:SS" (Asia/Seoul) as unix seconds (0: unparsable). */

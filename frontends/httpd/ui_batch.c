@@ -21,7 +21,7 @@
 typedef struct {
 	int64_t id, total, processed, issued, skipped, failed;
 	double percent, rate; /* rate: subscribers per second */
-	int64_t elapsed_s, eta_s;
+	int64_t elapsed_ms, eta_s;
 	const char *status, *month, *mode;
 	bool done;
 } run_prog;
@@ -51,13 +51,12 @@ static void prog_of(req *r, json_t *run, run_prog *p)
 		     : !strcmp(p->status, "COMPLETED") ? 100.0 : 0.0;
 	json_t *dur = json_object_get(run, "duration_ms");
 	if (p->done && json_is_integer(dur))
-		p->elapsed_s = json_integer_value(dur) / 1000;
+		p->elapsed_ms = json_integer_value(dur);
 	else if (ui_kst_unix(js(run, "started_at")))
-		p->elapsed_s = (int64_t)time(NULL) - ui_kst_unix(js(run, "started_at"));
-	if (p->elapsed_s < 0)
-		p->elapsed_s = 0;
-	double secs = p->done && json_is_integer(dur) ? (double)json_integer_value(dur) / 1000.0 : (double)p->elapsed_s;
-	p->rate = secs > 0 ? (double)p->processed / secs : 0;
+		p->elapsed_ms = ((int64_t)time(NULL) - ui_kst_unix(js(run, "started_at"))) * 1000;
+	if (p->elapsed_ms < 0)
+		p->elapsed_ms = 0;
+	p->rate = p->elapsed_ms > 0 ? (double)p->processed * 1000.0 / (double)p->elapsed_ms : 0;
 	p->eta_s = p->done ? 0 : p->rate > 0 ? (int64_t)((double)(p->total - p->processed) / p->rate + 0.5) : -1;
 }
 
@@ -79,7 +78,7 @@ static void prog_field(hbuf *b, const run_prog *p, const char *k)
 	else if (!strcmp(k, "rate"))
 		hb_printf(b, "%N건/초", (int64_t)(p->rate + 0.5));
 	else if (!strcmp(k, "elapsed"))
-		ui_duration(b, p->elapsed_s);
+		ui_duration_ms(b, p->elapsed_ms);
 	else if (!strcmp(k, "eta")) {
 		if (p->done)
 			hb_raw(b, "완료");
@@ -256,7 +255,7 @@ void ui_durations_chart(hbuf *b, json_t *runs)
 	char tips[MAXM][160];
 	for (size_t k = 0; k < n; k++) {
 		hbuf d = { 0 };
-		ui_duration(&d, ji(pick[k], "duration_ms") / 1000);
+		ui_duration_ms(&d, ji(pick[k], "duration_ms"));
 		snprintf(tips[k], sizeof tips[k], "%s — %s (실행 #%lld, %lld명)", js(pick[k], "target_month"),
 			 d.s ? d.s : "", (long long)ji(pick[k], "id"), (long long)ji(pick[k], "processed_count"));
 		hb_free(&d);
@@ -421,7 +420,7 @@ static void list_page(req *r, int status)
 		ui_badge(&b, js(run, "status"), ui_run_status(js(run, "status")));
 		hb_printf(&b, "</td><td>%s</td><td class=\"num\">", js(run, "started_at"));
 		if (json_is_integer(json_object_get(run, "duration_ms")))
-			ui_duration(&b, ji(run, "duration_ms") / 1000);
+			ui_duration_ms(&b, ji(run, "duration_ms"));
 		else
 			hb_raw(&b, "-");
 		hb_printf(&b, "</td><td class=\"num\">%N / %N</td><td class=\"num\">%N</td><td class=\"num\">%N</td>"

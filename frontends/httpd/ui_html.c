@@ -397,6 +397,14 @@ void ui_duration(hbuf *b, int64_t s)
 	hb_printf(b, "%D초", s % 60);
 }
 
+void ui_duration_ms(hbuf *b, int64_t ms)
+{
+	if (ms >= 0 && ms < 60000)
+		hb_printf(b, "%f초", (double)ms / 1000.0);
+	else
+		ui_duration(b, ms < 0 ? -1 : ms / 1000);
+}
+
 void ui_next_link(hbuf *b, req *r, const char *path, const char *next, const char *const *keep)
 {
 	if (!next || !*next)

@@ -562,17 +562,18 @@ def drill_kill(env, users, kills_wanted, rng, logdir):
     workers = Workers(db, logdir)
     workers.start()
     # small chunks: many commit points to die between, and a batch that
-    # lasts long enough (about 10 s for 10,000 users) to be killed a few times
-    batch = Batch(db, logdir, partitions=2, chunk=5 if users <= 20000 else 10)
+    # lasts long enough (about 20 s for 10,000 users) to be killed a few times
+    batch = Batch(db, logdir, partitions=2, chunk=2 if users <= 20000 else 5)
     batch.start()
     kills = {"batch": 0, "worker": 0}
     restarted = {"mariadb": False, "redis": False}
     enq_runs = 0
-    next_kill = time.time() + rng.uniform(1.5, 3.0)
+    next_kill = time.time() + rng.uniform(1.5, 2.5)
     next_enqueue = time.time() + 1.0
     enqueue_proc = None
-    # restart MariaDB after the 2nd kill, Redis after the 4th
-    plan = {2: "mariadb", 4: "redis"}
+    # restart MariaDB right after the 1st kill, Redis after the 3rd: both
+    # while the batch still runs
+    plan = {1: "mariadb", 3: "redis"}
     deadline = time.time() + (1500 if users > 20000 else 150)
     while time.time() < deadline:
         done = batch.tick()
@@ -591,10 +592,14 @@ def drill_kill(env, users, kills_wanted, rng, logdir):
             break
         if now >= next_kill and total_kills < kills_wanted:
             victims = [p for p in workers.procs if p.running()]
-            if batch.proc is not None and batch.proc.running() and (not victims or rng.random() < 0.5):
-                victims = [batch]   # while it runs, the batch is half of the victims
+            # while it runs, every other victim is the batch (starting with
+            # it), so that both kinds die several times; the worker is random
+            if batch.proc is not None and batch.proc.running() and (not victims or total_kills % 2 == 0):
+                victims = [batch]
             if victims:
-                v = rng.choice(victims)
+                # the worker killed least so far (ties at random): both die
+                least = min(getattr(p, "killed", 0) for p in victims)
+                v = rng.choice([p for p in victims if getattr(p, "killed", 0) == least])
                 name = "batch" if v is batch else v.name
                 if v.kill9():
                     kills["batch" if v is batch else "worker"] += 1
@@ -603,7 +608,7 @@ def drill_kill(env, users, kills_wanted, rng, logdir):
                     if event and not restarted[event]:
                         restart_service(env, event, down_s=rng.uniform(0.5, 2.0))
                         restarted[event] = True
-            next_kill = time.time() + rng.uniform(2.0, 4.0)
+            next_kill = time.time() + rng.uniform(1.5, 3.5)
         elif total_kills >= kills_wanted and not all(restarted.values()):
             for event, done_ in restarted.items():
                 if not done_:

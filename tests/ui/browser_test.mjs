@@ -151,7 +151,7 @@ async function shot(name) {
 }
 const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
 
-console.log('1..10');
+console.log('1..13');
 
 await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
   await page.goto(`${base}/admin/batch`);
@@ -331,6 +331,50 @@ await step('a VIEWER sees no operator forms and cannot post one', async () => {
   check(noCsrf.status === 403, `logout with a wrong CSRF token: ${noCsrf.status}`);
 });
 
+await step('every page answers (templates, versions, groups, messages, ...)', async () => {
+  const paths = ['/admin', '/admin/batch', `/admin/batch/${runId}`, '/admin/statements', '/admin/templates',
+    '/admin/templates/new', '/admin/templates/DEFAULT_BILLING_EMAIL', '/admin/templates/DEFAULT_BILLING_SMS/versions',
+    '/admin/templates/DEFAULT_BILLING_SMS?version=1', '/admin/reservations', '/admin/reservations?status=CANCELED',
+    '/admin/reservations/new', '/admin/messages', '/admin/messages?status=SUCCESS&channel=SMS', '/admin/messages/1',
+    '/admin/dead', '/admin/groups', '/admin/groups/USER_ALL', '/admin/groups/VIP?q_name=%EA%B9%80'];
+  for (const p of paths) {
+    const r = await page.goto(`${base}${p}`);
+    check(r.status() === 200, `${p}: ${r.status()}`);
+    check((await page.locator('h1').count()) === 1, `${p}: a title`);
+  }
+  const r = await page.goto(`${base}/admin/no/such/page`);
+  check(r.status() === 404 && (await text('h1')).includes('찾을 수 없습니다'), 'an HTML 404');
+});
+
+await step('without JavaScript: log in, preview a template with the button, retry a dead letter', async () => {
+  const b2 = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const c2 = await b2.newContext({ javaScriptEnabled: false, locale: 'ko-KR', viewport: { width: 1280, height: 900 } });
+    const p2 = await c2.newPage();
+    p2.setDefaultTimeout(15000);
+    await p2.goto(`${base}/admin/templates/NOTICE_MAINTENANCE_SMS`);
+    await p2.fill('input[name=username]', 'admin');
+    await p2.fill('input[name=password]', PASSWORD);
+    await Promise.all([p2.waitForURL('**/admin/templates/NOTICE_MAINTENANCE_SMS'), p2.click('#login-form button[type=submit]')]);
+    await p2.fill('textarea[name=body_text]', '{{userName}}님, 자바스크립트 없이 미리보기');
+    await p2.click('button[name=action][value=preview]');
+    check((await p2.locator('#preview-text').textContent()).includes('홍길동님, 자바스크립트 없이 미리보기'), 'preview rendered by the server');
+    await p2.goto(`${base}/admin/dead`);
+    const button = p2.locator('#messages button[data-retry]').first();
+    const id = await button.getAttribute('data-retry');
+    await Promise.all([p2.waitForURL(/ok=retried/), button.click()]);
+    check((await p2.locator(`#messages tr[data-id="${id}"]`).count()) === 0, 'retried without JavaScript');
+    const v = await (await fetch(`${base}/admin/templates/NOTICE_MAINTENANCE_SMS/versions`, {
+      headers: { cookie: (await c2.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } })).text();
+    check(v.includes('>v1<') && !v.includes('>v2<'), 'the preview saved nothing');
+    await c2.close();
+  } finally {
+    await b2.close();
+  }
+});
+
 await step('log out: back on the login page, and the pages need a login again', async () => {
   await page.goto(`${base}/admin`);
   await Promise.all([page.waitForURL(/\/admin\/login/), page.click('#logout')]);
@@ -345,11 +389,24 @@ async function cleanup() {
   try { if (browser) await browser.close(); } catch { /* gone */ }
   await stopServer();
   try { sql(`DROP DATABASE IF EXISTS \`${DB}\``); } catch (e) { console.log(`# drop database: ${e.message}`); }
+  /* this run's Redis keys (stream, rate limits), when redis-cli is there */
+  const rc = ['-h', env.REDIS_HOST || '127.0.0.1', '-p', env.REDIS_PORT || '16379'];
+  const keys = spawnSync('redis-cli', [...rc, '--scan', '--pattern', `${env.REDIS_PREFIX}*`], { encoding: 'utf8', env });
+  const list = (keys.stdout || '').split('\n').filter(Boolean);
+  if (list.length) spawnSync('redis-cli', [...rc, 'DEL', ...list], { env });
   for (const d of [profile, tmp])
     if (d) fs.rmSync(d, { recursive: true, force: true });
 }
 
 await cleanup();
+/* a sanitizer build of the server reports at exit (LeakSanitizer) or on the spot */
+const sanitizer = serverLog.split('\n').filter((l) => /ERROR: (Address|Leak)Sanitizer|: runtime error: /.test(l));
+if (sanitizer.length) {
+  failures++;
+  console.log(`not ok ${results.length + 1} - billing-httpd sanitizer reports\n${sanitizer.slice(0, 5).map((l) => `  # ${l}`).join('\n')}`);
+} else {
+  console.log(`ok ${results.length + 1} - billing-httpd stopped without sanitizer reports`);
+}
 if (failures) {
   console.log('# billing-httpd log (tail):');
   for (const l of serverLog.split('\n').slice(-30)) console.log(`# ${l}`);
