@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -209,14 +211,19 @@ static pid_t redis_start(int port, const char *dir)
 	snprintf(p, sizeof p, "%d", port);
 	pid_t pid = fork();
 	if (pid == 0) {
-		freopen("/dev/null", "w", stdout);
+		/* never outlive the test, never hold the test runner's pipes */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
 		execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
 		       "--appendonly", "yes", "--appendfsync", "always", "--dir", dir, "--loglevel", "warning",
 		       (char *)NULL);
 		_exit(127);
 	}
 	char cmd[128];
-	snprintf(cmd, sizeof cmd, "redis-cli -p %d ping > /dev/null 2>&1", port);
+	/* PONG, not LOADING: the AOF is read back before Redis answers */
+	snprintf(cmd, sizeof cmd, "redis-cli -p %d ping 2>/dev/null | grep -q PONG", port);
 	for (int i = 0; i < 100 && system(cmd) != 0; i++)
 		usleep(50000);
 	return pid;
