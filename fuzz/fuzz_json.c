@@ -10,7 +10,8 @@
  *     merged like model.c merges a message's params (params never override);
  *   - the rendered e-mail through the mock provider's MIME builder, with the
  *     subscriber name from the data;
- *   - bl_pii_mask / bl_pii_normalize / bl_sms_bytes on every string value.
+ *   - bl_pii_mask / bl_pii_normalize / bl_sms_bytes, bl_month_parse,
+ *     bl__parse_i64 and bl_batch_mode_parse on every string value.
  *
  * Properties: the MIME message has CRLF line ends only, header lines of at
  * most 78 characters that are either a header or a folded continuation, and
@@ -153,6 +154,15 @@ static void strings(json_t *v, int depth)
 			out = NULL;
 		}
 		(void)bl_sms_bytes(s, &bytes);
+		/* the small parsers of values that arrive as strings */
+		int y, m;
+		int64_t i;
+		bl_batch_mode mode;
+		if (bl_month_parse(s, &y, &m) == BL_OK)
+			FZ_CHECK(y >= 2000 && y <= 2999 && m >= 1 && m <= 12);
+		if (bl__parse_i64(s, -1000, 1000, &i) == BL_OK)
+			FZ_CHECK(i >= -1000 && i <= 1000);
+		(void)bl_batch_mode_parse(s, &mode);
 		return;
 	}
 	const char *key;
