@@ -16,6 +16,11 @@ bl_config *tu_config(const char *name)
 	cr_assert_eq(bl_config_set(cfg, "MYSQL_DATABASE", db), BL_OK, "%s", bl_error_last());
 	cr_assert_eq(bl_config_set(cfg, "REDIS_PREFIX", prefix), BL_OK, "%s", bl_error_last());
 	cr_assert_eq(bl_config_set(cfg, "BILLING_DATA_KEY", TU_DATA_KEY), BL_OK);
+	/* deterministic whatever the hour: no quiet hours, no background scheduler
+	 * (tests of those features set them explicitly) */
+	cr_assert_eq(bl_config_set(cfg, "BILLING_QUIET_START", "00:00"), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_config_set(cfg, "BILLING_QUIET_END", "00:00"), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_config_set(cfg, "BILLING_SCHEDULER", "0"), BL_OK, "%s", bl_error_last());
 	return cfg;
 }
 
