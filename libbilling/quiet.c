@@ -101,23 +101,34 @@ int64_t bl__quiet_release_ms(const bl__quiet *q, const char *channel, const char
 }
 
 typedef struct {
-	const int64_t *ids;
+	int64_t id;
+	size_t at;
+} id_at;
+
+typedef struct {
+	id_at *sorted; /* the rows' ids, sorted, with their positions */
 	size_t n;
 	bool *held;
 	size_t nheld;
 } hold_scan;
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = ((const id_at *)a)->id, y = ((const id_at *)b)->id;
+	return (x > y) - (x < y);
+}
 
 static int hold_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 {
 	(void)lens;
 	(void)nc;
 	hold_scan *h = p;
-	int64_t id = atoll(v[0]);
-	for (size_t i = 0; i < h->n; i++)
-		if (h->ids[i] == id && !h->held[i]) {
-			h->held[i] = true;
-			h->nheld++;
-		}
+	id_at key = { atoll(v[0]), 0 };
+	id_at *f = bsearch(&key, h->sorted, h->n, sizeof key, cmp_id);
+	if (f && !h->held[f->at]) {
+		h->held[f->at] = true;
+		h->nheld++;
+	}
 	return BL_OK;
 }
 
@@ -167,9 +178,16 @@ int bl__quiet_hold_rows(const bl_config *cfg, MYSQL *db, const int64_t *ids, siz
 	size_t np = 0;
 	rc = ps ? id_list_sql(&sql, ") AND id IN (", ps, 0, ids, NULL, n, &np)
 		: bl__fail(BL_ENOMEM, "out of memory");
-	hold_scan h = { ids, n, held, 0 };
-	if (rc == BL_OK)
+	hold_scan h = { malloc(n * sizeof(id_at)), n, held, 0 };
+	if (rc == BL_OK && !h.sorted)
+		rc = bl__fail(BL_ENOMEM, "out of memory");
+	if (rc == BL_OK) {
+		for (size_t i = 0; i < n; i++)
+			h.sorted[i] = (id_at){ ids[i], i };
+		qsort(h.sorted, n, sizeof *h.sorted, cmp_id);
 		rc = bl__db_rows(db, sql.s, ps, (unsigned)np, hold_cb, &h);
+	}
+	free(h.sorted);
 	bl__sb_free(&sql);
 	char until[32];
 	bl__seoul_datetime(end, until);

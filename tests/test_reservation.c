@@ -515,7 +515,10 @@ static int64_t publish(bl_ctx *ctx)
 
 Test(reservation, quiet_hours_hold_notice_sms_until_the_window_ends, .timeout = 60)
 {
-	bl_ctx *ctx = fresh("resv_quiet", NULL); /* default quiet hours */
+	const char *s[] = { "BILLING_QUIET_START", "21:00", "BILLING_QUIET_END", "08:00", /* the defaults */
+			    "BILLING_QUIET_SMS_NOTICE", "1", "BILLING_QUIET_EMAIL_NOTICE", "0",
+			    "BILLING_QUIET_SMS_BILLING", "0", "BILLING_QUIET_EMAIL_BILLING", "0", NULL };
+	bl_ctx *ctx = fresh("resv_quiet", s);
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
 	so.users = 60;
@@ -593,7 +596,8 @@ Test(reservation, quiet_hours_hold_notice_sms_until_the_window_ends, .timeout = 
 
 Test(reservation, quiet_hours_as_configured_hold_billing, .timeout = 60)
 {
-	const char *s[] = { "BILLING_QUIET_EMAIL_BILLING", "1", "BILLING_QUIET_SMS_BILLING", "1",
+	const char *s[] = { "BILLING_QUIET_START", "21:00", "BILLING_QUIET_END", "08:00",
+			    "BILLING_QUIET_EMAIL_BILLING", "1", "BILLING_QUIET_SMS_BILLING", "1",
 			    "BILLING_QUIET_SMS_NOTICE", "0", NULL };
 	bl_ctx *ctx = fresh("resv_quiet_cfg", s);
 	bl_seed_opts so;
@@ -637,7 +641,8 @@ static void on_progress(const bl_batch_progress *p, void *payload)
 
 Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 {
-	bl_ctx *ctx = fresh("resv_batch", NULL);
+	const char *s[] = { "BILLING_RESERVATION_DELAY_S", "300", NULL };
+	bl_ctx *ctx = fresh("resv_batch", s);
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
 	so.users = 200;
@@ -736,7 +741,8 @@ static void on_term(int sig)
 Test(reservation, worker_scheduler_runs_the_month_once_and_sends, .timeout = 120)
 {
 	/* the monthly slot is always past (day 1, 00:00); the month is the previous one */
-	const char *s[] = { "BILLING_BATCH_DAY", "1", "BILLING_BATCH_TIME", "00:00", "BILLING_RESERVATION_DELAY_S", "0",
+	const char *s[] = { "BILLING_SCHEDULER", "1", "BILLING_BATCH_DAY", "1", "BILLING_BATCH_TIME", "00:00",
+			    "BILLING_RESERVATION_DELAY_S", "0",
 			    "BILLING_QUIET_SMS_NOTICE", "0", "BILLING_MOCK_EMAIL_TRANSIENT_PERMILLE", "0",
 			    "BILLING_WORKER_THREADS", "2", NULL };
 	bl_ctx *ctx = fresh("resv_worker", s);
