@@ -86,6 +86,9 @@ int64_t now_us(void);
 long server_in_flight(void);
 
 /* ---- routes.c ---- */
+/* Match a path against a "/a/{id}/b" pattern (routes.c); `dots` lets a
+ * parameter segment hold '.'. */
+bool route_path_match(const char *pat, const char *path, char **params, int *np, bool dots);
 const route *route_match(const char *method, const char *path, char **params, int *nparams,
 			 bool *path_known, char *allow, size_t allow_len, size_t *index);
 void routes_print(FILE *f);

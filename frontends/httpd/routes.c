@@ -73,7 +73,7 @@ const route ROUTES[] = {
 };
 const size_t NROUTES = sizeof ROUTES / sizeof ROUTES[0];
 
-static bool seg_ok(const char *name, size_t nlen, const char *v, size_t vlen)
+static bool seg_ok(const char *name, size_t nlen, const char *v, size_t vlen, bool dots)
 {
 	if (vlen == 0)
 		return false;
@@ -92,13 +92,14 @@ static bool seg_ok(const char *name, size_t nlen, const char *v, size_t vlen)
 	if (vlen > 64)
 		return false;
 	for (size_t i = 0; i < vlen; i++)
-		if (!isalnum((unsigned char)v[i]) && v[i] != '_')
+		if (!isalnum((unsigned char)v[i]) && v[i] != '_' && !(dots && v[i] == '.'))
 			return false;
 	return true;
 }
 
-/* Match one pattern; params get strndup'd values on success. */
-static bool match(const char *pat, const char *path, char **params, int *np)
+/* Match one pattern; params get strndup'd values on success.  `dots`: a
+ * code segment may hold '.' (the admin pages' routes). */
+bool route_path_match(const char *pat, const char *path, char **params, int *np, bool dots)
 {
 	int n = 0;
 	const char *p = pat, *s = path;
@@ -110,7 +111,7 @@ static bool match(const char *pat, const char *path, char **params, int *np)
 		const char *pe = strchr(p, '/'), *se = strchr(s, '/');
 		size_t pl = pe ? (size_t)(pe - p) : strlen(p), sl = se ? (size_t)(se - s) : strlen(s);
 		if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
-			if (!seg_ok(p + 1, pl - 2, s, sl) || n >= MAX_PATH_PARAMS)
+			if (!seg_ok(p + 1, pl - 2, s, sl, dots) || n >= MAX_PATH_PARAMS)
 				goto no;
 			params[n++] = strndup(s, sl);
 		} else if (pl != sl || memcmp(p, s, pl)) {
@@ -141,7 +142,7 @@ const route *route_match(const char *method, const char *path, char **params, in
 	*index = NROUTES;
 	for (size_t i = 0; i < NROUTES; i++) {
 		int n = 0;
-		if (!match(ROUTES[i].pattern, path, params, &n))
+		if (!route_path_match(ROUTES[i].pattern, path, params, &n, false))
 			continue;
 		bool same = !strcmp(ROUTES[i].method, method) ||
 			    (!strcmp(method, "HEAD") && !strcmp(ROUTES[i].method, "GET"));

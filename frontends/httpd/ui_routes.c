@@ -68,63 +68,6 @@ bool ui_is_route(const route *rt)
 	return rt >= UI_ROUTES && rt < UI_ROUTES + UI_NROUTES;
 }
 
-static bool seg_ok(const char *name, size_t nlen, const char *v, size_t vlen)
-{
-	if (vlen == 0)
-		return false;
-	if ((nlen == 2 && !memcmp(name, "id", 2)) || (nlen == 7 && !memcmp(name, "user_id", 7))) {
-		if (vlen > 18)
-			return false;
-		for (size_t i = 0; i < vlen; i++)
-			if (!isdigit((unsigned char)v[i]))
-				return false;
-		return true;
-	}
-	if (nlen == 5 && !memcmp(name, "month", 5))
-		return vlen == 7 && isdigit((unsigned char)v[0]) && isdigit((unsigned char)v[1]) &&
-		       isdigit((unsigned char)v[2]) && isdigit((unsigned char)v[3]) && v[4] == '-' &&
-		       isdigit((unsigned char)v[5]) && isdigit((unsigned char)v[6]);
-	if (vlen > 64)
-		return false;
-	for (size_t i = 0; i < vlen; i++)
-		if (!isalnum((unsigned char)v[i]) && v[i] != '_' && v[i] != '.')
-			return false;
-	return true;
-}
-
-static bool match(const char *pat, const char *path, char **params, int *np)
-{
-	int n = 0;
-	const char *p = pat, *s = path;
-	while (*p && *s) {
-		if (*p != '/' || *s != '/')
-			goto no;
-		p++;
-		s++;
-		const char *pe = strchr(p, '/'), *se = strchr(s, '/');
-		size_t pl = pe ? (size_t)(pe - p) : strlen(p), sl = se ? (size_t)(se - s) : strlen(s);
-		if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
-			if (!seg_ok(p + 1, pl - 2, s, sl) || n >= MAX_PATH_PARAMS)
-				goto no;
-			params[n++] = strndup(s, sl);
-		} else if (pl != sl || memcmp(p, s, pl)) {
-			goto no;
-		}
-		p += pl;
-		s += sl;
-	}
-	if (*p || *s)
-		goto no;
-	*np = n;
-	return true;
-no:
-	for (int i = 0; i < n; i++) {
-		free(params[i]);
-		params[i] = NULL;
-	}
-	return false;
-}
-
 const route *ui_route_match(const char *method, const char *path, char **params, int *nparams,
 			    bool *path_known)
 {
@@ -132,7 +75,7 @@ const route *ui_route_match(const char *method, const char *path, char **params,
 	*nparams = 0;
 	for (size_t i = 0; i < UI_NROUTES; i++) {
 		int n = 0;
-		if (!match(UI_ROUTES[i].pattern, path, params, &n))
+		if (!route_path_match(UI_ROUTES[i].pattern, path, params, &n, true))
 			continue;
 		if (!strcmp(UI_ROUTES[i].method, method) ||
 		    (!strcmp(method, "HEAD") && !strcmp(UI_ROUTES[i].method, "GET"))) {
