@@ -471,6 +471,23 @@ Test(batch, another_process_joins_a_running_run, .timeout = 300)
 {
 	bl_ctx *ctx = tu_ctx_fresh("batch_join");
 	seed(ctx, 4000, MONTH);
+	/* fork the joiner before any other thread exists (a fork while another
+	 * thread holds a lock can deadlock the child); it waits for the run id */
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pfd[1]);
+		long long run = 0;
+		if (read(pfd[0], &run, sizeof run) != (ssize_t)sizeof run)
+			_exit(12);
+		bl_ctx *c;
+		if (bl_ctx_new(&c, bl_ctx_config(ctx)))
+			_exit(10);
+		bl_batch_opts o = opts_with(BL_BATCH_NORMAL, 2, 10);
+		_exit(bl_batch_join(c, run, &o) == BL_OK ? 0 : 11);
+	}
+	close(pfd[0]);
 	struct bg_run b = { bl_ctx_config(ctx), 0, 0, 0 };
 	pthread_t th;
 	pthread_create(&th, NULL, bg_main, &b); /* chunks of 10, slowed by its progress callback */
@@ -481,14 +498,8 @@ Test(batch, another_process_joins_a_running_run, .timeout = 300)
 			usleep(10000);
 	}
 	cr_assert(id > 0, "the run started");
-	pid_t pid = fork();
-	if (pid == 0) {
-		bl_ctx *c;
-		if (bl_ctx_new(&c, bl_ctx_config(ctx)))
-			_exit(10);
-		bl_batch_opts o = opts_with(BL_BATCH_NORMAL, 2, 10);
-		_exit(bl_batch_join(c, id, &o) == BL_OK ? 0 : 11);
-	}
+	cr_assert_eq(write(pfd[1], &id, sizeof id), (ssize_t)sizeof id);
+	close(pfd[1]);
 	int status;
 	waitpid(pid, &status, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "join ended cleanly");
