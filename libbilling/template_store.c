@@ -288,17 +288,26 @@ static void tidy_row(json_t *o)
 	"id, code, version, name, channel, purpose, enabled, " \
 	"DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, created_by"
 
-int bl_template_get(bl_ctx *ctx, const char *code, int version, char **json)
+/* The checks every (code, version) read starts with, and its connection. */
+static int code_version_db(bl_ctx *ctx, const char *code, int version, char **json,
+			   const char *fn, MYSQL **db)
 {
 	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_template_get: NULL argument");
+		return bl__fail(BL_EINVAL, "%s: NULL argument", fn);
 	if (!valid_code(code))
 		return bad_code(code);
 	if (version < 0)
 		return bl__fail(BL_EINVAL, "template '%s': version %d (0: the latest)", code, version);
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
+	*db = bl__ctx_db(ctx);
+	return *db ? BL_OK : bl_error_last_code();
+}
+
+int bl_template_get(bl_ctx *ctx, const char *code, int version, char **json)
+{
+	MYSQL *db = NULL;
+	int crc = code_version_db(ctx, code, version, json, "bl_template_get", &db);
+	if (crc)
+		return crc;
 	json_t *rows = NULL;
 	bl__param p[] = { BP_STR(code), BP_I64(version), BP_I64(version) };
 	int rc = bl__db_json(db,
@@ -515,15 +524,10 @@ static int preview_model(bl_ctx *ctx, MYSQL *db, const tpl_row *r, const char *s
 int bl_template_preview(bl_ctx *ctx, const char *code, int version, const char *sample_json,
 			int64_t statement_id, char **json)
 {
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_template_preview: NULL argument");
-	if (!valid_code(code))
-		return bad_code(code);
-	if (version < 0)
-		return bl__fail(BL_EINVAL, "template '%s': version %d (0: the latest)", code, version);
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
+	MYSQL *db = NULL;
+	int crc = code_version_db(ctx, code, version, json, "bl_template_preview", &db);
+	if (crc)
+		return crc;
 	tpl_row r;
 	int rc = row_by_code(db, code, version, &r);
 	if (rc)
