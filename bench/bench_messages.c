@@ -67,6 +67,27 @@ static long long scalar(MYSQL *db, const char *sql)
 	return v;
 }
 
+/* CPU seconds (user + system) a process has used so far; -1 if unknown. */
+static double proc_cpu(const char *pid_env)
+{
+	const char *pid = getenv(pid_env);
+	if (!pid || !*pid)
+		return -1;
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%s/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the name may hold spaces */
+	unsigned long ut = 0, st = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* ---- the ceiling ---- */
 
 static double redis_ceiling(const bl_config *cfg, long long n)
@@ -197,6 +218,7 @@ int main(int argc, char **argv)
 	if (getenv("BENCH_SETUP_ONLY"))
 		return 0; /* leave the outbox full, for profiling */
 	MYSQL *db = connect_db(cfg);
+	double db_cpu0 = proc_cpu("BENCH_DB_PID"), redis_cpu0 = proc_cpu("BENCH_REDIS_PID"), worker_cpu = 0;
 	t0 = now();
 	pid_t pids[16];
 	for (int w = 0; w < workers && w < 16; w++) {
@@ -216,18 +238,23 @@ int main(int argc, char **argv)
 		}
 	}
 	long rss = 0;
-	double done_at = 0;
+	double done_at = 0, db_cpu1 = -1, redis_cpu1 = -1;
 	for (;;) {
 		long long open = done_at ? 0 : scalar(db, "SELECT EXISTS (SELECT 1 FROM messages WHERE "
 							  "status IN ('WAITING','PROCESSING','FAILED'))");
-		if (open == 0 && !done_at)
+		if (open == 0 && !done_at) {
 			done_at = now();
+			db_cpu1 = proc_cpu("BENCH_DB_PID");
+			redis_cpu1 = proc_cpu("BENCH_REDIS_PID");
+		}
 		int status;
 		struct rusage ru;
 		pid_t p = wait4(-1, &status, WNOHANG, &ru);
 		if (p > 0) {
 			if (ru.ru_maxrss / 1024 > rss)
 				rss = ru.ru_maxrss / 1024;
+			worker_cpu += (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				      (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 			if (--workers == 0)
 				break;
 		}
@@ -238,6 +265,15 @@ int main(int argc, char **argv)
 	long long ledger = scalar(db, "SELECT COUNT(*) FROM message_ledger");
 	printf("pipeline: %lld messages SUCCESS (%lld in the ledger) in %.2f s: %.0f msgs/s, worker peak RSS %ld MiB\n",
 	       ok, ledger, pipe_s, (double)ok / pipe_s, rss);
+	/* where the time goes: CPU per message of each process (2 cores here) */
+	if (ok > 0 && db_cpu0 >= 0 && db_cpu1 >= 0 && redis_cpu0 >= 0 && redis_cpu1 >= 0) {
+		double dbu = (db_cpu1 - db_cpu0) / (double)ok * 1e6, rdu = (redis_cpu1 - redis_cpu0) / (double)ok * 1e6,
+		       wku = worker_cpu / (double)ok * 1e6;
+		printf("CPU per message: MariaDB %.1f us, Redis %.1f us, workers %.1f us; total %.1f us "
+		       "(%ld cores: at most %.0f msgs/s with this work per message)\n",
+		       dbu, rdu, wku, dbu + rdu + wku, sysconf(_SC_NPROCESSORS_ONLN),
+		       (double)sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / (dbu + rdu + wku));
+	}
 	fflush(stdout);
 	double rs = redis_ceiling(cfg, ok);
 	printf("ceiling, Redis (pipelined XADD, XREADGROUP COUNT 1000 + XACK): %.2f s, %.0f msgs/s\n", rs, (double)ok / rs);

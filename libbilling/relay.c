@@ -2,9 +2,9 @@
  * The outbox relay: publishes due message rows to the Redis stream.
  *
  * One transaction per batch: SELECT ... FOR UPDATE SKIP LOCKED claims the
- * rows (so several relays never publish the same row at once), pipelined
- * XADD (MAXLEN ~ keeps the stream bounded), then published_at is set and
- * the transaction commits.  When Redis fails the transaction rolls back and
+ * rows (so several relays never publish the same row at once), published_at
+ * is set, pipelined XADD (MAXLEN ~ keeps the stream bounded), and the
+ * transaction commits.  When Redis fails the transaction rolls back and
  * the rows wait.  A crash between XADD and COMMIT publishes a row twice,
  * which the worker's conditional claim makes harmless.
  */
@@ -62,6 +62,7 @@ typedef struct {
 	char channel[10000][6];
 	int attempts[10000];
 	size_t n;
+	bl__relay_pos *pos; /* the status being read, or NULL */
 } due_rows;
 
 static int due_cb(void *p, char **v, unsigned long *lens, unsigned nc)
@@ -72,6 +73,10 @@ static int due_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	d->id[d->n] = atoll(v[0]);
 	snprintf(d->channel[d->n], sizeof d->channel[0], "%s", v[1]);
 	d->attempts[d->n] = atoi(v[2]);
+	if (d->pos) {
+		snprintf(d->pos->at, sizeof d->pos->at, "%s", v[3] ? v[3] : "");
+		d->pos->id = d->id[d->n];
+	}
 	d->n++;
 	return BL_OK;
 }
@@ -124,7 +129,47 @@ static int quiet_guard(const bl_config *cfg, MYSQL *db, due_rows *d, size_t *def
 	return rc;
 }
 
-int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n)
+/*
+ * Read up to `want` due rows of one status, in index order.  With a cursor
+ * the scan starts after the last row this relay published: the entries of
+ * rows published a moment ago stay in the index (delete-marked) until InnoDB
+ * purges them, and a scan from the start would walk over all of them on
+ * every batch.  A short read means the end was reached: the cursor is reset
+ * so that the next read starts from the beginning again and picks up rows
+ * it passed (locked by another relay, or committed late with an earlier
+ * time).  FORCE INDEX: with a large backlog the optimizer prefers
+ * ix_messages_status and reads every already published row of the status.
+ */
+static int read_due(MYSQL *db, const char *status, bl__relay_pos *pos, int64_t want, due_rows *d)
+{
+	size_t before = d->n;
+	int rc;
+	d->pos = pos;
+	if (pos && pos->at[0]) {
+		bl__param p[] = { BP_STR(status), BP_STR(pos->at), BP_STR(pos->at), BP_I64(pos->id), BP_I64(want) };
+		rc = bl__db_rows(db,
+				 "SELECT id, channel, attempts, next_attempt_at FROM messages "
+				 "FORCE INDEX (ix_messages_outbox) WHERE published_at IS NULL AND status = ? "
+				 "AND next_attempt_at <= NOW(3) AND (next_attempt_at > ? OR "
+				 "(next_attempt_at = ? AND id > ?)) "
+				 "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+				 p, 5, due_cb, d);
+	} else {
+		bl__param p[] = { BP_STR(status), BP_I64(want) };
+		rc = bl__db_rows(db,
+				 "SELECT id, channel, attempts, next_attempt_at FROM messages "
+				 "FORCE INDEX (ix_messages_outbox) WHERE published_at IS NULL AND status = ? "
+				 "AND next_attempt_at <= NOW(3) "
+				 "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+				 p, 2, due_cb, d);
+	}
+	d->pos = NULL;
+	if (pos && (rc || (int64_t)(d->n - before) < want))
+		pos->at[0] = '\0'; /* from the start next time */
+	return rc;
+}
+
+int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, bl__relay_pos *pos, int64_t *n)
 {
 	*n = 0;
 	int64_t batch = bl__config_int(cfg, "BILLING_RELAY_BATCH");
@@ -132,6 +177,7 @@ int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n)
 	if (!d)
 		return bl__fail(BL_ENOMEM, "out of memory");
 	d->n = 0;
+	d->pos = NULL;
 	int rc = bl__db_begin(db);
 	/* one status at a time: the index (published_at, status, next_attempt_at)
 	 * then yields rows in order without sorting the whole backlog */
@@ -139,19 +185,13 @@ int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n)
 	size_t deferred = 0;
 	int rounds = 0;
 	do { /* again when quiet hours deferred every row selected (they are not due any more) */
-		for (int i = 0; rc == BL_OK && i < 2 && (int64_t)d->n < batch; i++) {
-			bl__param p[] = { BP_STR(sts[i]), BP_I64(batch - (int64_t)d->n) };
-			rc = bl__db_rows(db,
-					 "SELECT id, channel, attempts FROM messages WHERE published_at IS NULL "
-					 "AND status = ? AND next_attempt_at <= NOW(3) "
-					 "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
-					 p, 2, due_cb, d);
-		}
+		for (int i = 0; rc == BL_OK && i < 2 && (int64_t)d->n < batch; i++)
+			rc = read_due(db, sts[i], pos ? &pos[i] : NULL, batch - (int64_t)d->n, d);
 		if (rc == BL_OK && d->n)
 			rc = quiet_guard(cfg, db, d, &deferred);
 	} while (rc == BL_OK && d->n == 0 && deferred && ++rounds < 16);
-	if (rc == BL_OK && d->n)
-		rc = publish(cfg, r, d);
+	/* marked first, published last: the stream entries appear just before the
+	 * commit, so workers reading them rarely wait for these row locks */
 	if (rc == BL_OK && d->n) {
 		bl__param *ps = malloc(d->n * sizeof *ps);
 		bl_strbuf sql = { 0 };
@@ -166,12 +206,17 @@ int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n)
 		free(ps);
 		bl__sb_free(&sql);
 	}
+	if (rc == BL_OK && d->n)
+		rc = publish(cfg, r, d);
 	if (rc == BL_OK)
 		rc = bl__db_commit(db);
-	if (rc)
+	if (rc) {
 		bl__db_rollback(db);
-	else
+		for (int i = 0; pos && i < 2; i++)
+			pos[i].at[0] = '\0'; /* nothing was published: read these rows again */
+	} else {
 		*n = (int64_t)d->n;
+	}
 	free(d);
 	return rc;
 }
@@ -190,9 +235,10 @@ int bl_relay_publish(bl_ctx *ctx, int64_t *published)
 		return bl_error_last_code();
 	int rc = bl__stream_ensure_group(r, ctx->cfg);
 	int64_t n = 0, total = 0;
+	bl__relay_pos pos[2] = { 0 };
 	do {
 		if (rc == BL_OK)
-			rc = bl__relay_once(ctx->cfg, db, r, &n);
+			rc = bl__relay_once(ctx->cfg, db, r, pos, &n);
 		total += n;
 	} while (rc == BL_OK && n > 0);
 	if (published)

@@ -14,7 +14,16 @@ BL_PRIVATE redisContext *bl__redis_connect(const bl_config *cfg);
 BL_PRIVATE int bl__redis_cmd(redisContext *r, int argc, const char **argv, redisReply **out);
 /* XGROUP CREATE ... 0 MKSTREAM, ignoring BUSYGROUP. */
 BL_PRIVATE int bl__stream_ensure_group(redisContext *r, const bl_config *cfg);
-/* Publish due outbox rows with a private connection pair; *n published. */
-BL_PRIVATE int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, int64_t *n);
+/* Where a relay's last read of one status ended (relay.c): the next read
+ * continues after it.  Zeroed = from the start. */
+typedef struct {
+	char at[32]; /* next_attempt_at of the last row read, as MariaDB prints it */
+	int64_t id;
+} bl__relay_pos;
+/* Publish due outbox rows with a private connection pair; *n published.
+ * pos: bl__relay_pos[2] (WAITING, FAILED) kept by the caller between calls,
+ * or NULL. */
+BL_PRIVATE int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, bl__relay_pos *pos,
+			      int64_t *n);
 
 #endif

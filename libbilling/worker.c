@@ -181,7 +181,8 @@ static void *relay_main(void *arg)
 	wk_shared *sh = arg;
 	MYSQL *db = NULL;
 	redisContext *r = NULL;
-	int64_t last_maint = 0, idle_since = 0;
+	int64_t last_maint = 0, last_sweep = 0, idle_since = 0;
+	bl__relay_pos pos[2] = { 0 };
 	while (!stopping(sh)) {
 		if (!db && !(db = bl__db_connect(sh->cfg, true))) {
 			wlog(sh, "relay: %s", bl_error_last());
@@ -202,7 +203,7 @@ static void *relay_main(void *arg)
 		int64_t n = 0;
 		int rc = BL_OK;
 		if (sh->opts->relay) {
-			rc = bl__relay_once(sh->cfg, db, r, &n);
+			rc = bl__relay_once(sh->cfg, db, r, pos, &n);
 			if (rc) {
 				wlog(sh, "relay: %s (rows wait in the outbox)", bl_error_last());
 				redisFree(r);
@@ -219,7 +220,12 @@ static void *relay_main(void *arg)
 		if (sh->opts->maintenance && now - last_maint >= 1000) {
 			last_maint = now;
 			int64_t touched = 0;
-			if (bl__wk_maintain(sh->cfg, db, &touched))
+			/* leases are BILLING_PENDING_IDLE_MS long: looking for expired
+			 * ones four times per lease is enough */
+			int64_t every = bl__config_int(sh->cfg, "BILLING_PENDING_IDLE_MS") / 4;
+			if (now - last_sweep < every)
+				;
+			else if (last_sweep = now, bl__wk_maintain(sh->cfg, db, &touched))
 				wlog(sh, "maintenance: %s", bl_error_last());
 			else if (touched)
 				wlog(sh, "maintenance: %lld stale message(s) requeued or dead", (long long)touched);

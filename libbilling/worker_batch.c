@@ -514,24 +514,67 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 
 /* ---- maintenance ---- */
 
+static int id_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	jobs *js = p; /* only ids are kept */
+	js->v[js->n++].id = atoll(v[0]);
+	return BL_OK;
+}
+
+/*
+ * Stale claims: PROCESSING rows past their lease go back to WAITING (the
+ * relay publishes them again) or, after BILLING_MAX_DELIVERIES claims that
+ * never completed, to DEAD with the reason.
+ *
+ * Two steps.  A consistent (non-locking) read finds candidates; the UPDATE
+ * then takes them by primary key and checks the condition again.  A locking
+ * range scan over (status, next_attempt_at) would walk, and lock, every
+ * entry of a recently finished claim that InnoDB has not purged yet --
+ * hundreds of thousands under full load -- and hold up the workers' claims
+ * while it does.
+ */
 int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 {
 	*touched = 0;
 	int64_t max = bl__config_int(cfg, "BILLING_MAX_DELIVERIES");
-	uint64_t n = 0;
+	jobs js = { calloc(1000, sizeof(job)), 0 };
+	if (!js.v)
+		return bl__fail(BL_ENOMEM, "out of memory");
+	int rc = bl__db_rows(db,
+			     "SELECT id FROM messages FORCE INDEX (ix_messages_status) "
+			     "WHERE status = 'PROCESSING' AND next_attempt_at < NOW(3) "
+			     "ORDER BY next_attempt_at LIMIT 1000",
+			     NULL, 0, id_cb, &js);
+	if (rc || js.n == 0) {
+		free(js.v);
+		return rc;
+	}
+	bl__param *ps = malloc((js.n + 2) * sizeof *ps);
+	if (!ps) {
+		free(js.v);
+		return bl__fail(BL_ENOMEM, "out of memory");
+	}
+	ps[0] = BP_I64(max);
+	ps[1] = BP_I64(max);
+	for (size_t i = 0; i < js.n; i++)
+		ps[2 + i] = BP_I64(js.v[i].id);
 	/* SET runs left to right: status and last_error read the old deliveries;
 	 * a PROCESSING row's next_attempt_at is its lease expiry (set by the claim) */
-	bl__param p[] = { BP_I64(max), BP_I64(max) };
-	int rc = bl__db_exec(db,
-			     "UPDATE messages SET "
-			     "status = IF(deliveries + 1 >= ?, 'DEAD', 'WAITING'), "
-			     "last_error = IF(status = 'DEAD', CONCAT('claimed ', deliveries + 1, "
-			     "' times without completing (worker crashes?); limit ', ?), last_error), "
-			     "processed_at = IF(status = 'DEAD', NOW(3), processed_at), "
-			     "deliveries = deliveries + 1, published_at = NULL, claim_token = NULL, "
-			     "next_attempt_at = NOW(3) "
-			     "WHERE status = 'PROCESSING' AND next_attempt_at < NOW(3) LIMIT 1000",
-			     p, 2, &n, NULL);
+	_cleanup_free_ char *sql = in_list(js.n,
+		"UPDATE messages SET "
+		"status = IF(deliveries + 1 >= ?, 'DEAD', 'WAITING'), "
+		"last_error = IF(status = 'DEAD', CONCAT('claimed ', deliveries + 1, "
+		"' times without completing (worker crashes?); limit ', ?), last_error), "
+		"processed_at = IF(status = 'DEAD', NOW(3), processed_at), "
+		"deliveries = deliveries + 1, published_at = NULL, claim_token = NULL, "
+		"next_attempt_at = NOW(3) "
+		"WHERE id IN (", ") AND status = 'PROCESSING' AND next_attempt_at < NOW(3)");
+	uint64_t n = 0;
+	rc = sql ? bl__db_exec(db, sql, ps, (unsigned)js.n + 2, &n, NULL) : bl__fail(BL_ENOMEM, "out of memory");
 	*touched = (int64_t)n;
+	free(ps);
+	free(js.v);
 	return rc;
 }
