@@ -51,15 +51,21 @@ int bl_pii_normalize(bl_pii_kind kind, const char *in, char **out)
 				*d++ = *p;
 			else if (*p != '-' && *p != ' ' && *p != '+' && *p != '(' && *p != ')') {
 				free(s);
-				return bl__fail(BL_EINVAL, "phone '%s': unexpected character '%c'", in, *p);
+				/* never echo the value: it is personal data (it goes to logs) */
+				if (!isprint((unsigned char)*p))
+					return bl__fail(BL_EINVAL, "phone: unexpected byte 0x%02x at position %zu",
+							(unsigned char)*p, (size_t)(p - in) + 1);
+				return bl__fail(BL_EINVAL, "phone: unexpected character '%c' at position %zu",
+						*p, (size_t)(p - in) + 1);
 			}
 		}
 		*d = '\0';
 		size_t len = (size_t)(d - s);
 		if (len < 9 || len > 12 || s[0] != '0') {
+			bool zero = s[0] == '0';
 			free(s);
-			return bl__fail(BL_EINVAL, "phone '%s': expected a Korean number like 010-1234-5678",
-					in);
+			return bl__fail(BL_EINVAL, "phone: %zu digit(s)%s: expected a Korean number like "
+						   "010-1234-5678", len, len && !zero ? " not starting with 0" : "");
 		}
 	} else {
 		const char *b = in, *e = in + n;
@@ -73,7 +79,13 @@ int bl_pii_normalize(bl_pii_kind kind, const char *in, char **out)
 		const char *at = strchr(s, '@');
 		if (!at || at == s || !at[1] || strchr(at + 1, '@') || !strchr(at + 1, '.') ||
 		    strpbrk(s, " \t\r\n<>\"") || strlen(s) > 254) {
-			bl__fail(BL_EINVAL, "email '%s': not an e-mail address", in);
+			/* the reason, not the value: it is personal data (it goes to logs) */
+			bl__fail(BL_EINVAL, "email: not an e-mail address (%s)",
+				 !at ? "no '@'" : at == s ? "nothing before '@'" : !at[1] ? "nothing after '@'"
+				 : strchr(at + 1, '@') ? "more than one '@'"
+				 : !strchr(at + 1, '.') ? "no '.' in the domain"
+				 : strlen(s) > 254 ? "longer than 254 characters"
+						   : "a blank, '<', '>' or '\"' in it");
 			free(s);
 			return BL_EINVAL;
 		}

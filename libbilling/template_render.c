@@ -232,10 +232,31 @@ static bool name_has(const tpl_node *nd, const char *word)
 	return false;
 }
 
+/* A value bl_pii_mask made (010-****-5678, k***@example.com), e.g. in a
+ * preview's model: it shows no more than itself. */
+static bool already_masked(const char *s)
+{
+	size_t n = strlen(s);
+	if (n >= 11 && n <= 14 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+	    isdigit((unsigned char)s[2]) && s[3] == '-' && s[n - 5] == '-') {
+		for (size_t i = 4; i < n - 5; i++)
+			if (s[i] != '*')
+				return false;
+		for (size_t i = n - 4; i < n; i++)
+			if (!isdigit((unsigned char)s[i]))
+				return false;
+		return true;
+	}
+	return n >= 7 && s[0] != '@' && s[0] != '*' && !strncmp(s + 1, "***@", 4) && !strchr(s + 5, '@') &&
+	       !strchr(s + 5, '*');
+}
+
 /* |mask: phone or e-mail by the variable's name, else by the value's shape.
  * A value that is neither is masked entirely: never shown in clear. */
 static char *mask_value(const tpl_node *nd, const char *s)
 {
+	if (already_masked(s))
+		return bl__strdup(s);
 	bl_pii_kind kind;
 	if (name_has(nd, "mail"))
 		kind = BL_PII_EMAIL;

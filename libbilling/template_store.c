@@ -515,7 +515,27 @@ static int preview_model(bl_ctx *ctx, MYSQL *db, const tpl_row *r, const char *s
 			return bl__fail(BL_ENOTFOUND, "statement %lld does not exist",
 					(long long)statement_id);
 		bl__model_req req = { uid, statement_id, sample_json && *sample_json ? sample_json : NULL };
-		return bl__models_load(ctx, db, &req, 1, model);
+		int lrc = bl__models_load(ctx, db, &req, 1, model);
+		/* A preview is shown and logged, never sent: the subscriber's phone and
+		 * e-mail go in masked ({{phone|mask}} keeps a masked value as it is). */
+		static const struct { const char *key; bl_pii_kind kind; } pii[] = {
+			{ "phone", BL_PII_PHONE }, { "email", BL_PII_EMAIL } };
+		for (size_t i = 0; lrc == BL_OK && i < sizeof pii / sizeof pii[0]; i++) {
+			const char *plain = json_string_value(json_object_get(*model, pii[i].key));
+			char *masked = NULL;
+			if (plain && bl_pii_mask(pii[i].kind, plain, &masked) != BL_OK)
+				masked = bl__strdup("****");
+			if (masked)
+				json_object_set_new(*model, pii[i].key, json_string(masked));
+			else if (plain)
+				lrc = bl__fail(BL_ENOMEM, "out of memory");
+			free(masked);
+		}
+		if (lrc) {
+			json_decref(*model);
+			*model = NULL;
+		}
+		return lrc;
 	}
 	*model = sample ? sample : builtin_sample(r);
 	return *model ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
