@@ -286,3 +286,30 @@ Test(crypto, data_key_generate)
 	bl_free(b);
 	cr_expect_eq(bl_data_key_generate(NULL), BL_EINVAL);
 }
+
+Test(crypto, scrub_masks_personal_data_in_free_text)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "GET /api/users?phone=010-1234-5678&x=1", "GET /api/users?phone=010-****-5678&x=1" },
+		{ "user 01012345678 not found", "user 010****5678 not found" },
+		{ "to kim.minsu@example.co.kr: timeout", "to k***@example.co.kr: timeout" },
+		{ "+82 10 1234 5678", "+82 1* **** 5678" },
+		{ "a@b.c and 010.9876.5432", "a***@b.c and 010.****.5432" },
+		/* not personal data: kept */
+		{ "run 12345678901 of 2026-10", "run 12345678901 of 2026-10" },
+		{ "amount 079,700", "amount 079,700" },
+		{ "x0101234567y", "x0101234567y" },
+		{ "nobody@localhost", "nobody@localhost" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *out = NULL;
+		cr_assert_eq(bl_pii_scrub(cases[i].in, &out), BL_OK, "'%s': %s", cases[i].in, bl_error_last());
+		cr_expect_str_eq(out, cases[i].want, "'%s'", cases[i].in);
+		bl_free(out);
+	}
+	char *out = (char *)1;
+	cr_expect_eq(bl_pii_scrub(NULL, &out), BL_EINVAL);
+	cr_expect_null(out);
+	cr_expect_eq(bl_pii_scrub("x", NULL), BL_EINVAL);
+}

@@ -216,7 +216,7 @@ def main():
     ok(c.expect(r"USER_ALL\s+ALL\s+4,000", at, 10) is not None, "group list in the console", tail(c))
     c.expect(PROMPT, at)
     at = c.mark()
-    c.send("nosuchcommand\r")
+    c.send("nosuchcommand 010-2222-3333 kim.minsu@example.com\r")
     ok(c.expect(r"unknown command 'nosuchcommand'[\s\S]*" + PROMPT, at, 5) is not None,
        "an error is shown and the console stays", tail(c))
     c.send("\x04")  # Ctrl-D
@@ -225,6 +225,9 @@ def main():
     hist = open(HIST, encoding="utf-8").read() if os.path.exists(HIST) else ""
     ok("group list" in hist and "template show DEFAULT_BILLING_SMS" in hist and "batch run" not in hist,
        "history saved to $BILLING_CLI_HISTORY (without the dropped line)", hist)
+    ok("010-2222-3333" not in hist and "kim.minsu@" not in hist and
+       "nosuchcommand 010-****-3333 k***@example.com" in hist,
+       "the history file keeps typed phone numbers and e-mails masked", hist)
 
     # ---- session 2: history recall, Ctrl-C during a batch run ----
     c = Console(dict(ENV, NO_COLOR=""))

@@ -384,14 +384,20 @@ static void build_prompt(char *out, size_t n)
 		snprintf(out, n, "%s[%s]> ", db, S->month);
 }
 
+/* The history (and its file) keeps phone numbers and e-mail addresses typed
+ * in a command masked (bl_pii_scrub): it is personal data on disk. */
 static void remember(const char *line)
 {
-	HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
-	if (last && !strcmp(last->line, line))
+	char *safe = NULL;
+	if (bl_pii_scrub(line, &safe) != BL_OK)
 		return;
-	add_history(line);
-	if (hist_path && append_history(1, hist_path) != 0)
-		write_history(hist_path);
+	HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+	if (!last || strcmp(last->line, safe)) {
+		add_history(safe);
+		if (hist_path && append_history(1, hist_path) != 0)
+			write_history(hist_path);
+	}
+	bl_free(safe);
 }
 
 static int run_line(char *line)

@@ -53,7 +53,7 @@ static void *job_main(void *arg)
 	if (rc) {
 		char *clean = scrub_pii(bl_error_last());
 		snprintf(err, sizeof err, "%s", clean ? clean : "");
-		free(clean);
+		bl_free(clean);
 	}
 	fprintf(stderr, "%s: batch run #%lld (%s) ended: %s%s%s\n", HTTPD_NAME, (long long)id, j->month,
 		rc == BL_OK ? "COMPLETED" : rc == BL_ESTOPPED ? "STOPPED" : bl_strerror(rc), rc ? ": " : "",

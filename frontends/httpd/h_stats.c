@@ -93,7 +93,7 @@ static void *refresh_main(void *arg)
 		if (rc) {
 			char *clean = scrub_pii(bl_error_last());
 			snprintf(err, sizeof err, "%s", clean ? clean : "");
-			free(clean);
+			bl_free(clean);
 			fprintf(stderr, "%s: statistics: %s\n", HTTPD_NAME, err);
 		}
 		int64_t took = now_us() - t0;

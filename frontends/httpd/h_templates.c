@@ -182,7 +182,7 @@ void h_template_preview(req *r)
 		char *masked = s ? scrub_pii(s) : NULL;
 		if (masked)
 			json_object_set_new(o, parts[i], json_string(masked));
-		free(masked);
+		bl_free(masked);
 	}
 	reply_json(r, 200, o);
 }

@@ -88,7 +88,7 @@ static void reply_error_json(req *r, int status, const char *code, const char *f
 	char *clean = scrub_pii(msg);
 	json_t *e = json_pack("{s:s,s:s,s:s?}", "code", code ? code : status_code(status), "message",
 			      clean ? clean : "", "field", field);
-	free(clean);
+	bl_free(clean);
 	if (e && !field)
 		json_object_set_new(e, "field", json_null());
 	if (e && line > 0) {
@@ -156,7 +156,7 @@ void reply_lib(req *r, int rc, const char *field)
 		char *clean = scrub_pii(msg);
 		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, r->route ? r->route->pattern : "?",
 			clean ? clean : "");
-		free(clean);
+		bl_free(clean);
 		reply_error_json(r, status, NULL, NULL,
 				 status == 503 ? "a backend (database or Redis) is unavailable; try again"
 					       : "internal error",
@@ -396,75 +396,10 @@ bool body_bool(req *r, const char *key, bool required, bool *out)
 
 /* ---- personal data in messages and logs ---- */
 
-static bool email_local(char c)
-{
-	return isalnum((unsigned char)c) || strchr("._%+-", c);
-}
-
-static bool email_domain(char c)
-{
-	return isalnum((unsigned char)c) || c == '.' || c == '-';
-}
-
 char *scrub_pii(const char *s)
 {
-	if (!s)
-		return NULL;
-	size_t n = strlen(s);
-	char *o = malloc(n * 2 + 8); /* masks add at most "***" per address */
-	if (!o)
-		return NULL;
-	size_t w = 0;
-	for (size_t i = 0; i < n;) {
-		/* e-mail: local@domain.tld → l***@domain.tld */
-		if (email_local(s[i]) && (i == 0 || !email_local(s[i - 1]))) {
-			size_t j = i;
-			while (j < n && email_local(s[j]))
-				j++;
-			if (j < n && s[j] == '@') {
-				size_t k = j + 1;
-				while (k < n && email_domain(s[k]))
-					k++;
-				if (k > j + 1 && memchr(s + j + 1, '.', k - j - 1)) {
-					o[w++] = s[i];
-					memcpy(o + w, "***", 3);
-					w += 3;
-					memcpy(o + w, s + j, k - j);
-					w += k - j;
-					i = k;
-					continue;
-				}
-			}
-		}
-		/* phone: 9-15 digits starting with 0 or after '+', with - . or space between */
-		if ((s[i] == '0' || (s[i] == '+' && i + 1 < n && isdigit((unsigned char)s[i + 1]))) &&
-		    (i == 0 || !isalnum((unsigned char)s[i - 1]))) {
-			size_t j = i + (s[i] == '+'), digits = 0, end = j;
-			while (j < n && (isdigit((unsigned char)s[j]) ||
-					 ((s[j] == '-' || s[j] == ' ' || s[j] == '.') && j + 1 < n &&
-					  isdigit((unsigned char)s[j + 1]) && digits > 0))) {
-				if (isdigit((unsigned char)s[j])) {
-					digits++;
-					end = j + 1;
-				}
-				j++;
-			}
-			if (digits >= 9 && digits <= 15 && (end >= n || !isalnum((unsigned char)s[end]))) {
-				size_t d = 0;
-				for (size_t k = i; k < end; k++) {
-					bool dig = isdigit((unsigned char)s[k]);
-					if (dig)
-						d++;
-					o[w++] = dig && d > 3 && d <= digits - 4 ? '*' : s[k];
-				}
-				i = end;
-				continue;
-			}
-		}
-		o[w++] = s[i++];
-	}
-	o[w] = '\0';
-	return o;
+	char *out = NULL;
+	return s && bl_pii_scrub(s, &out) == BL_OK ? out : NULL;
 }
 
 void audit(req *r, const char *action, const char *target, json_t *detail)
@@ -475,7 +410,7 @@ void audit(req *r, const char *action, const char *target, json_t *detail)
 		char *clean = scrub_pii(bl_error_last());
 		fprintf(stderr, "%s: audit %s %s: %s\n", HTTPD_NAME, action, target ? target : "",
 			clean ? clean : "");
-		free(clean);
+		bl_free(clean);
 	}
 	free(d);
 }

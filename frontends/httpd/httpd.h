@@ -122,7 +122,8 @@ bool body_i64(req *r, const char *key, bool required, int64_t min, int64_t max, 
 bool body_bool(req *r, const char *key, bool required, bool *out);
 /* Parse a library JSON string (bl_free'd here); NULL and a 500 sent on failure. */
 json_t *lib_json(req *r, char *json);
-/* A copy of `s` with e-mail addresses and phone-like digit runs masked (free()). */
+/* bl_pii_scrub: a copy of `s` with e-mail addresses and phone numbers masked
+ * (bl_free()); NULL for NULL or out of memory. */
 char *scrub_pii(const char *s);
 /* Record an audit entry of the request's admin (best effort). */
 void audit(req *r, const char *action, const char *target, json_t *detail); /* steals detail */

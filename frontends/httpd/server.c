@@ -316,8 +316,8 @@ static void access_log(req *r, int64_t us)
 	}
 	ssize_t w = write(STDERR_FILENO, line, (size_t)n); /* one write: lines never interleave */
 	(void)w;
-	free(path);
-	free(qk);
+	bl_free(path);
+	bl_free(qk);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,

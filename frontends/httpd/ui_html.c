@@ -201,7 +201,7 @@ void ui_error_lib(req *r, int rc, const char *const *fieldmap)
 	if (rc == BL_EDB || rc == BL_EREDIS || rc == BL_ENOMEM || rc == BL_ERROR) {
 		char *clean = scrub_pii(m);
 		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, r->url, clean ? clean : "");
-		free(clean);
+		bl_free(clean);
 		ui_error(r, NULL, "데이터베이스 또는 Redis에 연결할 수 없습니다. 잠시 후 다시 시도하세요.");
 		return;
 	}
@@ -211,7 +211,7 @@ void ui_error_lib(req *r, int rc, const char *const *fieldmap)
 			field = fieldmap[i];
 	char *clean = scrub_pii(m);
 	ui_error(r, field, "%s", clean ? clean : m);
-	free(clean);
+	bl_free(clean);
 }
 
 void ui_form_fields(req *r, const char *const *fields)

@@ -164,9 +164,9 @@ static json_t *draft_preview(req *r, draft *d)
 		char *ms = scrub_pii(subject), *mt = scrub_pii(text), *mh = scrub_pii(html);
 		out = json_pack("{s:s?,s:s?,s:s?,s:s,s:I}", "subject", ms, "text", mt, "html", mh, "kind", kind, "bytes",
 				(json_int_t)bytes);
-		free(ms);
-		free(mt);
-		free(mh);
+		bl_free(ms);
+		bl_free(mt);
+		bl_free(mh);
 	}
 	bl_free(subject);
 	bl_free(text);

@@ -35,6 +35,15 @@ BL_EXTERN(int) bl_pii_blind_index(bl_ctx *ctx, bl_pii_kind kind, const char *pla
 /** Masked form for display: 010-****-5678, k***@example.com. */
 BL_EXTERN(int) bl_pii_mask(bl_pii_kind kind, const char *plain, char **out);
 
+/**
+ * Mask every phone number and e-mail address found in free text (a log line,
+ * an error message, a request path, a typed command) the way bl_pii_mask
+ * does: 010-****-5678, k***@example.com.  Phone numbers: 9-15 digits starting
+ * with 0 or after '+', '-', '.' or ' ' allowed between digits.  *out (bl_free)
+ * gets the masked copy; text without personal data comes back unchanged.
+ */
+BL_EXTERN(int) bl_pii_scrub(const char *text, char **out);
+
 /** A fresh random data key as 64 hex digits (for .env generation). */
 BL_EXTERN(int) bl_data_key_generate(char **out);
 

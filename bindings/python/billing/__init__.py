@@ -17,7 +17,7 @@ from .context import Context, connect
 from .core import (CHANNELS, CREATED_BY, PII_KINDS, PURPOSES, ROLES, SERVICE_TYPES, Config,
                    StopFlag, batch_mode_name, batch_mode_parse, charge_problem_name,
                    compute_statement, config_describe, config_is_secret, config_keys,
-                   data_key_generate, has_function, library_path, parse_month, pii_mask,
+                   data_key_generate, has_function, library_path, parse_month, pii_mask, pii_scrub,
                    pii_normalize, render, retry_next, retry_policy_default, sms_bytes, strerror,
                    template_validate, version)
 from .errors import (AuthError, BillingError, Conflict, ConfigError, CryptoError, DatabaseError,
@@ -33,7 +33,7 @@ __all__ = [
     "RedisError", "SERVICE_TYPES", "StopFlag", "Stopped", "batch_mode_name", "batch_mode_parse",
     "charge_problem_name", "compute_statement", "config_describe", "config_is_secret",
     "config_keys", "connect", "data_key_generate", "error_class", "has_function",
-    "library_path", "parse_month", "pii_mask", "pii_normalize", "render", "retry_next",
+    "library_path", "parse_month", "pii_mask", "pii_scrub", "pii_normalize", "render", "retry_next",
     "retry_policy_default", "role_name", "role_parse", "session_csrf_check", "sms_bytes",
     "strerror", "template_validate", "version",
 ]

@@ -223,6 +223,7 @@ SIGNATURES = {
     "bl_pii_decrypt": (RC, [vp, c_int, s, c_size_t, out_s]),
     "bl_pii_blind_index": (RC, [vp, c_int, s, s]),
     "bl_pii_mask": (RC, [c_int, s, out_s]),
+    "bl_pii_scrub": (RC, [s, out_s]),
     "bl_data_key_generate": (RC, [out_s]),
     # user.h
     "bl_user_opts_init": (RC, [P(UserOpts), c_uint]),

@@ -225,6 +225,13 @@ def pii_mask(kind, value):
     return take_string(out)
 
 
+def pii_scrub(text):
+    """bl_pii_scrub: every phone number and e-mail in free text masked."""
+    out = _out()
+    lib().bl_pii_scrub(enc(text), byref(out))
+    return take_string(out)
+
+
 def data_key_generate():
     """bl_data_key_generate: a fresh BILLING_DATA_KEY (64 hex digits)."""
     out = _out()
