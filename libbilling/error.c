@@ -23,6 +23,13 @@ static int vset(int code, const char *prefix_fmt, va_list ap, bool wrap)
 	} else {
 		memcpy(last_msg, tmp, sizeof last_msg);
 	}
+	/* Messages end up in logs and API answers: a phone number or e-mail that
+	 * came in with a value (a typed filter, a JSON fragment, a database
+	 * error) is masked here, once for every path. */
+	if (strpbrk(last_msg, "@0+")) {
+		bl__pii_scrub_buf(last_msg, tmp, sizeof tmp);
+		memcpy(last_msg, tmp, sizeof last_msg);
+	}
 	last_code = code;
 	return code;
 }

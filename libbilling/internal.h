@@ -45,6 +45,9 @@ BL_PRIVATE char *bl__sb_steal(bl_strbuf *b);
 BL_PRIVATE void bl__sb_free(bl_strbuf *b);
 
 BL_PRIVATE char *bl__strdup(const char *s);
+/* bl_pii_scrub into out[cap] (cut to fit, always terminated when cap > 0);
+ * returns the length the whole result needs (pii_scrub.c). */
+BL_PRIVATE size_t bl__pii_scrub_buf(const char *in, char *out, size_t cap);
 BL_PRIVATE int bl__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* ---- config (config.c) ---- */

@@ -313,3 +313,16 @@ Test(crypto, scrub_masks_personal_data_in_free_text)
 	cr_expect_null(out);
 	cr_expect_eq(bl_pii_scrub("x", NULL), BL_EINVAL);
 }
+
+/* Every error message is scrubbed when it is recorded (error.c): a value
+ * echoed in a message never carries a plain phone number or e-mail. */
+Test(crypto, error_messages_never_carry_plain_pii)
+{
+	cr_assert_eq(bl_month_parse("01098765432", NULL, NULL), BL_EINVAL);
+	cr_expect(strstr(bl_error_last(), "010****5432"), "%s", bl_error_last());
+	cr_expect_null(strstr(bl_error_last(), "01098765432"), "%s", bl_error_last());
+	cr_assert_eq(bl_month_parse("kim@ex.kr", NULL, NULL), BL_EINVAL);
+	cr_expect(strstr(bl_error_last(), "k***@ex.kr"), "%s", bl_error_last());
+	/* the rest of the message is untouched */
+	cr_expect(strstr(bl_error_last(), "expected YYYY-MM"), "%s", bl_error_last());
+}
