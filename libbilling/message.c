@@ -235,23 +235,49 @@ static int check_filter(const bl_message_filter *f)
 	return BL_OK;
 }
 
-/* WHERE clause with every optional filter (NULL/0 means "any"). */
-#define FILTER_WHERE                                                                            \
-	"WHERE m.id > ? AND (? = 0 OR m.user_id = ?) AND (? = 0 OR m.reservation_id = ?) "     \
-	"AND (? = '' OR m.status = ?) AND (? = '' OR m.channel = ?) AND (? = '' OR t.code = ?) " \
-	"AND (? = '' OR m.requested_at >= ?) AND (? = '' OR m.requested_at < ?) "              \
-	"AND (? = 0 OR m.statement_id IN (SELECT id FROM statements WHERE batch_run_id = ?)) "
+/*
+ * The WHERE clause of the filters that are set (NULL/0 means "any"), built
+ * for each call so that the optimizer sees only real conditions: a
+ * "(? = '' OR col = ?)" form for every filter hides the usable indexes and
+ * the query read whole templates' messages and sorted them (0.4-2.9 s at
+ * 1 M messages instead of ~15 ms).  The template is matched through a
+ * subquery: the join to message_templates only fetches the code.
+ */
+typedef struct {
+	bl_strbuf sql;
+	bl__param p[12];
+	unsigned n;
+} filter_q;
 
-#define FILTER_PARAMS(f)                                                                        \
-	BP_I64((f)->after_id), BP_I64((f)->user_id), BP_I64((f)->user_id),                    \
-		BP_I64((f)->reservation_id), BP_I64((f)->reservation_id),                       \
-		BP_STR((f)->status ? (f)->status : ""), BP_STR((f)->status ? (f)->status : ""), \
-		BP_STR((f)->channel ? (f)->channel : ""), BP_STR((f)->channel ? (f)->channel : ""), \
-		BP_STR((f)->template_code ? (f)->template_code : ""),                           \
-		BP_STR((f)->template_code ? (f)->template_code : ""),                           \
-		BP_STR((f)->from ? (f)->from : ""), BP_STR((f)->from ? (f)->from : ""),         \
-		BP_STR((f)->to ? (f)->to : ""), BP_STR((f)->to ? (f)->to : ""),                 \
-		BP_I64((f)->run_id), BP_I64((f)->run_id)
+static void filter_add(filter_q *q, const char *cond, bl__param v)
+{
+	bl__sb_puts(&q->sql, cond);
+	q->p[q->n++] = v;
+}
+
+static void filter_where(filter_q *q, const bl_message_filter *f)
+{
+	filter_add(q, " WHERE m.id > ?", BP_I64(f->after_id));
+	if (f->user_id)
+		filter_add(q, " AND m.user_id = ?", BP_I64(f->user_id));
+	if (f->reservation_id)
+		filter_add(q, " AND m.reservation_id = ?", BP_I64(f->reservation_id));
+	if (f->status)
+		filter_add(q, " AND m.status = ?", BP_STR(f->status));
+	if (f->channel)
+		filter_add(q, " AND m.channel = ?", BP_STR(f->channel));
+	if (f->template_code)
+		filter_add(q, " AND m.template_id IN (SELECT id FROM message_templates WHERE code = ?)",
+			   BP_STR(f->template_code));
+	if (f->from)
+		filter_add(q, " AND m.requested_at >= ?", BP_STR(f->from));
+	if (f->to)
+		filter_add(q, " AND m.requested_at < ?", BP_STR(f->to));
+	if (f->run_id)
+		filter_add(q, " AND EXISTS (SELECT 1 FROM statements s WHERE s.id = m.statement_id "
+			      "AND s.batch_run_id = ?)",
+			   BP_I64(f->run_id));
+}
 
 int bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json)
 {
@@ -262,11 +288,29 @@ int bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json)
 	if (rc || !db)
 		return rc ? rc : bl_error_last_code();
 	json_t *rows = NULL;
-	bl__param p[] = { FILTER_PARAMS(f), BP_I64(f->limit) };
-	rc = bl__db_json(db,
-			 "SELECT " MSG_COLUMNS " FROM messages m JOIN message_templates t ON t.id = m.template_id "
-			 FILTER_WHERE "ORDER BY m.id LIMIT ?",
-			 p, sizeof p / sizeof p[0], &rows);
+	if (f->template_code) {
+		/* an unknown code would scan every message to find none */
+		int64_t known = 0;
+		bl__param tp[] = { BP_STR(f->template_code) };
+		if ((rc = bl__db_i64(db, "SELECT COUNT(*) FROM message_templates WHERE code = ?", tp, 1, &known,
+				     NULL)))
+			return rc;
+		if (!known)
+			return (*json = bl__strdup("[]")) ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
+	}
+	filter_q q = { .n = 0 };
+	/* With a template: STRAIGHT_JOIN makes messages drive the join and the
+	 * template subquery, in id order, so the page is the first `limit` rows
+	 * that match (otherwise MariaDB reads every message of the template and
+	 * sorts them: 2.5 s at 1 M); an index of another filter column (user,
+	 * reservation) is still used when it helps.  Without one the optimizer
+	 * chooses well (and the run filter's subquery needs its choice). */
+	bl__sb_puts(&q.sql, f->template_code ? "SELECT STRAIGHT_JOIN " : "SELECT ");
+	bl__sb_puts(&q.sql, MSG_COLUMNS " FROM messages m JOIN message_templates t ON t.id = m.template_id");
+	filter_where(&q, f);
+	filter_add(&q, " ORDER BY m.id LIMIT ?", BP_I64(f->limit));
+	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory") : bl__db_json(db, q.sql.s, q.p, q.n, &rows);
+	bl__sb_free(&q.sql);
 	if (rc == BL_OK)
 		rc = bl__json_out(rows, json);
 	json_decref(rows);
@@ -365,12 +409,14 @@ int bl_message_retry_filter(bl_ctx *ctx, const bl_message_filter *f, int64_t *co
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
-	bl__param p[] = { FILTER_PARAMS(f) };
+	filter_q q = { .n = 0 };
 	uint64_t changed = 0;
-	rc = bl__db_exec(db,
-			 "UPDATE messages m JOIN message_templates t ON t.id = m.template_id " RETRY_SET
-			 FILTER_WHERE "AND m.status IN ('FAILED','DEAD')",
-			 p, sizeof p / sizeof p[0], &changed, NULL);
+	bl__sb_puts(&q.sql, "UPDATE messages m " RETRY_SET);
+	filter_where(&q, f);
+	bl__sb_puts(&q.sql, " AND m.status IN ('FAILED','DEAD')");
+	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory")
+		       : bl__db_exec(db, q.sql.s, q.p, q.n, &changed, NULL);
+	bl__sb_free(&q.sql);
 	if (rc == BL_OK && count)
 		*count = (int64_t)changed;
 	return rc;

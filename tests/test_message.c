@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 #include "testutil.h"
 
 #define MONTH "2026-10"
@@ -308,5 +309,101 @@ Test(message, killed_worker_is_recovered_by_another, .timeout = 300)
 	run_worker(ctx, 2, 4000);
 	cr_assert_eq(tu_i64(ctx, "SELECT COUNT(*) FROM messages WHERE status = 'SUCCESS'"), st.created);
 	assert_exactly_once(ctx);
+	tu_ctx_drop(ctx);
+}
+
+/* Page through bl_message_search (small pages, id cursor) and count. */
+static long long search_count(bl_ctx *ctx, bl_message_filter f)
+{
+	long long n = 0;
+	f.limit = 7;
+	f.after_id = 0;
+	for (;;) {
+		char *js = NULL;
+		cr_assert_eq(bl_message_search(ctx, &f, &js), BL_OK, "%s", bl_error_last());
+		json_t *a = json_loads(js, 0, NULL);
+		bl_free(js);
+		cr_assert(json_is_array(a));
+		size_t k = json_array_size(a);
+		for (size_t i = 0; i < k; i++) {
+			int64_t id = json_integer_value(json_object_get(json_array_get(a, i), "id"));
+			cr_assert_gt(id, f.after_id, "ids ascend across pages");
+			f.after_id = id;
+		}
+		json_decref(a);
+		n += (long long)k;
+		if (k < 7)
+			return n;
+	}
+}
+
+Test(message, search_filters_match_sql, .timeout = 300)
+{
+	const char *s[] = { "BILLING_MOCK_SMS_PERMANENT_PERMILLE", "300", NULL };
+	bl_ctx *ctx = month_ctx("msg_search", 600, s);
+	bl_enqueue_stats st;
+	cr_assert_eq(bl_message_enqueue_statements(ctx, MONTH, 0, &st), BL_OK, "%s", bl_error_last());
+	run_worker(ctx, 2, 500);
+	long long run = tu_i64(ctx, "SELECT MAX(id) FROM batch_runs");
+	long long user = tu_i64(ctx, "SELECT MIN(user_id) FROM messages WHERE channel = 'SMS'");
+	char rs[24], us[24];
+	snprintf(rs, sizeof rs, "%lld", run);
+	snprintf(us, sizeof us, "%lld", user);
+	static const struct {
+		const char *status, *channel, *tpl, *from, *to;
+		bool by_run, by_user;
+		const char *where;
+	} cases[] = {
+		{ NULL, NULL, NULL, NULL, NULL, false, false, "1" },
+		{ "DEAD", NULL, NULL, NULL, NULL, false, false, "m.status = 'DEAD'" },
+		{ "SUCCESS", "EMAIL", NULL, NULL, NULL, false, false, "m.status = 'SUCCESS' AND m.channel = 'EMAIL'" },
+		{ NULL, NULL, "DEFAULT_BILLING_SMS", NULL, NULL, false, false, "t.code = 'DEFAULT_BILLING_SMS'" },
+		{ "DEAD", NULL, "DEFAULT_BILLING_SMS", NULL, NULL, true, false,
+		  "m.status = 'DEAD' AND t.code = 'DEFAULT_BILLING_SMS' AND s.batch_run_id = @run" },
+		{ NULL, NULL, NULL, NULL, NULL, true, false, "s.batch_run_id = @run" },
+		{ NULL, NULL, "DEFAULT_BILLING_SMS", NULL, NULL, false, true, "t.code = 'DEFAULT_BILLING_SMS' AND m.user_id = @user" },
+		{ NULL, NULL, NULL, NULL, NULL, false, true, "m.user_id = @user" },
+		{ NULL, "SMS", NULL, "2000-01-01", "2999-01-01", false, false, "m.channel = 'SMS'" },
+		{ NULL, NULL, NULL, "2999-01-01", NULL, false, false, "0" },
+		{ NULL, NULL, "NO_SUCH_TEMPLATE", NULL, NULL, false, false, "0" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bl_message_filter f;
+		bl_message_filter_init(&f, BL_MESSAGE_FILTER_VERSION);
+		f.status = cases[i].status;
+		f.channel = cases[i].channel;
+		f.template_code = cases[i].tpl;
+		f.from = cases[i].from;
+		f.to = cases[i].to;
+		f.run_id = cases[i].by_run ? run : 0;
+		f.user_id = cases[i].by_user ? user : 0;
+		char sql[600], w[300];
+		snprintf(w, sizeof w, "%s", cases[i].where);
+		for (char *p; (p = strstr(w, "@run")) || (p = strstr(w, "@user"));) {
+			char rest[300];
+			bool r = !strncmp(p, "@run", 4);
+			snprintf(rest, sizeof rest, "%s", p + (r ? 4 : 5));
+			snprintf(p, sizeof w - (size_t)(p - w), "%s%s", r ? rs : us, rest);
+		}
+		snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM messages m JOIN message_templates t ON t.id = "
+					  "m.template_id LEFT JOIN statements s ON s.id = m.statement_id WHERE %s", w);
+		long long want = tu_i64(ctx, sql);
+		cr_expect_eq(search_count(ctx, f), want, "case %zu (%s): search found another count than %lld", i,
+			     cases[i].where, want);
+		if (i > 0 && i < 9)
+			cr_expect_gt(want, 0, "case %zu (%s) matches something", i, cases[i].where);
+	}
+	/* the retry by filter takes the same rows: DEAD SMS of the template in the run */
+	bl_message_filter f;
+	bl_message_filter_init(&f, BL_MESSAGE_FILTER_VERSION);
+	f.status = "DEAD";
+	f.template_code = "DEFAULT_BILLING_SMS";
+	f.run_id = run;
+	long long dead = tu_i64(ctx, "SELECT COUNT(*) FROM messages m JOIN message_templates t ON t.id = m.template_id "
+				     "WHERE m.status = 'DEAD' AND t.code = 'DEFAULT_BILLING_SMS'");
+	int64_t n = 0;
+	cr_assert_eq(bl_message_retry_filter(ctx, &f, &n), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(n, dead);
+	cr_expect_eq(tu_i64(ctx, "SELECT COUNT(*) FROM messages WHERE status = 'DEAD'"), 0);
 	tu_ctx_drop(ctx);
 }
