@@ -396,6 +396,9 @@ Test(message, search_filters_match_sql, .timeout = 300)
 	/* the retry by filter takes the same rows: DEAD SMS of the template in the run */
 	bl_message_filter f;
 	bl_message_filter_init(&f, BL_MESSAGE_FILTER_VERSION);
+	f.run_id = run + 1000; /* no such run: nothing (answered without a scan) */
+	cr_expect_eq(search_count(ctx, f), 0);
+	f.run_id = 0;
 	f.status = "DEAD";
 	f.template_code = "DEFAULT_BILLING_SMS";
 	f.run_id = run;
