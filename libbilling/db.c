@@ -4,9 +4,13 @@
 #include <errmsg.h>
 #include "db.h"
 
+static _Thread_local unsigned last_errno;
+
+unsigned bl__db_errno(void) { return last_errno; }
+
 int bl__db_fail(MYSQL *db, const char *sql)
 {
-	unsigned e = mysql_errno(db);
+	unsigned e = last_errno = mysql_errno(db);
 	int code = (e == ER_DUP_ENTRY || e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
 			   ? BL_ECONFLICT : BL_EDB;
 	return bl__fail(code, "MariaDB error %u: %s [SQL: %.160s]", e, mysql_error(db),
@@ -15,7 +19,7 @@ int bl__db_fail(MYSQL *db, const char *sql)
 
 int bl__stmt_fail(MYSQL_STMT *st, const char *sql)
 {
-	unsigned e = mysql_stmt_errno(st);
+	unsigned e = last_errno = mysql_stmt_errno(st);
 	int code = (e == ER_DUP_ENTRY || e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
 			   ? BL_ECONFLICT : BL_EDB;
 	return bl__fail(code, "MariaDB error %u: %s [SQL: %.160s]", e, mysql_stmt_error(st),

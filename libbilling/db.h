@@ -27,6 +27,9 @@ BL_PRIVATE MYSQL *bl__db_connect(const bl_config *cfg, bool with_db);
 /* Record a connection-level failure; maps duplicate keys to BL_ECONFLICT. */
 BL_PRIVATE int bl__db_fail(MYSQL *db, const char *sql);
 BL_PRIVATE int bl__stmt_fail(MYSQL_STMT *st, const char *sql);
+/* The MariaDB error number of this thread's last failure reported through
+ * bl__db_fail / bl__stmt_fail (e.g. ER_STATEMENT_TIMEOUT). */
+BL_PRIVATE unsigned bl__db_errno(void);
 
 /* Text-protocol statement without parameters (DDL, BEGIN, COMMIT...). */
 BL_PRIVATE int bl__db_query(MYSQL *db, const char *sql);

@@ -225,11 +225,15 @@ void ui_reservation_get(req *r)
 		  js(v, "scheduled_at"), js(v, "template_code"), js(v, "template_code"), ji(v, "template_version"),
 		  ui_channel_label(js(v, "channel")), ui_purpose_label(js(v, "purpose")));
 	res_target(&b, v);
-	hb_printf(&b, "</dd></div><div><dt>대상 인원</dt><dd>%N</dd></div><div><dt>생성 메시지</dt><dd>%N</dd></div>"
+	hb_raw(&b, "</dd></div><div><dt>대상 인원</dt><dd>");
+	if (json_is_integer(json_object_get(v, "target_count")))
+		hb_printf(&b, "%N", ji(v, "target_count"));
+	else
+		hb_raw(&b, "집계 생략 (지금은 시간이 오래 걸림)");
+	hb_printf(&b, "</dd></div><div><dt>생성 메시지</dt><dd>%N</dd></div>"
 		      "<div><dt>건너뜀 (수신 미동의)</dt><dd>%N</dd></div><div><dt>요청자</dt><dd>%s</dd></div>"
 		      "<div><dt>생성</dt><dd>%s</dd></div>",
-		  ji(v, "target_count"), ji(v, "message_count"), ji(v, "skipped_count"), js(v, "created_by"),
-		  js(v, "created_at"));
+		  ji(v, "message_count"), ji(v, "skipped_count"), js(v, "created_by"), js(v, "created_at"));
 	if (json_is_string(json_object_get(v, "canceled_at")))
 		hb_printf(&b, "<div><dt>취소</dt><dd>%s</dd></div>", js(v, "canceled_at"));
 	if (json_is_string(json_object_get(v, "finished_at")))
@@ -254,7 +258,9 @@ void ui_reservation_get(req *r)
 	json_object_foreach(msgs, k, n)
 		hb_printf(&b, "<div><dt><a href=\"/admin/messages?reservation_id=%D&amp;status=%u\">%s</a></dt><dd>%N</dd></div>",
 			  ji(v, "id"), k, ui_msg_status(k), (int64_t)json_integer_value(n));
-	if (!json_object_size(msgs))
+	if (json_is_null(msgs))
+		hb_raw(&b, "<div><dt>메시지</dt><dd>집계 생략 (지금은 시간이 오래 걸림)</dd></div>");
+	else if (!json_object_size(msgs))
 		hb_raw(&b, "<div><dt>메시지</dt><dd>아직 없음</dd></div>");
 	hb_printf(&b, "</dl><p><a href=\"/admin/messages?reservation_id=%D\">이 예약의 메시지 모두 보기</a></p></div></div>",
 		  ji(v, "id"));
