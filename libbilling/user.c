@@ -283,8 +283,12 @@ int bl_user_search(bl_ctx *ctx, const bl_user_filter *f, char **json)
 			bl__sb_free(&sql);
 			return bl__json_out(json_array(), json);
 		}
-		bl__sb_puts(&sql, " AND EXISTS (SELECT 1 FROM charged_histories ch WHERE ch.user_id = u.id "
-				  "AND ch.service_id = ? AND ch.created_at >= ? AND ch.created_at < ?)");
+		/* a scalar subquery, looked up for each subscriber in id order until the
+		 * page is full: MariaDB turns an EXISTS into a semi-join that first
+		 * reads every charge of the table (0.5-0.8 s at 1 M subscribers) */
+		bl__sb_puts(&sql, " AND (SELECT 1 FROM charged_histories ch WHERE ch.user_id = u.id "
+				  "AND ch.service_id = ? AND ch.created_at >= ? AND ch.created_at < ? LIMIT 1) "
+				  "IS NOT NULL");
 		p[n++] = BP_I64(service_id);
 		p[n++] = BP_STR(from);
 		p[n++] = BP_STR(to);
