@@ -181,7 +181,13 @@ int bl_statement_search(bl_ctx *ctx, const char *month, int64_t user_id, bl_won 
 			  "s.version, s.usage_amount, s.discount_amount, s.vat_amount, s.billed_amount, "
 			  "DATE_FORMAT(s.due_date, '%Y-%m-%d') AS due_date, s.line_count, "
 			  "DATE_FORMAT(s.issued_at, '%Y-%m-%d %H:%i:%s') AS issued_at "
-			  "FROM statements s LEFT JOIN users u ON u.id = s.user_id WHERE s.id > ?");
+			  "FROM statements s");
+	/* a month's page: (target_month, id) gives it in order after the cursor.
+	 * Left alone, MariaDB reads that index by the month only and tests every
+	 * entry before the cursor (0.1 s at 1 M), or sorts the month */
+	if (month && !user_id)
+		bl__sb_puts(&sql, " FORCE INDEX (ix_statements_month)");
+	bl__sb_puts(&sql, " LEFT JOIN users u ON u.id = s.user_id WHERE s.id > ?");
 	p[n++] = BP_I64(after_id);
 	if (month) {
 		bl__sb_puts(&sql, " AND s.target_month = ?");
