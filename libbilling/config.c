@@ -95,7 +95,7 @@ static const setting SETTINGS[] = {
 	  "1: billing-worker expands due reservations and starts the monthly run; 0: it does not" },
 	{ "BILLING_RESERVATION_DELAY_S", "300", V_INT, 0, 604800, false,
 	  "seconds after a completed batch run that its billing reservation is due" },
-	{ "BILLING_COUNT_TIMEOUT_MS", "2000", V_INT, 1, 600000, false,
+	{ "BILLING_COUNT_TIMEOUT_MS", "1000", V_INT, 1, 600000, false,
 	  "time a reservation's live counts may take before they are shown as not counted" },
 	{ "BILLING_RESERVATION_CHUNK", "1000", V_INT, 1, 10000, false,
 	  "targets per reservation expansion chunk/transaction" },

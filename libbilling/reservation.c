@@ -273,6 +273,27 @@ static void inline_params(json_t *rows)
 	}
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One counting query under MariaDB's max_statement_time of `ms`: an i64
+ * (out) or rows (rows).  A timeout fails with BL_EDB and bl__db_errno()
+ * ER_STATEMENT_TIMEOUT. */
+static int bounded_count(MYSQL *db, int64_t ms, const char *sql, bl__param *p, int64_t *out, json_t **rows)
+{
+	bl_strbuf q = { 0 };
+	bl__sb_printf(&q, "SET STATEMENT max_statement_time = %lld.%03lld FOR %s", (long long)(ms / 1000),
+		      (long long)(ms % 1000), sql);
+	int rc = q.oom ? bl__fail(BL_ENOMEM, "out of memory")
+		       : out ? bl__db_i64(db, q.s, p, 1, out, NULL) : bl__db_json(db, q.s, p, 1, rows);
+	bl__sb_free(&q);
+	return rc;
+}
+
 int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 {
 	if (!ctx || !json)
@@ -294,35 +315,32 @@ int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 	/* How many it targets now (what an operator reviews before it is due) and
 	 * its messages by status.  Both count rows: a billing reservation of a
 	 * month counts every statement and message of it (~1 s at 1 M quiet, far
-	 * more while a batch and the pipeline write).  Each count gets
-	 * BILLING_COUNT_TIMEOUT_MS (MariaDB's max_statement_time, in seconds);
-	 * past it the count is null ("not counted") instead of a page that hangs. */
+	 * more while a batch and the pipeline write).  Together they get
+	 * BILLING_COUNT_TIMEOUT_MS (as MariaDB's max_statement_time); past it a
+	 * count is null ("not counted") instead of a page that hangs. */
 	int64_t targets = 0;
 	bool targets_known = true, by_known = true;
-	int64_t ms = bl__config_int(bl_ctx_config(ctx), "BILLING_COUNT_TIMEOUT_MS");
-	bl_strbuf st = { 0 }, sb = { 0 };
-	bl_strbuf *both[] = { &st, &sb };
-	for (int i = 0; i < 2; i++)
-		bl__sb_printf(both[i], "SET STATEMENT max_statement_time = %lld.%03lld FOR ", (long long)(ms / 1000),
-			      (long long)(ms % 1000));
-	bl__sb_puts(&st, "SELECT CASE WHEN r.target_month IS NOT NULL THEN "
-			 "(SELECT COUNT(*) FROM statements s WHERE s.target_month = r.target_month) "
-			 "WHEN g.kind = 'ALL' THEN (SELECT COUNT(*) FROM users) "
-			 "ELSE (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = r.user_group_id) END "
-			 "FROM message_reservations r LEFT JOIN user_groups g ON g.id = r.user_group_id "
-			 "WHERE r.id = ?");
-	bl__sb_puts(&sb, "SELECT status, COUNT(*) AS count FROM messages FORCE INDEX "
-			 "(ix_messages_reservation) WHERE reservation_id = ? GROUP BY status ORDER BY status");
-	char *sql_t = st.oom ? NULL : st.s, *sql_by = sb.oom ? NULL : sb.s;
-	rc = sql_t && sql_by ? bl__db_i64(db, sql_t, p, 1, &targets, NULL) : bl__fail(BL_ENOMEM, "out of memory");
+	int64_t budget = bl__config_int(bl_ctx_config(ctx), "BILLING_COUNT_TIMEOUT_MS"), t0 = mono_ms();
+	const char *count_targets =
+		"SELECT CASE WHEN r.target_month IS NOT NULL THEN "
+		"(SELECT COUNT(*) FROM statements s WHERE s.target_month = r.target_month) "
+		"WHEN g.kind = 'ALL' THEN (SELECT COUNT(*) FROM users) "
+		"ELSE (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = r.user_group_id) END "
+		"FROM message_reservations r LEFT JOIN user_groups g ON g.id = r.user_group_id WHERE r.id = ?";
+	const char *count_by =
+		"SELECT status, COUNT(*) AS count FROM messages FORCE INDEX "
+		"(ix_messages_reservation) WHERE reservation_id = ? GROUP BY status ORDER BY status";
+	rc = bounded_count(db, budget, count_targets, p, &targets, NULL);
 	if (rc == BL_EDB && bl__db_errno() == ER_STATEMENT_TIMEOUT) {
 		targets_known = false;
 		rc = BL_OK;
 	}
-	if (rc == BL_OK)
-		rc = bl__db_json(db, sql_by, p, 1, &by);
-	bl__sb_free(&st);
-	bl__sb_free(&sb);
+	/* the two counts share the budget */
+	int64_t left = budget - (mono_ms() - t0);
+	if (rc == BL_OK && left < 1)
+		by_known = false;
+	else if (rc == BL_OK)
+		rc = bounded_count(db, left, count_by, p, NULL, &by);
 	if (rc == BL_EDB && bl__db_errno() == ER_STATEMENT_TIMEOUT) {
 		by_known = false;
 		rc = BL_OK;

@@ -543,9 +543,9 @@ int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 	if (!js.v)
 		return bl__fail(BL_ENOMEM, "out of memory");
 	int rc = bl__db_rows(db,
+			     /* ix_messages_status (status, id): the rows in flight */
 			     "SELECT id FROM messages FORCE INDEX (ix_messages_status) "
-			     "WHERE status = 'PROCESSING' AND next_attempt_at < NOW(3) "
-			     "ORDER BY next_attempt_at LIMIT 1000",
+			     "WHERE status = 'PROCESSING' AND next_attempt_at < NOW(3) LIMIT 1000",
 			     NULL, 0, id_cb, &js);
 	if (rc || js.n == 0) {
 		free(js.v);
