@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "billing/billing.h"
 
@@ -45,6 +46,13 @@ BL_PRIVATE char *bl__sb_steal(bl_strbuf *b);
 BL_PRIVATE void bl__sb_free(bl_strbuf *b);
 
 BL_PRIVATE char *bl__strdup(const char *s);
+/* Milliseconds of CLOCK_MONOTONIC: for measuring elapsed time. */
+static inline int64_t bl__mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 /* bl_pii_scrub into out[cap] (cut to fit, always terminated when cap > 0);
  * returns the length the whole result needs (pii_scrub.c). */
 BL_PRIVATE size_t bl__pii_scrub_buf(const char *in, char *out, size_t cap);

@@ -143,26 +143,18 @@ static int quiet_guard(const bl_config *cfg, MYSQL *db, due_rows *d, size_t *def
 static int read_due(MYSQL *db, const char *status, bl__relay_pos *pos, int64_t want, due_rows *d)
 {
 	size_t before = d->n;
-	int rc;
+	/* no cursor: from before the first possible row */
+	const char *at = pos && pos->at[0] ? pos->at : "1000-01-01 00:00:00";
+	int64_t after_id = pos && pos->at[0] ? pos->id : 0;
+	bl__param p[] = { BP_STR(status), BP_STR(at), BP_STR(at), BP_I64(after_id), BP_I64(want) };
 	d->pos = pos;
-	if (pos && pos->at[0]) {
-		bl__param p[] = { BP_STR(status), BP_STR(pos->at), BP_STR(pos->at), BP_I64(pos->id), BP_I64(want) };
-		rc = bl__db_rows(db,
-				 "SELECT id, channel, attempts, next_attempt_at FROM messages "
-				 "FORCE INDEX (ix_messages_outbox) WHERE published_at IS NULL AND status = ? "
-				 "AND next_attempt_at <= NOW(3) AND (next_attempt_at > ? OR "
-				 "(next_attempt_at = ? AND id > ?)) "
-				 "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-				 p, 5, due_cb, d);
-	} else {
-		bl__param p[] = { BP_STR(status), BP_I64(want) };
-		rc = bl__db_rows(db,
-				 "SELECT id, channel, attempts, next_attempt_at FROM messages "
-				 "FORCE INDEX (ix_messages_outbox) WHERE published_at IS NULL AND status = ? "
-				 "AND next_attempt_at <= NOW(3) "
-				 "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-				 p, 2, due_cb, d);
-	}
+	int rc = bl__db_rows(db,
+			     "SELECT id, channel, attempts, next_attempt_at FROM messages "
+			     "FORCE INDEX (ix_messages_outbox) WHERE published_at IS NULL AND status = ? "
+			     "AND next_attempt_at <= NOW(3) AND (next_attempt_at > ? OR "
+			     "(next_attempt_at = ? AND id > ?)) "
+			     "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+			     p, 5, due_cb, d);
 	d->pos = NULL;
 	if (pos && (rc || (int64_t)(d->n - before) < want))
 		pos->at[0] = '\0'; /* from the start next time */

@@ -273,13 +273,6 @@ static void inline_params(json_t *rows)
 	}
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One counting query under MariaDB's max_statement_time of `ms`: an i64
  * (out) or rows (rows).  A timeout fails with BL_EDB and bl__db_errno()
  * ER_STATEMENT_TIMEOUT. */
@@ -320,7 +313,7 @@ int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 	 * count is null ("not counted") instead of a page that hangs. */
 	int64_t targets = 0;
 	bool targets_known = true, by_known = true;
-	int64_t budget = bl__config_int(bl_ctx_config(ctx), "BILLING_COUNT_TIMEOUT_MS"), t0 = mono_ms();
+	int64_t budget = bl__config_int(bl_ctx_config(ctx), "BILLING_COUNT_TIMEOUT_MS"), t0 = bl__mono_ms();
 	const char *count_targets =
 		"SELECT CASE WHEN r.target_month IS NOT NULL THEN "
 		"(SELECT COUNT(*) FROM statements s WHERE s.target_month = r.target_month) "
@@ -336,7 +329,7 @@ int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 		rc = BL_OK;
 	}
 	/* the two counts share the budget */
-	int64_t left = budget - (mono_ms() - t0);
+	int64_t left = budget - (bl__mono_ms() - t0);
 	if (rc == BL_OK && left < 1)
 		by_known = false;
 	else if (rc == BL_OK)

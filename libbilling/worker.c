@@ -219,16 +219,17 @@ static void *relay_main(void *arg)
 		int64_t now = bl__now_ms();
 		if (sh->opts->maintenance && now - last_maint >= 1000) {
 			last_maint = now;
-			int64_t touched = 0;
 			/* leases are BILLING_PENDING_IDLE_MS long: looking for expired
 			 * ones four times per lease is enough */
-			int64_t every = bl__config_int(sh->cfg, "BILLING_PENDING_IDLE_MS") / 4;
-			if (now - last_sweep < every)
-				;
-			else if (last_sweep = now, bl__wk_maintain(sh->cfg, db, &touched))
-				wlog(sh, "maintenance: %s", bl_error_last());
-			else if (touched)
-				wlog(sh, "maintenance: %lld stale message(s) requeued or dead", (long long)touched);
+			if (now - last_sweep >= bl__config_int(sh->cfg, "BILLING_PENDING_IDLE_MS") / 4) {
+				last_sweep = now;
+				int64_t touched = 0;
+				if (bl__wk_maintain(sh->cfg, db, &touched))
+					wlog(sh, "maintenance: %s", bl_error_last());
+				else if (touched)
+					wlog(sh, "maintenance: %lld stale message(s) requeued or dead",
+					     (long long)touched);
+			}
 			/* scheduler (scheduler.c): due reservations, the monthly batch run */
 			int64_t expanded = 0;
 			if (bl__reservation_tick(sh->cfg, db, now, &expanded))

@@ -514,12 +514,20 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 
 /* ---- maintenance ---- */
 
-static int id_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+#define SWEEP_MAX 1000 /* rows per sweep (the LIMIT below) */
+
+typedef struct {
+	bl__param id[SWEEP_MAX + 2]; /* two leading parameters, then the ids */
+	size_t n;
+} sweep_ids;
+
+static int sweep_id_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 {
 	(void)lens;
 	(void)nc;
-	jobs *js = p; /* only ids are kept */
-	js->v[js->n++].id = atoll(v[0]);
+	sweep_ids *s = p;
+	if (s->n < SWEEP_MAX)
+		s->id[2 + s->n++] = BP_I64(atoll(v[0]));
 	return BL_OK;
 }
 
@@ -539,30 +547,23 @@ int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 {
 	*touched = 0;
 	int64_t max = bl__config_int(cfg, "BILLING_MAX_DELIVERIES");
-	jobs js = { calloc(1000, sizeof(job)), 0 };
-	if (!js.v)
+	sweep_ids *ids = calloc(1, sizeof *ids);
+	if (!ids)
 		return bl__fail(BL_ENOMEM, "out of memory");
 	int rc = bl__db_rows(db,
 			     /* ix_messages_status (status, id): the rows in flight */
 			     "SELECT id FROM messages FORCE INDEX (ix_messages_status) "
 			     "WHERE status = 'PROCESSING' AND next_attempt_at < NOW(3) LIMIT 1000",
-			     NULL, 0, id_cb, &js);
-	if (rc || js.n == 0) {
-		free(js.v);
+			     NULL, 0, sweep_id_cb, ids);
+	if (rc || ids->n == 0) {
+		free(ids);
 		return rc;
 	}
-	bl__param *ps = malloc((js.n + 2) * sizeof *ps);
-	if (!ps) {
-		free(js.v);
-		return bl__fail(BL_ENOMEM, "out of memory");
-	}
-	ps[0] = BP_I64(max);
-	ps[1] = BP_I64(max);
-	for (size_t i = 0; i < js.n; i++)
-		ps[2 + i] = BP_I64(js.v[i].id);
+	ids->id[0] = BP_I64(max);
+	ids->id[1] = BP_I64(max);
 	/* SET runs left to right: status and last_error read the old deliveries;
 	 * a PROCESSING row's next_attempt_at is its lease expiry (set by the claim) */
-	_cleanup_free_ char *sql = in_list(js.n,
+	_cleanup_free_ char *sql = in_list(ids->n,
 		"UPDATE messages SET "
 		"status = IF(deliveries + 1 >= ?, 'DEAD', 'WAITING'), "
 		"last_error = IF(status = 'DEAD', CONCAT('claimed ', deliveries + 1, "
@@ -572,9 +573,9 @@ int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 		"next_attempt_at = NOW(3) "
 		"WHERE id IN (", ") AND status = 'PROCESSING' AND next_attempt_at < NOW(3)");
 	uint64_t n = 0;
-	rc = sql ? bl__db_exec(db, sql, ps, (unsigned)js.n + 2, &n, NULL) : bl__fail(BL_ENOMEM, "out of memory");
+	rc = sql ? bl__db_exec(db, sql, ids->id, (unsigned)ids->n + 2, &n, NULL)
+		 : bl__fail(BL_ENOMEM, "out of memory");
 	*touched = (int64_t)n;
-	free(ps);
-	free(js.v);
+	free(ids);
 	return rc;
 }
