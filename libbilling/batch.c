@@ -253,6 +253,7 @@ static int plan_run(MYSQL *db, int64_t run_id, const char *month, bl_batch_mode 
 
 typedef struct {
 	const bl_config *cfg;
+	bl__clock clock; /* the clock of the context that runs the batch */
 	const bl_batch_opts *opts;
 	bl__chunk_job job;
 	int chunk_size;
@@ -362,7 +363,10 @@ static void *worker_main(void *argp)
 	while (rc == BL_OK && !should_stop(sh, db)) {
 		struct claim c = { 0 };
 		bl__param p[] = { BP_I64(job.run_id) };
-		rc = bl__db_begin(db);
+		/* the chunk's issued_at/done_at are the batch's clock */
+		rc = bl__db_set_clock(db, bl__clock_now_us(&sh->clock));
+		if (rc == BL_OK)
+			rc = bl__db_begin(db);
 		if (rc == BL_OK)
 			rc = bl__db_rows(db,
 					 "SELECT chunk_no, from_user_id, to_user_id FROM batch_chunks "
@@ -482,6 +486,7 @@ static int work_run(bl_ctx *ctx, MYSQL *db, run_row *r, const bl_batch_opts *opt
 	memset(&sh, 0, sizeof sh);
 	pthread_mutex_init(&sh.mu, NULL);
 	sh.cfg = ctx->cfg;
+	sh.clock = ctx->clock;
 	sh.opts = opts;
 	sh.chunk_size = r->chunk_size;
 	sh.job.run_id = r->id;

@@ -199,7 +199,7 @@ int bl_batch_due(bl_ctx *ctx, int64_t now, bool *due, char month_out[8])
 	month_out[0] = '\0';
 	const bl_config *cfg = bl_ctx_config(ctx);
 	struct tm t;
-	bl__seoul_time(now ? now : (int64_t)time(NULL), &t);
+	bl__seoul_time(now ? now : bl__ctx_now_s(ctx), &t);
 	int day = (int)bl__config_int(cfg, "BILLING_BATCH_DAY");
 	const char *hhmm = bl_config_get(cfg, "BILLING_BATCH_TIME");
 	int slot = atoi(hhmm) * 60 + atoi(hhmm + 3), cur = t.tm_hour * 60 + t.tm_min;

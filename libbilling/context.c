@@ -39,8 +39,16 @@ const bl_config *bl_ctx_config(const bl_ctx *ctx) { return ctx ? ctx->cfg : NULL
 
 MYSQL *bl__ctx_db(bl_ctx *ctx)
 {
-	if (!ctx->db)
-		ctx->db = bl__db_connect(ctx->cfg, true);
+	if (!ctx->db && !(ctx->db = bl__db_connect(ctx->cfg, true)))
+		return NULL;
+	/* Every use of the connection starts at the context's time: NOW() and
+	 * the column defaults of what follows are the library's clock, not the
+	 * server's.  A failure here is a broken connection: forget it (the next
+	 * call reconnects) rather than reconnect under an open transaction. */
+	if (bl__db_set_clock(ctx->db, bl_ctx_now(ctx))) {
+		bl__ctx_db_reset(ctx);
+		return NULL;
+	}
 	return ctx->db;
 }
 
@@ -160,10 +168,4 @@ int bl_ctx_drop_database(bl_ctx *ctx)
 		return bl__fail(BL_EINVAL, "bl_ctx_drop_database: ctx is NULL");
 	bl__ctx_db_reset(ctx);
 	return db_admin(ctx, false);
-}
-
-void bl__seoul_time(int64_t unix_secs, struct tm *out)
-{
-	time_t t = (time_t)(unix_secs + 9 * 3600);
-	gmtime_r(&t, out);
 }

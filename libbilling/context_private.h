@@ -8,6 +8,8 @@ struct bl_ctx {
 	bl_config *cfg;
 	struct st_mysql *db;
 	struct redisContext *redis;
+	bl__clock clock;	  /* the context's clock (clock.c); { 0 } = the system clock */
+	_Atomic int64_t fixed_us; /* the time of bl_ctx_set_time's standing clock */
 	bool keys_ready;
 	unsigned char enc_key[32];  /* XChaCha20-Poly1305 */
 	unsigned char bidx_key[32]; /* BLAKE2b blind index */

@@ -76,8 +76,27 @@ BL_PRIVATE void bl__ctx_db_reset(bl_ctx *ctx);
  * as DATETIME strings. */
 BL_PRIVATE void bl__month_bounds(const char *month, char from[32], char to[32]);
 
-/* ---- time ---- */
-/* Current Asia/Seoul wall clock broken down (Korea has no DST: UTC+9). */
+/* ---- time (clock.c) ---- */
+/* A clock as the library passes it around: fn NULL = the system clock. */
+typedef struct {
+	bl_clock_fn fn;
+	void *payload;
+} bl__clock;
+BL_PRIVATE int64_t bl__clock_now_us(const bl__clock *c);
+/* The clock of a context, to hand to contexts and threads derived from it. */
+BL_PRIVATE bl__clock bl__ctx_clock(const bl_ctx *ctx);
+BL_PRIVATE void bl__ctx_use_clock(bl_ctx *ctx, bl__clock c);
+/* bl_ctx_now in milliseconds / seconds (floored). */
+BL_PRIVATE int64_t bl__ctx_now_ms(const bl_ctx *ctx);
+BL_PRIVATE int64_t bl__ctx_now_s(const bl_ctx *ctx);
+/* MariaDB session `timestamp` := unix_us, so NOW() follows the clock. */
+struct st_mysql;
+BL_PRIVATE int bl__db_set_clock(struct st_mysql *db, int64_t unix_us);
+/* Days since 1970-01-01 of a proleptic Gregorian date; days of a month
+ * (0 when m is not 1..12). */
+BL_PRIVATE int64_t bl__days_from_civil(int64_t y, int m, int d);
+BL_PRIVATE int bl__days_in_month(int y, int m);
+/* Asia/Seoul wall clock broken down (Korea has no DST: UTC+9). */
 struct tm;
 BL_PRIVATE void bl__seoul_time(int64_t unix_secs, struct tm *out);
 

@@ -9,20 +9,14 @@
  *   - the relay: of the rows it is about to publish, held ones that are due
  *     inside the window (manual sends, retries, anything created elsewhere)
  *     are deferred to the window's end instead (bl__quiet_hold_rows).  The
- *     relay decides "due" by the database clock, so this check uses it too.
+ *     relay decides "due" by the connection's NOW(), so this check uses it
+ *     too; the library sets NOW() to its clock (clock.c).
  */
 #include <time.h>
 #include "reservation_private.h"
 
 #define DAY_MS (86400 * 1000LL)
 #define SEOUL_MS (9 * 3600 * 1000LL)
-
-int64_t bl__resv_now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void bl__seoul_datetime(int64_t unix_ms, char out[32])
 {

@@ -20,23 +20,6 @@ int bl_reservation_opts_init(bl_reservation_opts *opts, unsigned version)
 
 /* ---- time ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : dm[m - 1];
-}
-
 /* "YYYY-MM-DD HH:MM[:SS]" (or with 'T'), Asia/Seoul → unix seconds. */
 static int parse_when(const char *s, int64_t *out)
 {
@@ -55,9 +38,9 @@ static int parse_when(const char *s, int64_t *out)
 	}
 	if (!shape || sscanf(s, "%4d-%2d-%2d%*c%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 ||
 	    (len == 19 && sscanf(s + 17, "%2d", &sec) != 1) || y < 2000 || y > 9999 || mo < 1 || mo > 12 ||
-	    d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+	    d < 1 || d > bl__days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
 		return bl__fail(BL_EINVAL, "scheduled time '%s': expected YYYY-MM-DD HH:MM[:SS] (Asia/Seoul)", s);
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - 9 * 3600;
+	*out = bl__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - 9 * 3600;
 	return BL_OK;
 }
 
@@ -105,7 +88,7 @@ static int group_id(MYSQL *db, const char *code, int64_t *id)
 	return rc;
 }
 
-static int check_opts(const bl_reservation_opts *o, int64_t *when)
+static int check_opts(bl_ctx *ctx, const bl_reservation_opts *o, int64_t *when)
 {
 	if (!o || o->version != BL_RESERVATION_OPTS_VERSION)
 		return bl__fail(BL_EINVAL, "reservation options: missing or wrong version (use "
@@ -116,7 +99,7 @@ static int check_opts(const bl_reservation_opts *o, int64_t *when)
 				group ? "both" : "neither");
 	if (o->created_by && strlen(o->created_by) > 64)
 		return bl__fail(BL_EINVAL, "reservation: created_by is longer than 64 bytes");
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = bl__ctx_now_s(ctx);
 	int rc = BL_OK;
 	if (o->scheduled_at)
 		rc = parse_when(o->scheduled_at, when);
@@ -149,7 +132,7 @@ int bl_reservation_create(bl_ctx *ctx, const bl_reservation_opts *o, int64_t *id
 	if (!ctx)
 		return bl__fail(BL_EINVAL, "bl_reservation_create: ctx is NULL");
 	int64_t when = 0;
-	int rc = check_opts(o, &when);
+	int rc = check_opts(ctx, o, &when);
 	if (rc)
 		return rc;
 	bool month = o->month && *o->month;
@@ -429,7 +412,7 @@ int bl_reservation_after_batch(bl_ctx *ctx, int64_t run_id, const char *month, i
 		return bl__fail_wrap(rc, "billing reservation of run #%lld", (long long)run_id);
 	int64_t delay = bl__config_int(bl_ctx_config(ctx), "BILLING_RESERVATION_DELAY_S");
 	char at[32], by[64];
-	bl__seoul_datetime(bl__resv_now_ms() + delay * 1000, at);
+	bl__seoul_datetime(bl__ctx_now_ms(ctx) + delay * 1000, at);
 	at[19] = '\0';
 	snprintf(by, sizeof by, "batch run #%lld", (long long)run_id);
 	/* uk_reservations_run (batch_run_id): a second call, from anywhere, finds the first */
@@ -456,7 +439,7 @@ int bl_reservation_tick(bl_ctx *ctx, int64_t now, int64_t *expanded)
 	if (!ctx)
 		return bl__fail(BL_EINVAL, "bl_reservation_tick: ctx is NULL");
 	int64_t n = 0;
-	int rc = bl__resv_run(ctx, now ? now * 1000 : bl__resv_now_ms(), NULL, &n);
+	int rc = bl__resv_run(ctx, now ? now * 1000 : bl__ctx_now_ms(ctx), NULL, &n);
 	if (expanded)
 		*expanded = n;
 	return rc;

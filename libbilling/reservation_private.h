@@ -7,9 +7,7 @@
 
 #include "db.h"
 
-/* ---- clock ---- */
-/* Wall clock in unix milliseconds. */
-BL_PRIVATE int64_t bl__resv_now_ms(void);
+/* ---- time ---- */
 /* Unix milliseconds → Asia/Seoul DATETIME(3) text "YYYY-MM-DD HH:MM:SS.mmm". */
 BL_PRIVATE void bl__seoul_datetime(int64_t unix_ms, char out[32]);
 
@@ -31,9 +29,10 @@ BL_PRIVATE bool bl__quiet_holds(const bl__quiet *q, const char *channel, const c
 BL_PRIVATE int64_t bl__quiet_release_ms(const bl__quiet *q, const char *channel, const char *purpose,
 					int64_t now_ms);
 /* Relay guard: of the n rows about to be published, defer the held ones due
- * inside the window (by the database clock, which also decides what is due)
- * to the window's end; held[i] tells which.  In the caller's transaction;
- * no query when nothing is held, one small one outside the window. */
+ * inside the window (by the connection's NOW(), which decides what is due;
+ * the library set it to its clock) to the window's end; held[i] tells
+ * which.  In the caller's transaction; no query when nothing is held, one
+ * small one outside the window. */
 BL_PRIVATE int bl__quiet_hold_rows(const bl_config *cfg, MYSQL *db, const int64_t *ids, size_t n,
 				   bool *held, size_t *nheld);
 
@@ -48,12 +47,13 @@ BL_PRIVATE int bl__resv_claimable(MYSQL *db, int64_t now_ms, bool *any);
 
 /* ---- the worker-side scheduler (scheduler.c) ----
  * Called about once a second from the worker's maintenance loop with its
- * connection: starts (in background threads of this process, each with its
+ * connection (whose NOW() is already the clock's time) and its clock: starts (in background threads of this process, each with its
  * own connection) the expansion of due reservations and, when bl_batch_due
  * says so, the monthly batch run.  Never blocks for long.  Returns the
  * failure of a background job that ended since the last call; *expanded
  * gets the messages expanded meanwhile. */
-BL_PRIVATE int bl__reservation_tick(const bl_config *cfg, MYSQL *db, int64_t now_ms, int64_t *expanded);
+BL_PRIVATE int bl__reservation_tick(const bl_config *cfg, const bl__clock *clock, MYSQL *db,
+				    int64_t *expanded);
 /* Ask the background jobs of this process to stop and wait for them (an
  * expansion stops after its current chunk; a batch run ends STOPPED). */
 BL_PRIVATE void bl__reservation_stop(void);

@@ -93,12 +93,14 @@ static void reap(job *j)
 	}
 }
 
-static int start(job *j, const bl_config *cfg, int64_t now_ms, const char *month, void *(*fn)(void *))
+static int start(job *j, const bl_config *cfg, const bl__clock *clock, int64_t now_ms, const char *month,
+		 void *(*fn)(void *))
 {
 	bl_ctx *ctx = NULL;
 	int rc = bl_ctx_new(&ctx, cfg);
 	if (rc)
 		return rc;
+	bl__ctx_use_clock(ctx, *clock);
 	pthread_mutex_lock(&mu);
 	if (stopping || j->joinable) {
 		pthread_mutex_unlock(&mu);
@@ -122,8 +124,9 @@ static int start(job *j, const bl_config *cfg, int64_t now_ms, const char *month
 	return BL_OK;
 }
 
-int bl__reservation_tick(const bl_config *cfg, MYSQL *db, int64_t now_ms, int64_t *expanded)
+int bl__reservation_tick(const bl_config *cfg, const bl__clock *clock, MYSQL *db, int64_t *expanded)
 {
+	int64_t now_ms = bl__clock_now_us(clock) / 1000;
 	if (expanded)
 		*expanded = 0;
 	if (bl__config_int(cfg, "BILLING_SCHEDULER") == 0)
@@ -147,17 +150,18 @@ int bl__reservation_tick(const bl_config *cfg, MYSQL *db, int64_t now_ms, int64_
 		bool any = false;
 		rc = bl__resv_claimable(db, now_ms, &any);
 		if (rc == BL_OK && any)
-			rc = start(&expander, cfg, now_ms, NULL, expander_main);
+			rc = start(&expander, cfg, clock, now_ms, NULL, expander_main);
 	}
 	if (rc == BL_OK && batcher_free) {
 		/* a borrowed context around the worker's connection (never freed) */
 		bl_ctx tmp = { 0 };
 		tmp.cfg = (bl_config *)cfg;
 		tmp.db = db;
+		tmp.clock = *clock;
 		bool due = false;
 		char month[8];
 		rc = bl_batch_due(&tmp, now_ms / 1000, &due, month);
-		if (rc == BL_OK && due && (rc = start(&batcher, cfg, now_ms, month, batcher_main)))
+		if (rc == BL_OK && due && (rc = start(&batcher, cfg, clock, now_ms, month, batcher_main)))
 			bl__fail_wrap(rc, "the monthly run of %s was claimed but did not start; start it with "
 					  "'billing-cli batch run --month %s --auto'", month, month);
 	}

@@ -45,11 +45,13 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A connection of its own for a loader, checks off for the session. */
-static MYSQL *loader_connect(const bl_config *cfg)
+/* A connection of its own for a loader, checks off for the session, its
+ * NOW() (column defaults) at the seeding context's time. */
+static MYSQL *loader_connect(const bl_config *cfg, int64_t now_us)
 {
 	MYSQL *db = bl__db_connect(cfg, true);
-	if (db && bl__db_query(db, "SET SESSION unique_checks = 0, foreign_key_checks = 0")) {
+	if (db && (bl__db_query(db, "SET SESSION unique_checks = 0, foreign_key_checks = 0") ||
+		   bl__db_set_clock(db, now_us))) {
 		mysql_close(db);
 		db = NULL;
 	}
@@ -348,7 +350,7 @@ static const char MEMBERS_SQL[] =
  */
 static int write_users(user_job *j)
 {
-	MYSQL *db = loader_connect(j->cfg);
+	MYSQL *db = loader_connect(j->cfg, bl_ctx_now(j->ctx));
 	if (!db)
 		return bl_error_last_code();
 	_cleanup_free_ char *buf = malloc(CHUNK_BYTES);
@@ -640,7 +642,7 @@ static int seed_locked(bl_ctx *ctx, MYSQL *db, const bl_seed_opts *o, int y, int
 	uj.existing = ids.ids;
 	uj.nexisting = ids.n;
 
-	MYSQL *cdb = loader_connect(bl_ctx_config(ctx));
+	MYSQL *cdb = loader_connect(bl_ctx_config(ctx), bl_ctx_now(ctx));
 	if (cdb && bl__db_begin(cdb)) {
 		mysql_close(cdb);
 		cdb = NULL;

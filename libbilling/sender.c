@@ -605,12 +605,11 @@ static int send_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const c
 	int rc = maildir_prepare(s);
 	if (rc)
 		return rc;
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t at_us = req->at_ms ? req->at_ms * 1000 : bl_ctx_now(NULL);
 	bl__mime_msg m = {
 		.message_id = req->message_id,
 		.attempt = req->attempt,
-		.date = (int64_t)now.tv_sec,
+		.date = at_us / 1000000,
 		.from_name = FROM_NAME,
 		.from_addr = FROM_ADDR,
 		.to_name = req->to_name,
@@ -628,8 +627,8 @@ static int send_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const c
 
 	/* time.unique.host; unique = M<usec>P<pid>T<tid>Q<seq>_<message id> */
 	char name[192], tmp[PATH_MAX], nw[PATH_MAX], rel[200];
-	snprintf(name, sizeof name, "%lld.M%06ldP%ldT%ldQ%llu_%lld.%s", (long long)now.tv_sec,
-		 now.tv_nsec / 1000, (long)getpid(), (long)gettid(), (unsigned long long)++s->seq,
+	snprintf(name, sizeof name, "%lld.M%06ldP%ldT%ldQ%llu_%lld.%s", (long long)(at_us / 1000000),
+		 (long)(at_us % 1000000), (long)getpid(), (long)gettid(), (unsigned long long)++s->seq,
 		 (long long)req->message_id, s->host);
 	snprintf(rel, sizeof rel, "new/%s", name);
 	if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", s->maildir, name) >= (int)sizeof tmp ||

@@ -25,6 +25,7 @@ typedef struct {
 	const char *subject, *html, *text;
 	bl_message_kind kind;
 	size_t bytes;
+	int64_t at_ms; /* when it is sent, by the library's clock (0: bl_ctx_now(NULL)) */
 } bl__send_req;
 
 typedef struct {

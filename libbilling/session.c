@@ -149,7 +149,7 @@ int bl_session_check(bl_ctx *ctx, const char *sid, bl_session *out)
 				 u, 2, NULL, NULL);
 		if (rc)
 			return rc;
-		out->expires_at = (int64_t)time(NULL) + ttl;
+		out->expires_at = bl__ctx_now_s(ctx) + ttl;
 	}
 	return BL_OK;
 }

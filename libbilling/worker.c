@@ -30,11 +30,9 @@ int bl_worker_opts_init(bl_worker_opts *opts, unsigned version)
 	return BL_OK;
 }
 
-int64_t bl__now_ms(void)
+int64_t bl__wk_now_ms(const wk_shared *sh)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return bl__clock_now_us(&sh->clock) / 1000;
 }
 
 static int64_t mono_ns(void)
@@ -101,7 +99,7 @@ static void set_fatal(wk_shared *sh, int code)
 static void touch(wk_shared *sh)
 {
 	pthread_mutex_lock(&sh->mu);
-	sh->last_activity_ms = bl__now_ms();
+	sh->last_activity_ms = bl__mono_ms();
 	pthread_mutex_unlock(&sh->mu);
 }
 
@@ -136,7 +134,7 @@ static void *sender_main(void *arg)
 			backoff = backoff > 1000 ? 1000 : backoff;
 		}
 		int64_t n = 0;
-		int64_t now = bl__now_ms();
+		int64_t now = bl__mono_ms();
 		if (now - last_autoclaim >= sh->autoclaim_every_ms) {
 			last_autoclaim = now;
 			rc = bl__wk_consume(t, true, &n);
@@ -200,6 +198,14 @@ static void *relay_main(void *arg)
 				continue;
 			}
 		}
+		/* this connection's NOW() is the worker's clock for the round */
+		if (bl__db_set_clock(db, bl__clock_now_us(&sh->clock))) {
+			wlog(sh, "relay: %s", bl_error_last());
+			mysql_close(db);
+			db = NULL;
+			sleep_ms(500);
+			continue;
+		}
 		int64_t n = 0;
 		int rc = BL_OK;
 		if (sh->opts->relay) {
@@ -216,7 +222,7 @@ static void *relay_main(void *arg)
 			if (n)
 				touch(sh);
 		}
-		int64_t now = bl__now_ms();
+		int64_t now = bl__mono_ms();
 		if (sh->opts->maintenance && now - last_maint >= 1000) {
 			last_maint = now;
 			/* leases are BILLING_PENDING_IDLE_MS long: looking for expired
@@ -232,7 +238,7 @@ static void *relay_main(void *arg)
 			}
 			/* scheduler (scheduler.c): due reservations, the monthly batch run */
 			int64_t expanded = 0;
-			if (bl__reservation_tick(sh->cfg, db, now, &expanded))
+			if (bl__reservation_tick(sh->cfg, &sh->clock, db, &expanded))
 				wlog(sh, "scheduler: %s", bl_error_last());
 			else if (expanded)
 				wlog(sh, "scheduler: %lld message(s) expanded from reservations", (long long)expanded);
@@ -293,10 +299,11 @@ int bl_worker_run(bl_ctx *ctx, const bl_worker_opts *opts)
 	pthread_mutex_init(&sh->mu, NULL);
 	sh->cfg = cfg;
 	sh->opts = opts;
+	sh->clock = bl__ctx_clock(ctx);
 	sh->rate_email = bl__config_int(cfg, "BILLING_RATE_EMAIL");
 	sh->rate_sms = bl__config_int(cfg, "BILLING_RATE_SMS");
 	sh->autoclaim_every_ms = bl__config_int(cfg, "BILLING_PENDING_IDLE_MS") / 4 + 100;
-	sh->last_activity_ms = bl__now_ms();
+	sh->last_activity_ms = bl__mono_ms();
 	if (opts->consumer && *opts->consumer)
 		snprintf(sh->consumer, sizeof sh->consumer, "%s", opts->consumer);
 	else {

@@ -40,8 +40,11 @@ typedef struct {
 int bl__wk_thread_open(wk_thread *t)
 {
 	int rc;
-	if (!t->ctx && (rc = bl_ctx_new(&t->ctx, t->sh->cfg)))
-		return rc;
+	if (!t->ctx) {
+		if ((rc = bl_ctx_new(&t->ctx, t->sh->cfg)))
+			return rc;
+		bl__ctx_use_clock(t->ctx, t->sh->clock);
+	}
 	if (!(t->db = bl__ctx_db(t->ctx)))
 		return bl_error_last_code();
 	if (!(t->redis = bl__ctx_redis(t->ctx)))
@@ -51,7 +54,7 @@ int bl__wk_thread_open(wk_thread *t)
 	if (!t->sender && (rc = bl__sender_new(&t->sender, t->sh->cfg, t->name)))
 		return rc;
 	if (!t->rng)
-		t->rng = (uint64_t)bl__now_ms() * 0x9E3779B97F4A7C15ull + (uint64_t)t->index;
+		t->rng = (uint64_t)bl__mono_ms() * 0x9E3779B97F4A7C15ull + (uint64_t)t->index;
 	return BL_OK;
 }
 
@@ -274,14 +277,14 @@ static void send_one(wk_thread *t, job *j, json_t *model)
 {
 	bl__tpl *tpl = NULL;
 	bl__rendered r = { 0 };
-	j->started_ms = bl__now_ms();
+	j->started_ms = bl__wk_now_ms(t->sh);
 	int rc = tpl_get(t, j->template_id, &tpl);
 	if (rc == BL_OK)
 		rc = bl__tpl_render(tpl, model, &r);
 	if (rc) {
 		j->status = "DEAD";
 		snprintf(j->error, sizeof j->error, "render: %s", bl_error_last());
-		j->finished_ms = bl__now_ms();
+		j->finished_ms = bl__wk_now_ms(t->sh);
 		return;
 	}
 	j->kind = r.kind;
@@ -290,14 +293,14 @@ static void send_one(wk_thread *t, job *j, json_t *model)
 	bl__send_req req = { .message_id = j->id, .attempt = j->attempt_no, .channel = j->channel,
 			     .to = to ? to : "", .to_name = json_string_value(json_object_get(model, "userName")),
 			     .subject = r.subject, .html = r.html, .text = r.text, .kind = r.kind,
-			     .bytes = r.bytes };
+			     .bytes = r.bytes, .at_ms = j->started_ms };
 	bl__wk_rate_wait(t->sh, j->channel);
 	j->send_rc = bl__sender_send(t->sender, t->db, &req, &j->res);
 	if (j->send_rc)
 		snprintf(j->res.error, sizeof j->res.error, "%.250s", bl_error_last());
 	j->sent = true;
 	bl__rendered_free(&r);
-	j->finished_ms = bl__now_ms();
+	j->finished_ms = bl__wk_now_ms(t->sh);
 }
 
 /* The outcome of a send, once the provider's batch is settled. */
@@ -413,8 +416,8 @@ static int record(wk_thread *t, jobs *js, const char *token)
 	for (size_t i = 0; rc == BL_OK && i < n; i++) {
 		job *j = &js->v[i];
 		char s[32], f[32];
-		fmt_ms(j->started_ms ? j->started_ms : bl__now_ms(), s);
-		fmt_ms(j->finished_ms ? j->finished_ms : bl__now_ms(), f);
+		fmt_ms(j->started_ms ? j->started_ms : bl__wk_now_ms(t->sh), s);
+		fmt_ms(j->finished_ms ? j->finished_ms : bl__wk_now_ms(t->sh), f);
 		bl__param row[] = { BP_I64(j->id), BP_I64(j->attempt_no),
 				    BP_STR(j->channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
 				    BP_STR(!strcmp(j->status, "SUCCESS") ? "SUCCESS" : "FAILED"),
@@ -471,6 +474,9 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 	json_t **models = calloc(n, sizeof *models);
 	if (!js.v || !models)
 		rc = bl__fail(BL_ENOMEM, "out of memory");
+	/* the claim's lease and the outcomes below are of the worker's clock */
+	if (rc == BL_OK)
+		rc = bl__db_set_clock(t->db, bl__clock_now_us(&t->sh->clock));
 	if (rc == BL_OK)
 		rc = claim(t, es, n, token, &js);
 	if (rc == BL_OK && js.n)
@@ -485,12 +491,14 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 		for (size_t i = 0; i < js.n; i++)
 			if (js.v[i].sent) {
 				settle(t, &js.v[i]);
-				js.v[i].finished_ms = bl__now_ms();
+				js.v[i].finished_ms = bl__wk_now_ms(t->sh);
 			}
 	}
 	/* a deadlock between threads rolls the whole record back: try it again */
 	for (int tries = 0; rc == BL_OK && js.n; tries++) {
-		rc = record(t, &js, token);
+		rc = bl__db_set_clock(t->db, bl__clock_now_us(&t->sh->clock));
+		if (rc == BL_OK)
+			rc = record(t, &js, token);
 		if (rc != BL_ECONFLICT || tries == 5)
 			break;
 		rc = BL_OK;

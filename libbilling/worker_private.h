@@ -10,6 +10,7 @@
 typedef struct {
 	const bl_config *cfg;
 	const bl_worker_opts *opts;
+	bl__clock clock; /* the clock of the context that runs the worker */
 	char consumer[128];
 	pthread_mutex_t mu;
 	int64_t rate_email, rate_sms;      /* per second, 0 = unlimited */
@@ -41,7 +42,8 @@ typedef struct {
 	uint64_t seq; /* claim token counter */
 } wk_thread;
 
-BL_PRIVATE int64_t bl__now_ms(void);
+/* The worker's clock (its context's) in milliseconds. */
+BL_PRIVATE int64_t bl__wk_now_ms(const wk_shared *sh);
 /* Wait for a send slot of the per-worker rate limit of `ch`. */
 BL_PRIVATE void bl__wk_rate_wait(wk_shared *sh, bl_channel ch);
 BL_PRIVATE int bl__wk_thread_open(wk_thread *t);

@@ -110,12 +110,10 @@ static long long q(bl_ctx *ctx, const char *fmt, long long a)
 	return tu_i64(ctx, sql);
 }
 
-/* Unix seconds of an Asia/Seoul wall-clock time. */
-static int64_t seoul(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm t = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s };
-	return (int64_t)timegm(&t) - 9 * 3600;
-}
+#define seoul tu_seoul
+
+/* The context's clock, in unix seconds. */
+static int64_t now_s(bl_ctx *ctx) { return bl_ctx_now(ctx) / 1000000; }
 
 /* ---- create / validate / read ---- */
 
@@ -124,7 +122,7 @@ Test(reservation, create_validates_and_reads, .timeout = 60)
 	bl_ctx *ctx = fresh("resv_create", NULL);
 	fake_users(ctx, 20, 0);
 	make_group(ctx, "G1", 10);
-	int64_t later = time(NULL) + 3600;
+	int64_t later = now_s(ctx) + 3600;
 	bl_reservation_opts o;
 	bl_reservation_opts_init(&o, BL_RESERVATION_OPTS_VERSION);
 	o.template_code = "NOTICE_MAINTENANCE_SMS";
@@ -176,10 +174,7 @@ Test(reservation, create_validates_and_reads, .timeout = 60)
 	o.scheduled_at = "2099-01-01 09:30";
 	cr_assert_eq(bl_reservation_create(ctx, &o, NULL), BL_EINVAL); /* more than a year ahead */
 	char at[32];
-	time_t t = (time_t)later + 9 * 3600;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S", &tm);
+	cr_assert_eq(bl_clock_format(later * 1000000, at, sizeof at), BL_OK);
 	o.scheduled_at = at;
 	int64_t id = 0;
 	cr_assert_eq(bl_reservation_create(ctx, &o, &id), BL_OK, "%s", bl_error_last());
@@ -342,7 +337,7 @@ Test(reservation, cancel_rules, .timeout = 60)
 	bl_ctx *ctx = fresh("resv_cancel", NULL);
 	fake_users(ctx, 300, 0);
 	make_group(ctx, "G", 300);
-	int64_t now = time(NULL);
+	int64_t now = now_s(ctx);
 	int64_t a = reserve(ctx, "G", NULL, now + 3600, NULL);
 	cr_assert_eq(bl_reservation_cancel(ctx, a), BL_OK, "%s", bl_error_last());
 	int64_t n = -1;
@@ -496,14 +491,11 @@ Test(reservation, quiet_window_math)
 	bl_config_free(cfg);
 }
 
-/* Fix the clock of the context's session (NOW(3): the relay's clock). */
-static void db_clock(bl_ctx *ctx, int64_t unix_s)
+/* Stop the context's clock at unix_s: the library's decisions and its
+ * connection's NOW(3) (the relay's "due") are of that instant. */
+static void set_clock(bl_ctx *ctx, int64_t unix_s)
 {
-	char sql[64];
-	snprintf(sql, sizeof sql, "SET timestamp = %lld", (long long)unix_s);
-	MYSQL *db = bl__ctx_db(ctx);
-	cr_assert(db);
-	cr_assert_eq(mysql_query(db, sql), 0, "%s", mysql_error(db));
+	cr_assert_eq(bl_ctx_set_time(ctx, unix_s * 1000000), BL_OK, "%s", bl_error_last());
 }
 
 static int64_t publish(bl_ctx *ctx)
@@ -519,6 +511,9 @@ Test(reservation, quiet_hours_hold_notice_sms_until_the_window_ends, .timeout = 
 			    "BILLING_QUIET_SMS_NOTICE", "1", "BILLING_QUIET_EMAIL_NOTICE", "0",
 			    "BILLING_QUIET_SMS_BILLING", "0", "BILLING_QUIET_EMAIL_BILLING", "0", NULL };
 	bl_ctx *ctx = fresh("resv_quiet", s);
+	/* the test's fixed clock: an hour before T (22:30 Asia/Seoul) */
+	int64_t T = seoul(2026, 12, 1, 22, 30, 0), end = seoul(2026, 12, 2, 8, 0, 0);
+	set_clock(ctx, T - 3600);
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
 	so.users = 60;
@@ -540,8 +535,7 @@ Test(reservation, quiet_hours_hold_notice_sms_until_the_window_ends, .timeout = 
 	t.variables_json = "{\"userName\":{\"type\":\"string\",\"required\":true}}";
 	cr_assert_eq(bl_template_save(ctx, &t, NULL, NULL), BL_OK, "%s", bl_error_last());
 
-	/* the fixed clock: 22:30 Asia/Seoul, inside 21:00-08:00 */
-	int64_t T = seoul(2026, 12, 1, 22, 30, 0), end = seoul(2026, 12, 2, 8, 0, 0);
+	/* at 22:30 Asia/Seoul, inside 21:00-08:00 */
 	int64_t sms = reserve(ctx, "G", NULL, T - 600, NULL);
 	bl_reservation_opts o;
 	bl_reservation_opts_init(&o, BL_RESERVATION_OPTS_VERSION);
@@ -574,7 +568,7 @@ Test(reservation, quiet_hours_hold_notice_sms_until_the_window_ends, .timeout = 
 	cr_assert_eq(q(ctx, sql, bill), bill_n);
 
 	/* the relay at 22:31: everything but the NOTICE SMS goes out */
-	db_clock(ctx, T + 60);
+	set_clock(ctx, T + 60);
 	cr_assert_eq(publish(ctx), mail_n + bill_n);
 	/* a NOTICE SMS made elsewhere (manual send) is held by the relay itself */
 	long long first_user = tu_i64(ctx, "SELECT MIN(id) FROM users");
@@ -586,9 +580,9 @@ Test(reservation, quiet_hours_hold_notice_sms_until_the_window_ends, .timeout = 
 				  "next_attempt_at = FROM_UNIXTIME(%lld)", (long long)end);
 	cr_assert_eq(q(ctx, sql, manual), 1, "deferred to the window's end");
 	/* 07:59:59 still nothing; 08:00 they all go */
-	db_clock(ctx, end - 1);
+	set_clock(ctx, end - 1);
 	cr_assert_eq(publish(ctx), 0);
-	db_clock(ctx, end);
+	set_clock(ctx, end);
 	cr_assert_eq(publish(ctx), sms_n + 1);
 	cr_assert_eq(tu_i64(ctx, "SELECT COUNT(*) FROM messages WHERE published_at IS NULL"), 0);
 	tu_ctx_drop(ctx);
@@ -600,6 +594,9 @@ Test(reservation, quiet_hours_as_configured_hold_billing, .timeout = 60)
 			    "BILLING_QUIET_EMAIL_BILLING", "1", "BILLING_QUIET_SMS_BILLING", "1",
 			    "BILLING_QUIET_SMS_NOTICE", "0", NULL };
 	bl_ctx *ctx = fresh("resv_quiet_cfg", s);
+	/* the test's fixed clock: an hour before T (23:00 Asia/Seoul) */
+	int64_t T = seoul(2026, 12, 1, 23, 0, 0), end = seoul(2026, 12, 2, 8, 0, 0);
+	set_clock(ctx, T - 3600);
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
 	so.users = 40;
@@ -608,7 +605,6 @@ Test(reservation, quiet_hours_as_configured_hold_billing, .timeout = 60)
 	int64_t run = 0;
 	cr_assert_eq(bl_batch_run(ctx, "2026-10", NULL, &run), BL_OK, "%s", bl_error_last());
 	make_group(ctx, "G", 10);
-	int64_t T = seoul(2026, 12, 1, 23, 0, 0), end = seoul(2026, 12, 2, 8, 0, 0);
 	int64_t sms = reserve(ctx, "G", NULL, T - 60, NULL);
 	cr_assert_eq(bl_reservation_tick(ctx, T, NULL), BL_OK, "%s", bl_error_last());
 	int64_t bill = tu_i64(ctx, "SELECT id FROM message_reservations WHERE batch_run_id IS NOT NULL");
@@ -622,7 +618,7 @@ Test(reservation, quiet_hours_as_configured_hold_billing, .timeout = 60)
 	long long sms_n = q(ctx, "SELECT COUNT(*) FROM messages WHERE reservation_id = %lld", sms);
 	cr_assert_gt(sms_n, 0);
 	cr_assert_eq(q(ctx, sql, sms), sms_n, "NOTICE SMS not held when configured off");
-	db_clock(ctx, T + 1);
+	set_clock(ctx, T + 1);
 	cr_assert_eq(publish(ctx), sms_n, "only the NOTICE SMS are due");
 	tu_ctx_drop(ctx);
 }
@@ -678,10 +674,12 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 	cr_assert_str_eq(str(r, "month"), "2026-10");
 	cr_assert_str_eq(str(r, "template_code"), "DEFAULT_BILLING_EMAIL");
 	cr_assert_eq(num(r, "batch_run_id"), run);
-	json_decref(r);
-	long long delay = q(ctx, "SELECT TIMESTAMPDIFF(SECOND, NOW(), scheduled_at) FROM message_reservations "
-				 "WHERE id = %lld", id);
+	/* due BILLING_RESERVATION_DELAY_S after now, by the library's clock */
+	int64_t at_us = 0;
+	cr_assert_eq(bl_clock_parse(str(r, "scheduled_at"), &at_us), BL_OK, "%s", bl_error_last());
+	long long delay = (long long)((at_us - bl_ctx_now(ctx)) / 1000000);
 	cr_assert(delay >= 290 && delay <= 301, "due after BILLING_RESERVATION_DELAY_S: %lld s", delay);
+	json_decref(r);
 	/* again, and from two processes at once ("two schedulers see it"): still one */
 	int64_t again = 0;
 	cr_assert_eq(bl_reservation_after_batch(ctx, run, "2026-10", &again), BL_OK, "%s", bl_error_last());
@@ -706,7 +704,7 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 	}
 	cr_assert_eq(tu_i64(ctx, "SELECT COUNT(*) FROM message_reservations"), 1);
 	/* not due yet; when due it enqueues the month's statements once */
-	int64_t n = -1, now = time(NULL);
+	int64_t n = -1, now = now_s(ctx);
 	cr_assert_eq(bl_reservation_tick(ctx, now, &n), BL_OK);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(bl_reservation_tick(ctx, now + 301, &n), BL_OK, "%s", bl_error_last());
@@ -746,12 +744,12 @@ Test(reservation, worker_scheduler_runs_the_month_once_and_sends, .timeout = 120
 			    "BILLING_QUIET_SMS_NOTICE", "0", "BILLING_MOCK_EMAIL_TRANSIENT_PERMILLE", "0",
 			    "BILLING_WORKER_THREADS", "2", NULL };
 	bl_ctx *ctx = fresh("resv_worker", s);
-	time_t now = time(NULL) + 9 * 3600;
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	char month[16];
-	snprintf(month, sizeof month, "%04d-%02d", tm.tm_mon == 0 ? tm.tm_year + 1899 : tm.tm_year + 1900,
-		 tm.tm_mon == 0 ? 12 : tm.tm_mon);
+	/* the test's clock runs from mid-March 10:00 Asia/Seoul, whatever the date:
+	 * the slot of March is past, the month is February */
+	tu_clock_start(ctx, seoul(2027, 3, 15, 10, 0, 0));
+	char month[8];
+	cr_assert_eq(bl_clock_month(bl_ctx_now(ctx), -1, month), BL_OK);
+	cr_assert_str_eq(month, "2027-02");
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
 	so.users = 150;
@@ -768,6 +766,7 @@ Test(reservation, worker_scheduler_runs_the_month_once_and_sends, .timeout = 120
 			bl_ctx *c = NULL;
 			if (bl_ctx_new(&c, bl_ctx_config(ctx)))
 				_exit(2);
+			tu_clock_use(c);
 			bl_worker_opts o;
 			bl_worker_opts_init(&o, BL_WORKER_OPTS_VERSION);
 			o.stop = &worker_stop;

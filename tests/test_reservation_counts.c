@@ -46,7 +46,7 @@ Test(reservation_counts, bounded_by_the_count_timeout, .timeout = 120)
 	o.group_code = "BIG";
 	o.template_code = "NOTICE_MAINTENANCE_SMS";
 	o.params_json = "{\"maintenanceDate\":\"2026-12-01\",\"startTime\":\"02:00\",\"endTime\":\"06:00\"}";
-	o.scheduled_unix = time(NULL) + 86400;
+	o.scheduled_unix = bl_ctx_now(ctx) / 1000000 + 86400; /* tomorrow by the context's clock */
 	o.created_by = "test";
 	int64_t id = 0;
 	cr_assert_eq(bl_reservation_create(ctx, &o, &id), BL_OK, "%s", bl_error_last());

@@ -2,8 +2,44 @@
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include "testutil.h"
+
+int64_t tu_seoul(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm t = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s };
+	return (int64_t)timegm(&t) - 9 * 3600;
+}
+
+static struct {
+	int64_t base_us, mono0_us;
+} tu_clock;
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t tu_clock_now(void *payload)
+{
+	(void)payload;
+	return tu_clock.base_us + (mono_us() - tu_clock.mono0_us);
+}
+
+void tu_clock_start(bl_ctx *ctx, int64_t unix_s)
+{
+	tu_clock.base_us = unix_s * 1000000;
+	tu_clock.mono0_us = mono_us();
+	tu_clock_use(ctx);
+}
+
+void tu_clock_use(bl_ctx *ctx)
+{
+	cr_assert_eq(bl_ctx_set_clock(ctx, tu_clock_now, NULL), BL_OK, "%s", bl_error_last());
+}
 
 bl_config *tu_config(const char *name)
 {

@@ -28,6 +28,15 @@ long long tu_i64(bl_ctx *ctx, const char *sql);
  */
 long long tu_verify_month(bl_ctx *ctx, const char *month, long long *mismatches);
 
+/* Unix seconds of an Asia/Seoul wall-clock time. */
+int64_t tu_seoul(int y, int mo, int d, int h, int mi, int s);
+/* Give ctx a clock that reads `unix_s` now and then runs with real elapsed
+ * time (CLOCK_MONOTONIC): tests choose their instant, whatever the date.
+ * One start per test process; forked children keep it (set it on their
+ * own contexts with tu_clock_use). */
+void tu_clock_start(bl_ctx *ctx, int64_t unix_s);
+void tu_clock_use(bl_ctx *ctx);
+
 #define TU_DATA_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 #endif

@@ -275,15 +275,8 @@ bool cli_opt_num(int argc, char **argv, int *i, const char *name, long long min,
 
 void cli_previous_month(char out[8])
 {
-	time_t t = time(NULL) + 9 * 3600;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	int y = tm.tm_year + 1900, m = tm.tm_mon; /* tm_mon is 0-based: the previous month */
-	if (m == 0) {
-		y--;
-		m = 12;
-	}
-	snprintf(out, 8, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+	/* the library's clock decides, in Asia/Seoul */
+	bl_clock_month(bl_ctx_now(NULL), -1, out);
 }
 
 void cli_print_json(const char *json)

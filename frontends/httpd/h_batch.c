@@ -29,7 +29,12 @@ typedef struct {
 } job;
 
 static pthread_mutex_t bmu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t bcond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t bcond; /* CLOCK_MONOTONIC */
+
+__attribute__((constructor)) static void batch_cond_init(void)
+{
+	cond_init_monotonic(&bcond);
+}
 static pthread_mutex_t start_mu = PTHREAD_MUTEX_INITIALIZER; /* one start at a time per process */
 static int running;
 static volatile int cancel_all;
@@ -94,9 +99,7 @@ static bool spawn(job *j)
 void batch_shutdown(void)
 {
 	cancel_all = 1;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += SHUTDOWN_WAIT_S;
+	struct timespec until = deadline_after_ms(SHUTDOWN_WAIT_S * 1000LL);
 	pthread_mutex_lock(&bmu);
 	while (running > 0)
 		if (pthread_cond_timedwait(&bcond, &bmu, &until))

@@ -34,7 +34,13 @@ typedef struct {
 
 static slot slots[SLOTS];
 static pthread_mutex_t smu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER, done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t wake, done; /* CLOCK_MONOTONIC (stats_cond_init) */
+
+__attribute__((constructor)) static void stats_cond_init(void)
+{
+	cond_init_monotonic(&wake);
+	cond_init_monotonic(&done);
+}
 static pthread_t refresher;
 static bool started, stopping;
 static char last_error[256];
@@ -70,13 +76,7 @@ static void *refresh_main(void *arg)
 	while (!stopping) {
 		slot *s = due_locked(now_us());
 		if (!s) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = deadline_after_ms(200);
 			pthread_cond_timedwait(&wake, &smu, &ts);
 			continue;
 		}
@@ -170,9 +170,7 @@ static char *stats_copy(int window, size_t *len, int64_t *age_us)
 	s->wanted_us = now;
 	if (!s->json || now - s->at_us >= interval_us(s))
 		pthread_cond_signal(&wake);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += FIRST_WAIT_S;
+	struct timespec until = deadline_after_ms(FIRST_WAIT_S * 1000LL);
 	unsigned tries = s->tries;
 	while (!s->json && !stopping && s->window == window) {
 		if (s->tries != tries && s->last_rc)
@@ -388,7 +386,7 @@ void h_metrics(req *r)
 
 __attribute__((constructor)) static void metrics_start_time(void)
 {
-	start_time = time(NULL);
+	start_time = (time_t)(bl_ctx_now(NULL) / 1000000);
 }
 
 /* ---- health ---- */

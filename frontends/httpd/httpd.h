@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <time.h>
 #include <microhttpd.h>
 #include <jansson.h>
 #include <billing/billing.h>
@@ -82,6 +84,13 @@ const bl_config *server_config(void);
 /* This thread's context (created on first use, freed when the thread ends). */
 bl_ctx *server_ctx(void);
 int64_t now_us(void);
+/* The library's clock (the server context's), in unix seconds: every
+ * "what time is it" of the server (session lifetimes, dates, logs). */
+int64_t wall_now_s(void);
+/* Condition variables wait on CLOCK_MONOTONIC (deadline_after_ms), never on
+ * the wall clock. */
+void cond_init_monotonic(pthread_cond_t *c);
+struct timespec deadline_after_ms(int64_t ms);
 /* Requests in flight (for a graceful stop and /metrics). */
 long server_in_flight(void);
 

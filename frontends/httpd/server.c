@@ -30,6 +30,33 @@ static server_opts opts;
 static pthread_key_t ctx_key;
 static atomic_long in_flight;
 
+int64_t wall_now_s(void)
+{
+	return bl_ctx_now(server_ctx()) / 1000000;
+}
+
+void cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+struct timespec deadline_after_ms(int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 int64_t now_us(void)
 {
 	struct timespec ts;
@@ -299,7 +326,7 @@ static void access_log(req *r, int64_t us)
 	/* the time is formatted once a second per thread (localtime_r takes a lock) */
 	static __thread time_t ts_at;
 	static __thread char ts[32];
-	time_t now = time(NULL);
+	time_t now = (time_t)wall_now_s();
 	if (now != ts_at) {
 		struct tm tm;
 		localtime_r(&now, &tm);

@@ -112,7 +112,7 @@ static bool cache_get(const char *sid, bl_session *out)
 	pthread_mutex_lock(&mu);
 	for (centry *e = buckets[bucket_of(sid)]; e; e = e->next)
 		if (!strcmp(e->sid, sid)) {
-			hit = e->until_us > now && e->s.expires_at > (int64_t)time(NULL);
+			hit = e->until_us > now && e->s.expires_at > wall_now_s();
 			if (hit)
 				*out = e->s;
 			break;
@@ -235,7 +235,7 @@ void h_login(req *r)
 	r->sess = s;
 	r->authed = true;
 	cache_put(sid, &s);
-	int64_t ttl = s.expires_at - (int64_t)time(NULL);
+	int64_t ttl = s.expires_at - wall_now_s();
 	reply_with_cookie(r, 200, session_json(&s), sid, ttl > 0 ? ttl : 0);
 	memset(sid, 0, sizeof sid);
 }

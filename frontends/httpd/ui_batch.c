@@ -53,7 +53,7 @@ static void prog_of(req *r, json_t *run, run_prog *p)
 	if (p->done && json_is_integer(dur))
 		p->elapsed_ms = json_integer_value(dur);
 	else if (ui_kst_unix(js(run, "started_at")))
-		p->elapsed_ms = ((int64_t)time(NULL) - ui_kst_unix(js(run, "started_at"))) * 1000;
+		p->elapsed_ms = (wall_now_s() - ui_kst_unix(js(run, "started_at"))) * 1000;
 	if (p->elapsed_ms < 0)
 		p->elapsed_ms = 0;
 	p->rate = p->elapsed_ms > 0 ? (double)p->processed * 1000.0 / (double)p->elapsed_ms : 0;
@@ -186,7 +186,7 @@ static void sends_charts(hbuf *b, json_t *stats)
 		window = 60;
 	int64_t end = ui_kst_unix(js(stats, "generated_at"));
 	if (!end)
-		end = (int64_t)time(NULL);
+		end = wall_now_s();
 	end -= end % 60;
 	chart_point *pts = calloc((size_t)window, sizeof *pts);
 	chart_point *rate = calloc((size_t)window, sizeof *rate);
@@ -353,13 +353,9 @@ static void start_form(hbuf *b, req *r)
 {
 	const char *month = form(r, "month"), *mode = form(r, "mode");
 	if (!month) {
-		/* default: the previous month (KST) */
-		time_t t = time(NULL) + 9 * 3600;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		static __thread char prev[24];
-		snprintf(prev, sizeof prev, "%04d-%02d", tm.tm_mon == 0 ? tm.tm_year + 1899 : tm.tm_year + 1900,
-			 tm.tm_mon == 0 ? 12 : tm.tm_mon);
+		/* default: the previous month (Asia/Seoul) by the library's clock */
+		static __thread char prev[8];
+		bl_clock_month(bl_ctx_now(r->ctx), -1, prev);
 		month = prev;
 	}
 	hb_raw(b, "<form method=\"post\" action=\"/admin/batch\" class=\"card form-row\" id=\"batch-start\"><h2>새 실행</h2>");

@@ -441,7 +441,7 @@ void ui_login(req *r)
 		return;
 	}
 	const char *proto = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
-	int64_t ttl = s.expires_at - (int64_t)time(NULL);
+	int64_t ttl = s.expires_at - wall_now_s();
 	char cookie[256];
 	snprintf(cookie, sizeof cookie, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", SESSION_COOKIE,
 		 sid, (long long)(ttl > 0 ? ttl : 0), proto && !strcmp(proto, "https") ? "; Secure" : "");

@@ -23,7 +23,7 @@ static void log_line(const char *line, void *payload)
 {
 	(void)payload;
 	char ts[32];
-	time_t now = time(NULL);
+	time_t now = (time_t)(bl_ctx_now(NULL) / 1000000);
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);

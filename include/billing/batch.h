@@ -95,7 +95,7 @@ BL_EXTERN(int) bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json);
 BL_EXTERN(int) bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **json);
 
 /**
- * Scheduler hook.  When `now` (unix seconds; 0 = current time) is past the
+ * Scheduler hook.  When `now` (unix seconds; 0 = the context's clock, bl_ctx_now) is past the
  * configured monthly slot (BILLING_BATCH_DAY / BILLING_BATCH_TIME, Asia/Seoul)
  * and the previous month has no run yet, claims that month once across all
  * processes and writes it to month_out (8 bytes).  *due = true then; the

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "config.h"
 #include "context.h"
+#include "clock.h"
 #include "migrate.h"
 #include "crypto.h"
 #include "user.h"

@@ -30,7 +30,7 @@ typedef struct {
 	const char *group_code;   /**< target: a group ("USER_ALL": every subscriber) ... */
 	const char *month;        /**< ... or the statements of "YYYY-MM"; exactly one of the two */
 	const char *scheduled_at; /**< "YYYY-MM-DD HH:MM[:SS]" Asia/Seoul; NULL: scheduled_unix */
-	int64_t scheduled_unix;   /**< unix seconds when scheduled_at is NULL (0: now) */
+	int64_t scheduled_unix;   /**< unix seconds when scheduled_at is NULL (0: now, by the context's clock) */
 	const char *params_json;  /**< extra template variables for every message (group only), or NULL */
 	const char *created_by;   /**< who asked (NULL: "system"), at most 64 bytes */
 } bl_reservation_opts;
@@ -62,7 +62,7 @@ BL_EXTERN(int) bl_reservation_list(bl_ctx *ctx, const char *status, int64_t afte
 				   char **json);
 
 /**
- * Expand every reservation due at `now` (unix seconds; 0: the current time)
+ * Expand every reservation due at `now` (unix seconds; 0: the context's clock, bl_ctx_now)
  * that no other process is expanding, including ones a crashed process left
  * PROCESSING.  Safe to call from any number of processes at once.
  * *expanded (may be NULL) gets the messages this call created.
