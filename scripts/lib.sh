@@ -12,6 +12,7 @@
 #   bl_proc_name PID        basename of argv[0] (handles rewritten proctitles)
 #   bl_proc_cwd PID         resolved cwd of PID
 #   bl_apt_install PKG...   non-interactive apt-get install (waits for locks)
+#   bl_reap_marked MARK L   stop the processes that carry BL_TEST_MARK=MARK
 
 bl_prog=${bl_prog:-$(basename "$0")}
 BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)}
@@ -115,4 +116,47 @@ bl_apt_install() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" -q -y \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
         install "$@" </dev/null >&2 || bl_die "apt-get install $* failed"
+}
+
+# bl_reap_marked MARK LABEL
+# Stop every process whose environment holds BL_TEST_MARK=MARK (TERM, then
+# KILL after 5 s), wherever it was re-parented to: what a test started and
+# left behind.  Each one is named on stderr, after LABEL.
+bl_reap_marked() {
+    python3 - "$1" "$2" <<'PY'
+import os, signal, sys, time
+mark = ("BL_TEST_MARK=" + sys.argv[1]).encode()
+me = {os.getpid(), os.getppid()}
+
+def marked():
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) in me:
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                if mark in f.read().split(b"\0"):
+                    with open(f"/proc/{d}/cmdline", "rb") as c:
+                        out.append((int(d), c.read().replace(b"\0", b" ").decode(errors="replace")[:120]))
+        except OSError:
+            pass
+    return out
+
+left = marked()
+for pid, cmd in left:
+    print(f"{sys.argv[2]}: stopping a leftover process {pid}: {cmd}", file=sys.stderr)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
+end = time.monotonic() + 5
+while left and time.monotonic() < end:
+    time.sleep(0.1)
+    left = marked()
+for pid, cmd in left:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+PY
 }
