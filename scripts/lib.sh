@@ -13,6 +13,16 @@
 #   bl_proc_cwd PID         resolved cwd of PID
 #   bl_apt_install PKG...   non-interactive apt-get install (waits for locks)
 #   bl_reap_marked MARK L   stop the processes that carry BL_TEST_MARK=MARK
+#
+# The bootstrap every script shares (scripts/demo, bench/*):
+#   BL_BUILD_DEPS           the Debian packages that building the project needs
+#   bl_pkg_installed PKG    is the Debian package PKG installed?
+#   bl_ensure_build_deps [PKG...]
+#                           install whatever of BL_BUILD_DEPS and the extra PKGs is
+#                           missing (one apt-get run)
+#   bl_build [-q] DIR [MESON_OPTION...]
+#                           meson setup (or reconfigure) + ninja; returns 1 after
+#                           "error: <step> failed: <first error>" on failure
 
 bl_prog=${bl_prog:-$(basename "$0")}
 BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)}
@@ -159,4 +169,92 @@ for pid, cmd in left:
     except OSError:
         pass
 PY
+}
+
+# ------------------------------------------------------------- bootstrap --
+
+# What building the project (meson.build and its subdirectories) needs on
+# Debian, the C library dependencies' -dev packages included, plus the
+# mariadb client that scripts and benchmarks run.  Scripts that need more
+# pass their extra packages to bl_ensure_build_deps.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+BL_BUILD_DEPS=(meson ninja-build pkg-config gcc libmariadb-dev libhiredis-dev libjansson-dev
+    libsodium-dev libcriterion-dev libmicrohttpd-dev libreadline-dev python3 mariadb-client)
+
+bl_pkg_installed() {
+    [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+# bl_ensure_build_deps [EXTRA_PKG...]
+# Checks BL_BUILD_DEPS and the extra packages with dpkg-query and installs the
+# missing ones with one bl_apt_install (which exits on failure).  Silent when
+# nothing is missing; without dpkg it checks nothing.
+bl_ensure_build_deps() {
+    local missing=() p
+    command -v dpkg-query >/dev/null 2>&1 || { bl_log "no dpkg: not checking packages"; return 0; }
+    for p in "${BL_BUILD_DEPS[@]}" "$@"; do
+        bl_pkg_installed "$p" || missing+=("$p")
+    done
+    (( ${#missing[@]} == 0 )) && return 0
+    bl_log "installing missing packages: ${missing[*]}"
+    bl_apt_install "${missing[@]}"   # one apt-get update, then install
+}
+
+# _bl_build_failed STEP LOG LINES: the last LINES lines of LOG (none when 0),
+# then one line "error: STEP failed: <first error of LOG>" (a compiler's or
+# linker's "error:", meson's "ERROR:", else ninja's "FAILED:" line).
+_bl_build_failed() {
+    local what=$1 log=$2 n=$3 first='' re
+    (( n > 0 )) && tail -n "$n" "$log" >&2
+    for re in ': (fatal )?error: ' 'ERROR: ' '^FAILED: '; do
+        # without the colour escapes of -fdiagnostics-color
+        first=$(sed 's/\x1b\[[0-9;]*[mK]//g' "$log" 2>/dev/null | grep -m1 -E "$re" || true)
+        [[ -n $first ]] && break
+    done
+    printf '%s: error: %s failed%s\n' "$bl_prog" "$what" "${first:+: $first}" >&2
+}
+
+# bl_build [-q] DIR [MESON_OPTION...]
+# Configures DIR (meson setup; when DIR is configured already, meson setup
+# --reconfigure, which also picks up files added since, and --wipe when that
+# fails) and builds it with ninja.  meson's output is shown only when it
+# fails.  ninja's output goes to stderr and to DIR/meson-logs/ninja-build.log;
+# with -q only to that log, whose tail is shown when the build fails.  On
+# failure the last line is "<prog>: error: <meson setup ...|ninja -C DIR>
+# failed: <its first error line>" and the status is 1: the caller decides
+# whether that ends it.
+bl_build() {
+    local -            # set -o pipefail below stays in this function
+    local quiet=0
+    [[ ${1:-} == -q ]] && { quiet=1; shift; }
+    (( $# >= 1 )) || bl_die "bl_build: no build directory"
+    local dir=$1
+    shift
+    local t=$SECONDS log nlog
+    log=$(mktemp /tmp/bl-build.XXXXXX)
+    bl_log "configuring $dir${*:+ ($*)}"
+    if [[ -f $dir/build.ninja ]]; then
+        if ! meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 \
+                && ! meson setup --wipe "$dir" "$@" >"$log" 2>&1; then
+            _bl_build_failed "meson setup --wipe $dir" "$log" 30
+            rm -f "$log"
+            return 1
+        fi
+    elif ! meson setup "$dir" "$@" >"$log" 2>&1; then
+        _bl_build_failed "meson setup $dir" "$log" 30
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+    bl_log "building $dir"
+    nlog=$dir/meson-logs/ninja-build.log
+    set -o pipefail
+    if (( quiet )); then
+        ninja -C "$dir" </dev/null >"$nlog" 2>&1 \
+            || { _bl_build_failed "ninja -C $dir" "$nlog" 40; return 1; }
+    else
+        ninja -C "$dir" </dev/null 2>&1 | tee "$nlog" >&2 \
+            || { _bl_build_failed "ninja -C $dir" "$nlog" 0; return 1; }
+    fi
+    bl_log "built $dir in $((SECONDS - t)) s"
 }
