@@ -60,6 +60,23 @@ def settings(name, **extra):
     return s
 
 
+def after(seconds, fn):
+    """threading.Timer that fires by polling with time.sleep: a timed lock
+    wait (Timer, Event.wait) never returns under libfaketime, whose shifted
+    CLOCK_MONOTONIC the kernel's sem_clockwait does not know (scripts/test
+    runs this suite under shifted clocks).  Returns the cancel function."""
+    cancelled = threading.Event()
+
+    def run():
+        end = time.monotonic() + seconds
+        while not cancelled.is_set() and time.monotonic() < end:
+            time.sleep(0.02)
+        if not cancelled.is_set():
+            fn()
+    threading.Thread(target=run, daemon=True).start()
+    return cancelled.set
+
+
 def run_worker(ctx, limit_s=60, **kw):
     """worker_run with idle exit, stopped by a watchdog after `limit_s`.
 
@@ -67,13 +84,12 @@ def run_worker(ctx, limit_s=60, **kw):
     deadlock (1213) and leave a batch PROCESSING until the stale-row recovery
     30 s later (reported; this test is about the binding)."""
     flag = billing.StopFlag()
-    timer = threading.Timer(limit_s, flag.set)
-    timer.start()
+    cancel = after(limit_s, flag.set)
     t0 = time.monotonic()
     try:
         ctx.worker_run(threads=1, idle_exit_ms=WORKER_IDLE_MS, stop=flag, **kw)
     finally:
-        timer.cancel()
+        cancel()
     if flag.is_set():
         raise AssertionError("the worker did not become idle within %d s" % limit_s)
     return time.monotonic() - t0
@@ -621,7 +637,7 @@ class T5Database(unittest.TestCase):
 
     def test_51_worker_stop_flag(self):
         flag = billing.StopFlag()
-        threading.Timer(0.3, flag.set).start()
+        after(0.3, flag.set)
         t0 = time.monotonic()
         self.ctx.worker_run(threads=1, stop=flag)          # no idle exit: only the flag ends it
         self.assertLess(time.monotonic() - t0, 30)
