@@ -164,6 +164,7 @@ class T2Signatures(unittest.TestCase):
     ENUMS = {"bl_role", "bl_channel", "bl_pii_kind", "bl_batch_mode", "bl_charge_problem",
              "bl_service_type", "bl_purpose", "bl_created_by", "bl_message_kind"}
     HANDLES = {"bl_ctx", "bl_config"}
+    CALLBACKS = {"bl_clock_fn": _ffi.CLOCK_FN}
 
     @classmethod
     def setUpClass(cls):
@@ -181,6 +182,8 @@ class T2Signatures(unittest.TestCase):
         base, stars = t.rstrip("*").strip(), len(t) - len(t.rstrip("*"))
         if t in self.C_SCALARS:
             return self.C_SCALARS[t]
+        if base in self.CALLBACKS and stars == 0:
+            return self.CALLBACKS[base]
         if base in self.HANDLES:
             return {1: ctypes.c_void_p, 2: ctypes.POINTER(ctypes.c_void_p)}[stars]
         if base in self.ENUMS:
@@ -360,6 +363,26 @@ class T3Offline(unittest.TestCase):
         self.assertEqual(p["max_attempts"], 3)
         self.assertIsNone(billing.retry_next(p, 3, 1))
         self.assertTrue(0 <= billing.retry_next(dict(p, jitter=False), 1, 1) <= p["cap_ms"])
+
+    def test_clock(self):
+        us = 1801407598 * 10 ** 6                        # 2027-01-31 23:59:58 in Seoul
+        self.assertEqual(billing.clock_format(us), "2027-01-31 23:59:58")
+        self.assertEqual(billing.clock_month(us), "2027-01")
+        self.assertEqual(billing.clock_month(us + 2 * 10 ** 6, -1), "2027-01")
+        self.assertEqual(billing.clock_parse("2027-01-31 23:59:58"), us)
+        with self.assertRaises(billing.InvalidArgument) as cm:
+            billing.clock_parse("2027-02-29 10:00")
+        self.assertIn("2027-02-29", str(cm.exception))
+        with billing.connect(env_file="/nonexistent") as ctx:
+            ctx.set_time(us)
+            self.assertEqual(ctx.now(), us)
+            ticks = iter(range(us, us + 10 ** 7, 10 ** 6))
+            ctx.set_clock(lambda: next(ticks))
+            self.assertEqual((ctx.now(), ctx.now()), (us, us + 10 ** 6))
+            ctx.set_clock(None)
+            self.assertGreater(ctx.now(), 0)
+            with self.assertRaises(billing.InvalidArgument):
+                ctx.set_time(0)
 
     def test_context_closes(self):
         ctx = billing.connect(env_file="/nonexistent")

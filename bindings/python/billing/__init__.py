@@ -15,7 +15,8 @@ subclass carrying the library's message (bl_error_last()).
 from .admin import role_name, role_parse, session_csrf_check
 from .context import Context, connect
 from .core import (CHANNELS, CREATED_BY, PII_KINDS, PURPOSES, ROLES, SERVICE_TYPES, Config,
-                   StopFlag, batch_mode_name, batch_mode_parse, charge_problem_name,
+                   StopFlag, batch_mode_name, batch_mode_parse, charge_problem_name, clock_format,
+                   clock_month, clock_parse,
                    compute_statement, config_describe, config_is_secret, config_keys,
                    data_key_generate, has_function, library_path, parse_month, pii_mask, pii_scrub,
                    pii_normalize, render, retry_next, retry_policy_default, sms_bytes, strerror,
@@ -31,7 +32,7 @@ __all__ = [
     "Context", "CryptoError", "DatabaseError", "IOFailure", "InvalidArgument", "LibraryNotFound",
     "NotAvailable", "NotFound", "OutOfMemory", "Overflow", "PII_KINDS", "PURPOSES", "ROLES",
     "RedisError", "SERVICE_TYPES", "StopFlag", "Stopped", "batch_mode_name", "batch_mode_parse",
-    "charge_problem_name", "compute_statement", "config_describe", "config_is_secret",
+    "charge_problem_name", "clock_format", "clock_month", "clock_parse", "compute_statement", "config_describe", "config_is_secret",
     "config_keys", "connect", "data_key_generate", "error_class", "has_function",
     "library_path", "parse_month", "pii_mask", "pii_scrub", "pii_normalize", "render", "retry_next",
     "retry_policy_default", "role_name", "role_parse", "session_csrf_check", "sms_bytes",

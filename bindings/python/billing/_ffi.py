@@ -39,6 +39,7 @@ BATCH_PROGRESS_CB = CFUNCTYPE(None, POINTER(BatchProgress), c_void_p)
 BATCH_COMPLETE_CB = CFUNCTYPE(None, c_int64, c_char_p, c_void_p)
 SEED_PROGRESS_CB = CFUNCTYPE(None, c_int64, c_int64, c_void_p)
 WORKER_LOG_CB = CFUNCTYPE(None, c_char_p, c_void_p)
+CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)  # bl_clock_fn
 
 
 class BatchOpts(Structure):
@@ -213,6 +214,13 @@ SIGNATURES = {
     "bl_ctx_ping_redis": (RC, [vp]),
     "bl_ctx_create_database": (RC, [vp]),
     "bl_ctx_drop_database": (RC, [vp]),
+    # clock.h
+    "bl_ctx_set_clock": (RC, [vp, CLOCK_FN, vp]),
+    "bl_ctx_set_time": (RC, [vp, i64]),
+    "bl_ctx_now": (i64, [vp]),
+    "bl_clock_month": (RC, [i64, c_int, s]),
+    "bl_clock_format": (RC, [i64, s, c_size_t]),
+    "bl_clock_parse": (RC, [s, P(i64)]),
     # migrate.h
     "bl_migrate": (RC, [vp, P(c_int)]),
     "bl_migrate_dir": (RC, [vp, s, P(c_int)]),

@@ -67,6 +67,27 @@ class Context(MessagingMixin, AdminMixin):
         except Exception:
             pass
 
+    # -- clock.h --
+    def set_time(self, unix_us):
+        """bl_ctx_set_time: a clock that stands still at unix_us (µs since the epoch)."""
+        lib().bl_ctx_set_time(self.handle, int(unix_us))
+
+    def set_clock(self, fn):
+        """bl_ctx_set_clock: fn() -> µs since the epoch becomes this context's
+        clock (None: the system clock).  fn may be called from the library's
+        threads while a call of this context runs."""
+        if fn is None:
+            self._clock_cb = None
+            lib().bl_ctx_set_clock(self.handle, _ffi.CLOCK_FN(), None)
+            return
+        cb = _ffi.CLOCK_FN(lambda _payload: int(fn()))
+        lib().bl_ctx_set_clock(self.handle, cb, None)
+        self._clock_cb = cb           # keep it alive as long as the context uses it
+
+    def now(self):
+        """bl_ctx_now: this context's time in µs since the epoch."""
+        return lib().bl_ctx_now(self.handle)
+
     # -- context.h --
     def setting(self, key):
         """bl_ctx_config + bl_config_get: a setting of this context."""

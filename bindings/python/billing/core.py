@@ -5,6 +5,7 @@ the BillingError subclass of the code it returns.  Read functions that
 return JSON in C return parsed Python objects (dicts and lists) here.
 """
 
+import ctypes
 import json
 import threading
 from ctypes import byref, c_bool, c_int, c_int64, c_size_t, c_void_p
@@ -138,6 +139,27 @@ def parse_month(month):
     y, m = c_int(), c_int()
     lib().bl_month_parse(enc(month), byref(y), byref(m))
     return y.value, m.value
+
+
+def clock_month(unix_us, add_months=0):
+    """bl_clock_month: the Asia/Seoul month "YYYY-MM" of unix_us moved by add_months."""
+    buf = ctypes.create_string_buffer(8)
+    lib().bl_clock_month(int(unix_us), int(add_months), buf)
+    return buf.value.decode()
+
+
+def clock_format(unix_us):
+    """bl_clock_format: unix_us as Asia/Seoul "YYYY-MM-DD HH:MM:SS"."""
+    buf = ctypes.create_string_buffer(32)
+    lib().bl_clock_format(int(unix_us), buf, len(buf))
+    return buf.value.decode()
+
+
+def clock_parse(text):
+    """bl_clock_parse: Asia/Seoul "YYYY-MM-DD HH:MM[:SS[.ffffff]]" → µs since the epoch."""
+    out = c_int64()
+    lib().bl_clock_parse(enc(text), byref(out))
+    return out.value
 
 
 def batch_mode_parse(mode):
