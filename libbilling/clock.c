@@ -143,15 +143,24 @@ int bl_clock_month(int64_t unix_us, int add_months, char out[8])
 	return BL_OK;
 }
 
+void bl__seoul_datetime(int64_t unix_ms, char out[32])
+{
+	int64_t s = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
+	int ms = (int)(unix_ms - s * 1000);
+	struct tm t;
+	bl__seoul_time(s, &t);
+	snprintf(out, 32, "%04u-%02u-%02u %02u:%02u:%02u.%03u", (unsigned)(t.tm_year + 1900) % 10000u,
+		 (unsigned)(t.tm_mon + 1) % 100u, (unsigned)t.tm_mday % 100u, (unsigned)t.tm_hour % 100u,
+		 (unsigned)t.tm_min % 100u, (unsigned)t.tm_sec % 100u, (unsigned)ms % 1000u);
+}
+
 int bl_clock_format(int64_t unix_us, char *out, size_t cap)
 {
 	if (!out || cap < 20)
 		return bl__fail(BL_EINVAL, "bl_clock_format: the buffer needs 20 bytes");
-	struct tm t;
-	bl__seoul_time(floor_div(unix_us, 1000000), &t);
-	snprintf(out, cap, "%04u-%02u-%02u %02u:%02u:%02u", (unsigned)(t.tm_year + 1900) % 10000u,
-		 (unsigned)(t.tm_mon + 1) % 100u, (unsigned)t.tm_mday % 100u, (unsigned)t.tm_hour % 100u,
-		 (unsigned)t.tm_min % 100u, (unsigned)t.tm_sec % 100u);
+	char dt[32];
+	bl__seoul_datetime(floor_div(unix_us, 1000), dt);
+	snprintf(out, cap, "%.19s", dt);
 	return BL_OK;
 }
 

@@ -45,10 +45,15 @@ MYSQL *bl__ctx_db(bl_ctx *ctx)
 	 * the column defaults of what follows are the library's clock, not the
 	 * server's.  A failure here is a broken connection: forget it (the next
 	 * call reconnects) rather than reconnect under an open transaction. */
-	if (bl__db_set_clock(ctx->db, bl_ctx_now(ctx))) {
+	/* the session's NOW(3) has milliseconds: within the same one, it is set */
+	int64_t us = bl_ctx_now(ctx);
+	if (us / 1000 == ctx->db_ms)
+		return ctx->db;
+	if (bl__db_set_clock(ctx->db, us)) {
 		bl__ctx_db_reset(ctx);
 		return NULL;
 	}
+	ctx->db_ms = us / 1000;
 	return ctx->db;
 }
 
@@ -57,6 +62,7 @@ void bl__ctx_db_reset(bl_ctx *ctx)
 	if (ctx->db)
 		mysql_close(ctx->db);
 	ctx->db = NULL;
+	ctx->db_ms = 0;
 }
 
 int bl_ctx_ping_db(bl_ctx *ctx)

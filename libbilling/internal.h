@@ -96,6 +96,8 @@ BL_PRIVATE int bl__db_set_clock(struct st_mysql *db, int64_t unix_us);
  * (0 when m is not 1..12). */
 BL_PRIVATE int64_t bl__days_from_civil(int64_t y, int m, int d);
 BL_PRIVATE int bl__days_in_month(int y, int m);
+/* Unix milliseconds → Asia/Seoul DATETIME(3) text "YYYY-MM-DD HH:MM:SS.mmm". */
+BL_PRIVATE void bl__seoul_datetime(int64_t unix_ms, char out[32]);
 /* Asia/Seoul wall clock broken down (Korea has no DST: UTC+9). */
 struct tm;
 BL_PRIVATE void bl__seoul_time(int64_t unix_secs, struct tm *out);

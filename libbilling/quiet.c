@@ -18,17 +18,6 @@
 #define DAY_MS (86400 * 1000LL)
 #define SEOUL_MS (9 * 3600 * 1000LL)
 
-void bl__seoul_datetime(int64_t unix_ms, char out[32])
-{
-	int64_t s = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
-	int ms = (int)(unix_ms - s * 1000);
-	struct tm t;
-	bl__seoul_time(s, &t);
-	snprintf(out, 32, "%04u-%02u-%02u %02u:%02u:%02u.%03u", (unsigned)(t.tm_year + 1900) % 10000u,
-		 (unsigned)(t.tm_mon + 1) % 100u, (unsigned)t.tm_mday % 100u, (unsigned)t.tm_hour % 100u,
-		 (unsigned)t.tm_min % 100u, (unsigned)t.tm_sec % 100u, (unsigned)ms % 1000u);
-}
-
 static int hhmm_s(const char *v, int def)
 {
 	/* validated by config.c (V_HHMM); the default covers a missing key */

@@ -3,7 +3,6 @@
  * a completed batch run, and the public tick.  Expansion is
  * reservation_expand.c; the worker-side scheduler scheduler.c.
  */
-#include <ctype.h>
 #include <time.h>
 #include <mysqld_error.h>
 #include "reservation_private.h"
@@ -23,24 +22,11 @@ int bl_reservation_opts_init(bl_reservation_opts *opts, unsigned version)
 /* "YYYY-MM-DD HH:MM[:SS]" (or with 'T'), Asia/Seoul → unix seconds. */
 static int parse_when(const char *s, int64_t *out)
 {
-	int y, mo, d, h, mi, sec = 0, n = 0;
-	size_t len = strlen(s);
-	bool shape = len == 16 || len == 19;
-	for (size_t i = 0; shape && i < len; i++) {
-		char c = s[i];
-		bool digit = isdigit((unsigned char)c);
-		switch (i) {
-		case 4: case 7: shape = c == '-'; break;
-		case 10: shape = c == ' ' || c == 'T'; break;
-		case 13: case 16: shape = c == ':'; break;
-		default: shape = digit;
-		}
-	}
-	if (!shape || sscanf(s, "%4d-%2d-%2d%*c%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 ||
-	    (len == 19 && sscanf(s + 17, "%2d", &sec) != 1) || y < 2000 || y > 9999 || mo < 1 || mo > 12 ||
-	    d < 1 || d > bl__days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
-		return bl__fail(BL_EINVAL, "scheduled time '%s': expected YYYY-MM-DD HH:MM[:SS] (Asia/Seoul)", s);
-	*out = bl__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - 9 * 3600;
+	size_t len = strnlen(s, 20);
+	int64_t us = 0;
+	if ((len != 16 && len != 19) || bl_clock_parse(s, &us))
+		return bl__fail(BL_EINVAL, "scheduled time '%.32s': expected YYYY-MM-DD HH:MM[:SS] (Asia/Seoul)", s);
+	*out = us / 1000000;
 	return BL_OK;
 }
 

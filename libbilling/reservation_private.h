@@ -7,9 +7,6 @@
 
 #include "db.h"
 
-/* ---- time ---- */
-/* Unix milliseconds → Asia/Seoul DATETIME(3) text "YYYY-MM-DD HH:MM:SS.mmm". */
-BL_PRIVATE void bl__seoul_datetime(int64_t unix_ms, char out[32]);
 
 /* ---- quiet hours (quiet.c) ----
  * One daily window (BILLING_QUIET_START..BILLING_QUIET_END, Asia/Seoul; it

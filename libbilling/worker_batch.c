@@ -344,15 +344,6 @@ static int load_models(wk_thread *t, jobs *js, json_t **models)
 
 /* ---- recording ---- */
 
-static void fmt_ms(int64_t ms, char out[32])
-{
-	struct tm tm;
-	bl__seoul_time(ms / 1000, &tm);
-	snprintf(out, 32, "%04d-%02d-%02d %02d:%02d:%02d.%03d", (tm.tm_year + 1900) % 10000,
-		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-		 tm.tm_sec % 100, (int)(ms % 1000));
-}
-
 static const char *KINDS[] = { NULL, "EMAIL", "SMS", "LMS" };
 
 static int update_one(wk_thread *t, const job *j, const char *token)
@@ -416,8 +407,8 @@ static int record(wk_thread *t, jobs *js, const char *token)
 	for (size_t i = 0; rc == BL_OK && i < n; i++) {
 		job *j = &js->v[i];
 		char s[32], f[32];
-		fmt_ms(j->started_ms ? j->started_ms : bl__wk_now_ms(t->sh), s);
-		fmt_ms(j->finished_ms ? j->finished_ms : bl__wk_now_ms(t->sh), f);
+		bl__seoul_datetime(j->started_ms ? j->started_ms : bl__wk_now_ms(t->sh), s);
+		bl__seoul_datetime(j->finished_ms ? j->finished_ms : bl__wk_now_ms(t->sh), f);
 		bl__param row[] = { BP_I64(j->id), BP_I64(j->attempt_no),
 				    BP_STR(j->channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
 				    BP_STR(!strcmp(j->status, "SUCCESS") ? "SUCCESS" : "FAILED"),

@@ -110,8 +110,6 @@ static long long q(bl_ctx *ctx, const char *fmt, long long a)
 	return tu_i64(ctx, sql);
 }
 
-#define seoul tu_seoul
-
 /* The context's clock, in unix seconds. */
 static int64_t now_s(bl_ctx *ctx) { return bl_ctx_now(ctx) / 1000000; }
 
@@ -465,7 +463,7 @@ Test(reservation, quiet_window_math)
 	cr_assert_eq(bl_config_new(&cfg), BL_OK);
 	bl__quiet qh;
 	bl__quiet_load(cfg, &qh); /* defaults: 21:00-08:00, NOTICE SMS only */
-	int64_t d = seoul(2026, 12, 1, 0, 0, 0) * 1000, H = 3600 * 1000LL, next8 = d + 32 * H;
+	int64_t d = tu_seoul(2026, 12, 1, 0, 0, 0) * 1000, H = 3600 * 1000LL, next8 = d + 32 * H;
 	cr_assert_eq(bl__quiet_release_ms(&qh, "SMS", "NOTICE", d + 20 * H + 59 * 60000), d + 20 * H + 59 * 60000);
 	cr_assert_eq(bl__quiet_release_ms(&qh, "SMS", "NOTICE", d + 21 * H), next8, "21:00 is inside");
 	cr_assert_eq(bl__quiet_release_ms(&qh, "SMS", "NOTICE", d + 23 * H + 59 * 60000), next8);
@@ -512,7 +510,7 @@ Test(reservation, quiet_hours_hold_notice_sms_until_the_window_ends, .timeout = 
 			    "BILLING_QUIET_SMS_BILLING", "0", "BILLING_QUIET_EMAIL_BILLING", "0", NULL };
 	bl_ctx *ctx = fresh("resv_quiet", s);
 	/* the test's fixed clock: an hour before T (22:30 Asia/Seoul) */
-	int64_t T = seoul(2026, 12, 1, 22, 30, 0), end = seoul(2026, 12, 2, 8, 0, 0);
+	int64_t T = tu_seoul(2026, 12, 1, 22, 30, 0), end = tu_seoul(2026, 12, 2, 8, 0, 0);
 	set_clock(ctx, T - 3600);
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
@@ -595,7 +593,7 @@ Test(reservation, quiet_hours_as_configured_hold_billing, .timeout = 60)
 			    "BILLING_QUIET_SMS_NOTICE", "0", NULL };
 	bl_ctx *ctx = fresh("resv_quiet_cfg", s);
 	/* the test's fixed clock: an hour before T (23:00 Asia/Seoul) */
-	int64_t T = seoul(2026, 12, 1, 23, 0, 0), end = seoul(2026, 12, 2, 8, 0, 0);
+	int64_t T = tu_seoul(2026, 12, 1, 23, 0, 0), end = tu_seoul(2026, 12, 2, 8, 0, 0);
 	set_clock(ctx, T - 3600);
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
@@ -746,7 +744,7 @@ Test(reservation, worker_scheduler_runs_the_month_once_and_sends, .timeout = 120
 	bl_ctx *ctx = fresh("resv_worker", s);
 	/* the test's clock runs from mid-March 10:00 Asia/Seoul, whatever the date:
 	 * the slot of March is past, the month is February */
-	tu_clock_start(ctx, seoul(2027, 3, 15, 10, 0, 0));
+	tu_clock_start(ctx, tu_seoul(2027, 3, 15, 10, 0, 0));
 	char month[8];
 	cr_assert_eq(bl_clock_month(bl_ctx_now(ctx), -1, month), BL_OK);
 	cr_assert_str_eq(month, "2027-02");
