@@ -4,6 +4,10 @@
  * with the normal compiler, so the checked-in corpus of each fuzz target is a
  * plain unit test (and runs under ASan+UBSan in the sanitizer build).  A
  * crash, a sanitizer report or a leak fails the test like any other.
+ *
+ * FUZZ_BUDGET_MS=N: an input that takes longer than N ms fails the run (the
+ * time budget of targets whose subject is untrusted text, as libFuzzer's
+ * -timeout).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,10 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "fuzz.h"
 
 /* Optional, as in libFuzzer. */
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static long budget_ms; /* 0: none */
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
 
 static int replay_file(const char *path)
 {
@@ -54,8 +68,15 @@ static int replay_file(const char *path)
 	}
 	memcpy(exact, buf, len);
 	free(buf);
+	long t0 = mono_ms();
 	LLVMFuzzerTestOneInput(exact, len);
+	long took = mono_ms() - t0;
 	free(exact);
+	if (budget_ms && took > budget_ms) {
+		fprintf(stderr, "fuzz-driver: %s: took %ld ms, over the budget of %ld ms\n", path, took,
+			budget_ms);
+		return -1;
+	}
 	return 0;
 }
 
@@ -111,6 +132,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s CORPUS_DIR|FILE...\n", argv[0]);
 		return 2;
 	}
+	const char *b = getenv("FUZZ_BUDGET_MS");
+	budget_ms = b ? strtol(b, NULL, 10) : 0;
 	if (LLVMFuzzerInitialize)
 		LLVMFuzzerInitialize(&argc, &argv);
 	long count = 0;

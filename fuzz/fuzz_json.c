@@ -117,7 +117,7 @@ static void check_mime(const char *m, size_t n)
 static void render_all(json_t *model)
 {
 	bl__rendered r;
-	if (bl__tpl_render(email_tpl, model, &r) == BL_OK) {
+	if (bl__tpl_render(email_tpl, model, NULL, &r) == BL_OK) {
 		FZ_CHECK(r.kind == BL_KIND_EMAIL);
 		FZ_CHECK(!strpbrk(r.subject, "\r\n"));
 		json_t *name = json_object_get(model, "userName");
@@ -131,7 +131,7 @@ static void render_all(json_t *model)
 		bl__sb_free(&sb);
 		bl__rendered_free(&r);
 	}
-	if (bl__tpl_render(sms_tpl, model, &r) == BL_OK) {
+	if (bl__tpl_render(sms_tpl, model, NULL, &r) == BL_OK) {
 		FZ_CHECK(r.bytes >= 1 && r.bytes <= BL_LMS_MAX_BYTES);
 		bl__rendered_free(&r);
 	}

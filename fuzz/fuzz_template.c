@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *model = data_json ? json_loads(data_json, 0, NULL) : NULL;
 	if (bl__tpl_compile(&o, &t) == BL_OK) {
 		bl__rendered r;
-		if (bl__tpl_render(t, model, &r) == BL_OK) {
+		if (bl__tpl_render(t, model, NULL, &r) == BL_OK) {
 			if (o.channel == BL_CHANNEL_SMS) {
 				FZ_CHECK(r.bytes >= 1 && r.bytes <= BL_LMS_MAX_BYTES);
 				FZ_CHECK(r.kind == (r.bytes <= BL_SMS_MAX_BYTES ? BL_KIND_SMS : BL_KIND_LMS));

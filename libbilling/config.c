@@ -74,6 +74,11 @@ static const setting SETTINGS[] = {
 	{ "BILLING_MOCK_SMS_PERMANENT_PERMILLE", "0", V_INT, 0, 1000, false, "mock SMS permanent failures, in thousandths" },
 	{ "BILLING_MAILDIR", ".run/maildir", V_STR, 0, 0, false,
 	  "Maildir the mock e-mail provider delivers into (empty: do not write files)" },
+	/* templates: what one render may cost (a draft in the live preview, a send) */
+	{ "BILLING_TEMPLATE_MAX_STEPS", "1000000", V_INT, 1000, 100000000, false,
+	  "steps of one template render (text pieces, tags and list items visited)" },
+	{ "BILLING_TEMPLATE_MAX_OUTPUT", "1048576", V_INT, 4096, 67108864, false,
+	  "bytes one rendered template part may have" },
 	/* admin users */
 	{ "BILLING_PWHASH_FAST", "0", V_INT, 0, 1, false,
 	  "1: hash admin passwords with argon2id's minimum cost (tests only; 0: interactive cost)" },

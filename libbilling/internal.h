@@ -54,7 +54,9 @@ static inline int64_t bl__mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 /* bl_pii_scrub into out[cap] (cut to fit, always terminated when cap > 0);
- * returns the length the whole result needs (pii_scrub.c). */
+ * returns the length written, or when cap is 0 the length the whole result
+ * needs (pii_scrub.c).  Text past BL__PII_SCRUB_MAX bytes is left out. */
+#define BL__PII_SCRUB_MAX ((size_t)16 << 20)
 BL_PRIVATE size_t bl__pii_scrub_buf(const char *in, char *out, size_t cap);
 BL_PRIVATE int bl__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 

@@ -5,6 +5,11 @@
  *
  * The work is done into a caller's fixed buffer (bl__pii_scrub_buf) so that
  * the error module can clean every message it records without allocating.
+ *
+ * It runs on untrusted text (request paths, previews): every start position
+ * looks at a bounded window (a phone number has at most 15 digits, so its
+ * scan stops at the 16th), which keeps the whole pass linear; and the input
+ * is capped (BL__PII_SCRUB_MAX).
  */
 #include <ctype.h>
 #include "internal.h"
@@ -60,7 +65,7 @@ static size_t scrub_phone(const char *s, size_t n, size_t i, out_buf *o)
 	    (i > 0 && isalnum((unsigned char)s[i - 1])))
 		return 0;
 	size_t j = i + (s[i] == '+'), digits = 0, end = j;
-	while (j < n && (isdigit((unsigned char)s[j]) ||
+	while (j < n && digits <= 15 && (isdigit((unsigned char)s[j]) ||
 			 ((s[j] == '-' || s[j] == ' ' || s[j] == '.') && j + 1 < n &&
 			  isdigit((unsigned char)s[j + 1]) && digits > 0))) {
 		if (isdigit((unsigned char)s[j])) {
@@ -84,8 +89,9 @@ static size_t scrub_phone(const char *s, size_t n, size_t i, out_buf *o)
 size_t bl__pii_scrub_buf(const char *in, char *out, size_t cap)
 {
 	out_buf o = { out, cap, 0 };
-	size_t n = strlen(in);
-	for (size_t i = 0; i < n;) {
+	size_t n = strnlen(in, BL__PII_SCRUB_MAX);
+	/* stop once the output is full: what follows would be cut anyway */
+	for (size_t i = 0; i < n && (!cap || o.len + 1 < cap);) {
 		size_t used = scrub_email(in, n, i, &o);
 		if (!used)
 			used = scrub_phone(in, n, i, &o);
@@ -95,8 +101,11 @@ size_t bl__pii_scrub_buf(const char *in, char *out, size_t cap)
 		}
 		i += used;
 	}
-	if (cap)
-		out[o.len < cap ? o.len : cap - 1] = '\0';
+	if (cap) {
+		if (o.len >= cap)
+			o.len = cap - 1;
+		out[o.len] = '\0';
+	}
 	return o.len;
 }
 
@@ -108,11 +117,15 @@ int bl_pii_scrub(const char *text, char **out)
 	if (!text)
 		return bl__fail(BL_EINVAL, "bl_pii_scrub: text is NULL");
 	/* an address grows by at most 3 ("a@b.c" → "a***@b.c"): 1.6 × is enough */
-	size_t cap = strlen(text) * 2 + 1;
+	static const char cut[] = " [cut]";
+	size_t n = strnlen(text, BL__PII_SCRUB_MAX);
+	size_t cap = n * 2 + sizeof cut;
 	char *s = malloc(cap);
 	if (!s)
 		return bl__fail(BL_ENOMEM, "out of memory");
-	bl__pii_scrub_buf(text, s, cap);
+	size_t len = bl__pii_scrub_buf(text, s, cap);
+	if (n == BL__PII_SCRUB_MAX && text[n])
+		memcpy(s + len, cut, sizeof cut);
 	*out = s;
 	return BL_OK;
 }

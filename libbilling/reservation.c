@@ -8,6 +8,7 @@
 #include "reservation_private.h"
 
 #include "template_private.h"
+#include "context_private.h"
 
 int bl_reservation_opts_init(bl_reservation_opts *opts, unsigned version)
 {
@@ -38,7 +39,7 @@ static bool is_default_billing(const char *code)
 }
 
 /* Render a group template with a sample subscriber and the params. */
-static int test_render(const bl__tpl *t, const char *params_json)
+static int test_render(bl_ctx *ctx, const bl__tpl *t, const char *params_json)
 {
 	json_t *model = json_pack("{s:s,s:s,s:s}", "userName", "홍길동", "phone", "01012345678", "email",
 				  "hong.gildong@example.com");
@@ -58,7 +59,9 @@ static int test_render(const bl__tpl *t, const char *params_json)
 		json_decref(p);
 	}
 	bl__rendered r = { 0 };
-	int rc = bl__tpl_render(t, model, &r);
+	bl__tpl_limits lim;
+	bl__tpl_limits_get(ctx->cfg, &lim);
+	int rc = bl__tpl_render(t, model, &lim, &r);
 	bl__rendered_free(&r);
 	json_decref(model);
 	return rc;
@@ -146,7 +149,7 @@ int bl_reservation_create(bl_ctx *ctx, const bl_reservation_opts *o, int64_t *id
 		rc = bl__fail(BL_EINVAL, "reservation to group '%s': template '%s' is a BILLING template, which "
 					 "needs a statement; reserve the statements of a month instead",
 			      o->group_code, code);
-	if (rc == BL_OK && !month && (rc = test_render(t, o->params_json)))
+	if (rc == BL_OK && !month && (rc = test_render(ctx, t, o->params_json)))
 		bl__fail_wrap(rc, "reservation to group '%s' (rendered with a sample subscriber)", o->group_code);
 	bl__tpl_free(t);
 	if (rc)

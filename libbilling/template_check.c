@@ -248,6 +248,7 @@ typedef struct {
 	const char *code, *part;
 	const tpl_prog *p;
 	const tpl_field *scopes[TPL_MAX_DEPTH + 2];
+	const tpl_field *lists[TPL_MAX_DEPTH + 2]; /* per scope: the list it iterates, or NULL */
 	int nscopes;
 	bool sms;
 	bl__cp949 *cp;
@@ -408,6 +409,13 @@ static int C_node(checker *C, const tpl_node *nd)
 			return C_fail(C, nd->off, "section {{#%s}} over a %s variable: sections take a list, a "
 						  "boolean or a string (test for zero with {{^%s}})",
 				      f->name, bl__tpl_vtype_name(f->type), f->name);
+		if (nd->type == TN_SECTION && f->type == VT_LIST)
+			for (int i = 0; i < C->nscopes; i++)
+				if (C->lists[i] == f)
+					return C_fail(C, nd->off, "section {{#%s}} is inside {{#%s}} already: a list "
+								  "cannot be iterated inside itself",
+						      f->name, f->name);
+		C->lists[C->nscopes] = nd->type == TN_SECTION && f->type == VT_LIST ? f : NULL;
 		C->scopes[C->nscopes++] = nd->type == TN_SECTION && f->type == VT_LIST ? f->items : NULL;
 		return BL_OK;
 	case TN_END:

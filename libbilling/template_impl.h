@@ -47,9 +47,11 @@ typedef enum {
 BL_PRIVATE int bl__prog_compile(const char *src, const char *code, const char *part,
 				tpl_prog **out);
 BL_PRIVATE void bl__prog_free(tpl_prog *p);
-/* Render into a malloc'd string (*len: its length). */
-BL_PRIVATE int bl__prog_render(const tpl_prog *p, json_t *model, tpl_mode mode, char **out,
-			       size_t *len);
+/* Render into a malloc'd string (*len: its length) within `lim` (NULL:
+ * the defaults).  A render that reaches a limit, or opens a list inside
+ * itself, is BL_EINVAL with a message naming it. */
+BL_PRIVATE int bl__prog_render(const tpl_prog *p, json_t *model, tpl_mode mode,
+			       const bl__tpl_limits *lim, char **out, size_t *len);
 
 /* 1-based line and column (in characters) of byte `off` of `src`. */
 BL_PRIVATE void bl__tpl_pos(const char *src, size_t off, unsigned *line, unsigned *col);

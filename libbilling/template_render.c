@@ -6,19 +6,26 @@
 #include <ctype.h>
 #include <strings.h>
 #include "template_impl.h"
+#include "context_private.h"
 
 /* ---- output buffer: stack first, heap when it outgrows it ---- */
 
 typedef struct {
 	char *p;
 	size_t len, cap;
+	size_t max;      /* output bytes allowed */
 	bool heap, oom;
+	bool over;       /* would have passed `max` */
 } obuf;
 
 static bool ob_grow(obuf *b, size_t n)
 {
-	if (b->oom)
+	if (b->oom || b->over)
 		return false;
+	if (n > b->max - b->len) {
+		b->over = true;
+		return false;
+	}
 	size_t cap = b->cap * 2;
 	while (cap < b->len + n + 1)
 		cap *= 2;
@@ -37,7 +44,7 @@ static bool ob_grow(obuf *b, size_t n)
 
 static inline void ob_put(obuf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap && !ob_grow(b, n))
+	if ((b->len + n + 1 > b->cap || n > b->max - b->len) && !ob_grow(b, n))
 		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -281,7 +288,25 @@ typedef struct {
 	obuf *out;
 	json_t *scopes[TPL_MAX_DEPTH + 2];
 	int nscopes;
+	json_t *open[TPL_MAX_DEPTH + 2]; /* lists being iterated */
+	int nopen;
+	uint64_t steps, max_steps;
+	const tpl_node *stop; /* the node where the render stopped (limit, nested list) */
+	const char *why;
 } rctx;
+
+/* Count one step; false (and the render stops) past the limit. */
+static bool step(rctx *r, const tpl_node *nd)
+{
+	if (r->stop || r->out->over || r->out->oom)
+		return false;
+	if (++r->steps > r->max_steps) {
+		r->stop = nd;
+		r->why = "steps";
+		return false;
+	}
+	return true;
+}
 
 static json_t *lookup(const rctx *r, const tpl_node *nd)
 {
@@ -387,7 +412,7 @@ static void emit_var(rctx *r, const tpl_node *nd, json_t *v)
 static void render_range(rctx *r, size_t i, size_t end)
 {
 	const tpl_node *nodes = r->p->nodes;
-	while (i < end) {
+	while (i < end && step(r, &nodes[i])) {
 		const tpl_node *nd = &nodes[i];
 		switch ((tpl_node_type)nd->type) {
 		case TN_TEXT:
@@ -402,7 +427,16 @@ static void render_range(rctx *r, size_t i, size_t end)
 			json_t *v = lookup(r, nd), *it;
 			size_t k;
 			if (json_is_array(v)) {
+				for (int o = 0; o < r->nopen; o++)
+					if (r->open[o] == v) { /* {{#items}}…{{#items}}: a square at every level */
+						r->stop = nd;
+						r->why = "nested";
+						return;
+					}
+				r->open[r->nopen++] = v;
 				json_array_foreach(v, k, it) {
+					if (!step(r, nd))
+						break;
 					bool push = json_is_object(it);
 					if (push)
 						r->scopes[r->nscopes++] = it;
@@ -410,6 +444,7 @@ static void render_range(rctx *r, size_t i, size_t end)
 					if (push)
 						r->nscopes--;
 				}
+				r->nopen--;
 			} else if (truthy(v)) {
 				bool push = json_is_object(v);
 				if (push)
@@ -433,23 +468,62 @@ static void render_range(rctx *r, size_t i, size_t end)
 	}
 }
 
-int bl__prog_render(const tpl_prog *p, json_t *model, tpl_mode mode, char **out, size_t *len)
+void bl__tpl_limits_get(const bl_config *cfg, bl__tpl_limits *lim)
 {
+	lim->max_steps = BL__TPL_MAX_STEPS;
+	lim->max_output = BL__TPL_MAX_OUTPUT;
+	if (cfg) {
+		lim->max_steps = (uint64_t)bl__config_int(cfg, "BILLING_TEMPLATE_MAX_STEPS");
+		lim->max_output = (size_t)bl__config_int(cfg, "BILLING_TEMPLATE_MAX_OUTPUT");
+	}
+}
+
+static int render_stopped(const rctx *r, const obuf *b)
+{
+	char n[32];
+	if (b->oom)
+		return bl__fail(BL_ENOMEM, "out of memory rendering a template");
+	if (b->over) {
+		fmt_grouped(n, (int64_t)b->max);
+		return bl__fail(BL_EINVAL, "template output is over %s bytes "
+					   "(BILLING_TEMPLATE_MAX_OUTPUT): check the lists and sections", n);
+	}
+	unsigned line = 1, col = 1;
+	bl__tpl_pos(r->p->src, r->stop->off, &line, &col);
+	if (!strcmp(r->why, "nested"))
+		return bl__fail(BL_EINVAL, "template line %u:%u: section {{#%.*s}} opens a list that is "
+					   "already open (a list cannot be iterated inside itself)",
+				line, col, (int)r->stop->len, r->stop->s);
+	fmt_grouped(n, (int64_t)r->max_steps);
+	return bl__fail(BL_EINVAL, "template line %u:%u: rendering takes over %s steps "
+				   "(BILLING_TEMPLATE_MAX_STEPS): too many list items or nested sections",
+			line, col, n);
+}
+
+int bl__prog_render(const tpl_prog *p, json_t *model, tpl_mode mode, const bl__tpl_limits *lim,
+		    char **out, size_t *len)
+{
+	bl__tpl_limits def;
+	if (!lim) {
+		bl__tpl_limits_get(NULL, &def);
+		lim = &def;
+	}
 	char stack[4096];
-	obuf b = { stack, 0, sizeof stack, false, false };
-	rctx r = { .p = p, .mode = mode, .out = &b };
+	obuf b = { .p = stack, .cap = sizeof stack, .max = lim->max_output };
+	rctx r = { .p = p, .mode = mode, .out = &b, .max_steps = lim->max_steps };
 	if (json_is_object(model))
 		r.scopes[r.nscopes++] = model;
 	render_range(&r, 0, p->n);
+	if (b.oom || b.over || r.stop) {
+		if (b.heap)
+			free(b.p);
+		return render_stopped(&r, &b);
+	}
 	char *res = NULL;
-	if (!b.oom) {
-		if (b.heap) {
-			res = b.p;
-		} else if ((res = malloc(b.len + 1))) {
-			memcpy(res, b.p, b.len);
-		}
-	} else if (b.heap) {
-		free(b.p);
+	if (b.heap) {
+		res = b.p;
+	} else if ((res = malloc(b.len + 1))) {
+		memcpy(res, b.p, b.len);
 	}
 	if (!res)
 		return bl__fail(BL_ENOMEM, "out of memory rendering a template");
@@ -472,7 +546,7 @@ void bl__rendered_free(bl__rendered *r)
 	r->subject = r->html = r->text = NULL;
 }
 
-int bl__tpl_render(const bl__tpl *t, json_t *model, bl__rendered *out)
+int bl__tpl_render(const bl__tpl *t, json_t *model, const bl__tpl_limits *lim, bl__rendered *out)
 {
 	if (!t || !out)
 		return bl__fail(BL_EINVAL, "bl__tpl_render: NULL argument");
@@ -487,16 +561,16 @@ int bl__tpl_render(const bl__tpl *t, json_t *model, bl__rendered *out)
 	size_t tl = 0, hl = 0;
 	if (t->channel == BL_CHANNEL_EMAIL) {
 		if (t->subject)
-			rc = bl__prog_render(t->subject, model, TM_SUBJECT, &out->subject, NULL);
+			rc = bl__prog_render(t->subject, model, TM_SUBJECT, lim, &out->subject, NULL);
 		if (rc == BL_OK && t->html)
-			rc = bl__prog_render(t->html, model, TM_HTML, &out->html, &hl);
+			rc = bl__prog_render(t->html, model, TM_HTML, lim, &out->html, &hl);
 		if (rc == BL_OK)
-			rc = bl__prog_render(t->text, model, TM_TEXT, &out->text, &tl);
+			rc = bl__prog_render(t->text, model, TM_TEXT, lim, &out->text, &tl);
 		out->kind = BL_KIND_EMAIL;
 		out->bytes = tl + hl;
 	} else {
 		size_t bytes = 0;
-		rc = bl__prog_render(t->text, model, TM_TEXT, &out->text, &tl);
+		rc = bl__prog_render(t->text, model, TM_TEXT, lim, &out->text, &tl);
 		if (rc == BL_OK)
 			rc = bl_sms_bytes(out->text, &bytes);
 		if (rc == BL_OK && bytes == 0)
@@ -519,10 +593,11 @@ int bl__tpl_render(const bl__tpl *t, json_t *model, bl__rendered *out)
 
 /* ---- the pure public renderer ---- */
 
-int bl_template_render(const char *src, const char *data_json, bool html, char **out)
+static int render_src(const char *fn, const char *src, const char *data_json, bool html,
+		      const bl__tpl_limits *lim, char **out)
 {
 	if (!src || !out)
-		return bl__fail(BL_EINVAL, "bl_template_render: NULL argument");
+		return bl__fail(BL_EINVAL, "%s: NULL argument", fn);
 	json_t *data = NULL;
 	if (data_json && *data_json) {
 		json_error_t err;
@@ -538,8 +613,23 @@ int bl_template_render(const char *src, const char *data_json, bool html, char *
 	tpl_prog *p = NULL;
 	int rc = bl__prog_compile(src, NULL, html ? "html" : "text", &p);
 	if (rc == BL_OK)
-		rc = bl__prog_render(p, data, html ? TM_HTML : TM_TEXT, out, NULL);
+		rc = bl__prog_render(p, data, html ? TM_HTML : TM_TEXT, lim, out, NULL);
 	bl__prog_free(p);
 	json_decref(data);
 	return rc;
+}
+
+int bl_template_render(const char *src, const char *data_json, bool html, char **out)
+{
+	return render_src("bl_template_render", src, data_json, html, NULL, out);
+}
+
+int bl_template_draft_render(bl_ctx *ctx, const char *src, const char *data_json, bool html,
+			     char **out)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_template_draft_render: NULL argument");
+	bl__tpl_limits lim;
+	bl__tpl_limits_get(ctx->cfg, &lim);
+	return render_src("bl_template_draft_render", src, data_json, html, &lim, out);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include "template_impl.h"
 #include "model_private.h"
+#include "context_private.h"
 
 #define SAVE_ATTEMPTS 20
 
@@ -555,9 +556,11 @@ int bl_template_preview(bl_ctx *ctx, const char *code, int version, const char *
 	bl__tpl *t = NULL;
 	json_t *model = NULL;
 	bl__rendered out = { 0 };
+	bl__tpl_limits lim;
+	bl__tpl_limits_get(ctx->cfg, &lim);
 	if ((rc = row_compile(&r, &t)) == BL_OK &&
 	    (rc = preview_model(ctx, db, &r, sample_json, statement_id, &model)) == BL_OK &&
-	    (rc = bl__tpl_render(t, model, &out)) == BL_OK) {
+	    (rc = bl__tpl_render(t, model, &lim, &out)) == BL_OK) {
 		json_t *o = json_pack("{s:s,s:i,s:I,s:s?,s:s?,s:s,s:s,s:I}", "code", r.code, "version",
 				      r.version, "template_id", (json_int_t)r.id, "subject", out.subject,
 				      "html", out.html, "text", out.text, "kind", kind_name(out.kind),

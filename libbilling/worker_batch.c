@@ -280,7 +280,7 @@ static void send_one(wk_thread *t, job *j, json_t *model)
 	j->started_ms = bl__wk_now_ms(t->sh);
 	int rc = tpl_get(t, j->template_id, &tpl);
 	if (rc == BL_OK)
-		rc = bl__tpl_render(tpl, model, &r);
+		rc = bl__tpl_render(tpl, model, &t->sh->tpl_limits, &r);
 	if (rc) {
 		j->status = "DEAD";
 		snprintf(j->error, sizeof j->error, "render: %s", bl_error_last());

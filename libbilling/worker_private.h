@@ -16,6 +16,7 @@ typedef struct {
 	int64_t rate_email, rate_sms;      /* per second, 0 = unlimited */
 	int64_t next_email_ns, next_sms_ns; /* token bucket slots */
 	int64_t autoclaim_every_ms;
+	bl__tpl_limits tpl_limits; /* what one render may cost */
 	int64_t last_activity_ms;
 	bool stop_all;
 	int err;

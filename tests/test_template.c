@@ -175,7 +175,7 @@ Test(escaping, subject_strips_line_breaks)
 	bl__tpl *t = compile_ok(&o);
 	json_t *m = model_of("{\"userName\":\"Kim\\r\\nBcc: evil@example.com\\n<x>\"}");
 	bl__rendered r;
-	cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_str_eq(r.subject, "[LG U+] Kim  Bcc: evil@example.com <x>님 명세서");
 	cr_expect_str_eq(r.html, "<p>Kim\r\nBcc: evil@example.com\n&lt;x&gt;</p>");
 	cr_expect_str_eq(r.text, "Kim\r\nBcc: evil@example.com\n<x>");
@@ -496,7 +496,7 @@ Test(smslen, kinds_and_overflow)
 	bl__tpl *t = compile_ok(&o);
 	json_t *m = model_of(typical);
 	bl__rendered r;
-	cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_str_eq(r.text, "[LG U+] 홍길동님 2026년 10월 청구금액 85,750원, 납부기한 2026년 11월 25일");
 	cr_expect_eq(r.kind, BL_KIND_SMS);
 	cr_expect_eq(r.bytes, 73);
@@ -509,13 +509,13 @@ Test(smslen, kinds_and_overflow)
 	strcpy(name, "홍길동");
 	strcat(name, "ABCDEFGHIJKLMNOPQ");
 	json_object_set_new(m, "userName", json_string(name));
-	cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_eq(r.bytes, 90);
 	cr_expect_eq(r.kind, BL_KIND_SMS);
 	bl__rendered_free(&r);
 	strcat(name, "R");
 	json_object_set_new(m, "userName", json_string(name));
-	cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_eq(r.bytes, 91);
 	cr_expect_eq(r.kind, BL_KIND_LMS);
 	bl__rendered_free(&r);
@@ -526,14 +526,14 @@ Test(smslen, kinds_and_overflow)
 		strcat(huge, "가");
 	json_object_set_new(m, "userName", json_string(huge));
 	free(huge);
-	cr_expect_eq(bl__tpl_render(t, m, &r), BL_EINVAL);
+	cr_expect_eq(bl__tpl_render(t, m, NULL, &r), BL_EINVAL);
 	cr_expect_str_eq(bl_error_last(),
 			 "template 'T_SMS' v0: rendered SMS is 2,067 bytes; LMS allows 2,000");
 	cr_expect_null(r.text);
 
 	/* required variables */
 	json_object_del(m, "userName");
-	cr_expect_eq(bl__tpl_render(t, m, &r), BL_EINVAL);
+	cr_expect_eq(bl__tpl_render(t, m, NULL, &r), BL_EINVAL);
 	cr_expect_str_eq(bl_error_last(), "template 'T_SMS' v0: required variable {{userName}} is missing");
 	json_decref(m);
 	bl__tpl_free(t);
@@ -550,7 +550,7 @@ Test(perf, render_throughput)
 	size_t total = 0;
 	for (int i = 0; i < N; i++) {
 		bl__rendered r;
-		cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK);
+		cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK);
 		total += r.bytes;
 		bl__rendered_free(&r);
 	}

@@ -153,12 +153,12 @@ Test(templates, versions_are_new_rows)
 	cr_assert_eq(bl__tpl_load(db, id1, &t), BL_OK, "%s", bl_error_last());
 	json_t *m = json_pack("{s:s,s:I}", "userName", "김", "totalPrice", (json_int_t)5000);
 	bl__rendered r;
-	cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_str_eq(r.text, "[LG U+] 김님 v1");
 	bl__rendered_free(&r);
 	bl__tpl_free(t);
 	cr_assert_eq(bl__tpl_load(db, id2, &t), BL_OK, "%s", bl_error_last());
-	cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_str_eq(r.text, "[LG U+] 김님 v2 5,000원");
 	bl__rendered_free(&r);
 	bl__tpl_free(t);
@@ -526,18 +526,18 @@ Test(templates, models_load_chunks_and_speed)
 	enum { R = 200000 };
 	double t4 = now_s();
 	for (int i = 0; i < R; i++) {
-		cr_assert_eq(bl__tpl_render(t, typical, &r), BL_OK, "%s", bl_error_last());
+		cr_assert_eq(bl__tpl_render(t, typical, NULL, &r), BL_OK, "%s", bl_error_last());
 		bl__rendered_free(&r);
 	}
 	double t5 = now_s();
 	cr_log_info("bl__models_load: %d subscribers in %.1f ms (2 chunks), 200 in %.1f ms; "
 		    "stored DEFAULT_BILLING_SMS renders %.0f/s",
 		    N, (t1 - t0) * 1e3, (t3 - t2) * 1e3, R / (t5 - t4));
-	cr_assert_eq(bl__tpl_render(t, m[7], &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m[7], NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_str_eq(r.text, "[LG U+] 가입자7님 2026년 10월 청구금액 79,690원, 납부기한 2026년 11월 25일");
 	bl__rendered_free(&r);
 	/* without a statement the required totals are missing */
-	cr_expect_eq(bl__tpl_render(t, m[8], &r), BL_EINVAL);
+	cr_expect_eq(bl__tpl_render(t, m[8], NULL, &r), BL_EINVAL);
 	EXPECT_MSG("template 'DEFAULT_BILLING_SMS' v1: required variable {{targetMonth}} is missing");
 	for (int i = 0; i < 200; i++)
 		json_decref(m[i]);
@@ -565,12 +565,12 @@ Test(templates, lms_overflow_from_store)
 		strcat(memo, "안");
 	json_t *m = json_pack("{s:s,s:s}", "userName", "Kim", "memo", memo);
 	bl__rendered r;
-	cr_expect_eq(bl__tpl_render(t, m, &r), BL_EINVAL);
+	cr_expect_eq(bl__tpl_render(t, m, NULL, &r), BL_EINVAL);
 	cr_expect_str_eq(bl_error_last(), "template 'LONG_SMS' v1: rendered SMS is 2,204 bytes; LMS "
 					  "allows 2,000");
 	memo[300] = '\0'; /* 100 characters: 200 bytes */
 	json_object_set_new(m, "memo", json_string(memo));
-	cr_assert_eq(bl__tpl_render(t, m, &r), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl__tpl_render(t, m, NULL, &r), BL_OK, "%s", bl_error_last());
 	cr_expect_eq(r.kind, BL_KIND_LMS);
 	cr_expect_eq(r.bytes, 204);
 	bl__rendered_free(&r);

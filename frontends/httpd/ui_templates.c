@@ -144,9 +144,9 @@ static json_t *draft_preview(req *r, draft *d)
 	}
 	json_decref(chk);
 	char *subject = NULL, *text = NULL, *html = NULL;
-	if ((!d->t.subject || (rc = bl_template_render(d->t.subject, model, false, &subject)) == BL_OK) &&
-	    (!d->t.body_text || (rc = bl_template_render(d->t.body_text, model, false, &text)) == BL_OK) &&
-	    (!d->t.body_html || (rc = bl_template_render(d->t.body_html, model, true, &html)) == BL_OK))
+	if ((!d->t.subject || (rc = bl_template_draft_render(r->ctx, d->t.subject, model, false, &subject)) == BL_OK) &&
+	    (!d->t.body_text || (rc = bl_template_draft_render(r->ctx, d->t.body_text, model, false, &text)) == BL_OK) &&
+	    (!d->t.body_html || (rc = bl_template_draft_render(r->ctx, d->t.body_html, model, true, &html)) == BL_OK))
 		rc = BL_OK;
 	free(def);
 	json_t *out = NULL;

@@ -62,8 +62,20 @@ BL_EXTERN(int) bl_template_set_enabled(bl_ctx *ctx, const char *code, bool enabl
 BL_EXTERN(int) bl_template_preview(bl_ctx *ctx, const char *code, int version,
 				   const char *sample_json, int64_t statement_id, char **json);
 
-/** Render template text `src` with the variables of `data_json` (no DB). */
+/**
+ * Render template text `src` with the variables of `data_json` (no DB).
+ * A render is bounded: over 1,000,000 steps (text pieces, tags and list
+ * items visited) or 1 MiB of output, or a section that opens a list inside
+ * itself, is BL_EINVAL naming the limit.
+ */
 BL_EXTERN(int) bl_template_render(const char *src, const char *data_json, bool html, char **out);
+
+/**
+ * bl_template_render() within the context's limits (BILLING_TEMPLATE_MAX_STEPS,
+ * BILLING_TEMPLATE_MAX_OUTPUT): for drafts typed by an operator (live preview).
+ */
+BL_EXTERN(int) bl_template_draft_render(bl_ctx *ctx, const char *src, const char *data_json,
+					bool html, char **out);
 
 /** Bytes of `utf8` as carriers count them (EUC-KR / KS X 1001: Hangul 2, ASCII 1). */
 BL_EXTERN(int) bl_sms_bytes(const char *utf8, size_t *bytes);
