@@ -60,11 +60,18 @@ static int check_password(const char *pw)
 	return BL_OK;
 }
 
-static void limits(bl_ctx *ctx, unsigned long long *ops, size_t *mem)
+/* argon2id's cost.  BILLING_PWHASH_FAST (minimum cost) is for test
+ * databases only: refused unless BILLING_ENV=test. */
+static int limits(bl_ctx *ctx, unsigned long long *ops, size_t *mem)
 {
-	bool fast = bl__config_int(bl_ctx_config(ctx), "BILLING_PWHASH_FAST") != 0;
+	const bl_config *cfg = bl_ctx_config(ctx);
+	bool fast = bl__config_int(cfg, "BILLING_PWHASH_FAST") != 0;
+	if (fast && strcmp(bl_config_get(cfg, "BILLING_ENV"), "test"))
+		return bl__fail(BL_ECONFIG, "BILLING_PWHASH_FAST=1 is for tests only: it needs BILLING_ENV=test "
+					    "(BILLING_ENV is '%s')", bl_config_get(cfg, "BILLING_ENV"));
 	*ops = fast ? crypto_pwhash_OPSLIMIT_MIN : crypto_pwhash_OPSLIMIT_INTERACTIVE;
 	*mem = fast ? crypto_pwhash_MEMLIMIT_MIN : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	return BL_OK;
 }
 
 static int hash_password(bl_ctx *ctx, const char *pw, char out[crypto_pwhash_STRBYTES])
@@ -73,7 +80,9 @@ static int hash_password(bl_ctx *ctx, const char *pw, char out[crypto_pwhash_STR
 		return bl__fail(BL_ECRYPTO, "libsodium could not be initialised");
 	unsigned long long ops;
 	size_t mem;
-	limits(ctx, &ops, &mem);
+	int rc = limits(ctx, &ops, &mem);
+	if (rc)
+		return rc;
 	if (crypto_pwhash_str(out, pw, strlen(pw), ops, mem) != 0)
 		return bl__fail(BL_ENOMEM, "argon2id: out of memory hashing a password (%zu bytes needed)",
 				mem);
@@ -129,6 +138,13 @@ int bl_admin_passwd(bl_ctx *ctx, const char *username, const char *password)
 	sodium_memzero(hash, sizeof hash);
 	if (rc == BL_OK && !changed)
 		rc = bl__fail(BL_ENOTFOUND, "admin user '%s' does not exist", username);
+	/* a new password ends every session opened with the old one */
+	bl__param s[] = { BP_STR(username) };
+	if (rc == BL_OK)
+		rc = bl__db_exec(db,
+				 "DELETE s FROM admin_sessions s JOIN admin_users a ON a.id = s.admin_id "
+				 "WHERE a.username = ?",
+				 s, 1, NULL, NULL);
 	return rc;
 }
 
@@ -151,6 +167,18 @@ static int admin_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	bl_admin_role_parse(v[2], &a->role);
 	a->disabled = atoi(v[3]) != 0;
 	return BL_OK;
+}
+
+/* Is the stored hash's cost (its m= and t= parameters) below ops/mem? */
+static bool weaker(const char *hash, unsigned long long ops, size_t mem)
+{
+	if (crypto_pwhash_str_needs_rehash(hash, ops, mem) == 0)
+		return false;
+	const char *m = strstr(hash, "$m="), *t = strstr(hash, ",t=");
+	if (!m || !t)
+		return true; /* not argon2id as we write it: rehash */
+	unsigned long long hm = strtoull(m + 3, NULL, 10), ht = strtoull(t + 3, NULL, 10);
+	return hm * 1024ull < mem || ht < ops;
 }
 
 int bl_admin_verify(bl_ctx *ctx, const char *username, const char *password, int64_t *id,
@@ -185,12 +213,12 @@ int bl_admin_verify(bl_ctx *ctx, const char *username, const char *password, int
 		sodium_memzero(a.hash, sizeof a.hash);
 		return bl__fail(BL_EAUTH, AUTH_FAILED);
 	}
-	/* a hash made with other limits is upgraded to the current ones */
-	unsigned long long ops;
-	size_t mem;
-	limits(ctx, &ops, &mem);
+	/* a hash made with weaker limits is upgraded to the current ones;
+	 * never downgraded (a test setting must not weaken a real password) */
+	unsigned long long ops = 0;
+	size_t mem = 0;
 	char fresh[crypto_pwhash_STRBYTES];
-	bool rehash = crypto_pwhash_str_needs_rehash(a.hash, ops, mem) != 0 &&
+	bool rehash = limits(ctx, &ops, &mem) == BL_OK && weaker(a.hash, ops, mem) &&
 		      hash_password(ctx, password, fresh) == BL_OK;
 	bl__param u[] = { BP_I64(rehash), BP_STR(rehash ? fresh : ""), BP_I64(a.id) };
 	rc = bl__db_exec(db,

@@ -9,7 +9,7 @@
 
 extern char **environ;
 
-typedef enum { V_STR, V_NONEMPTY, V_PORT, V_INT, V_IDENT, V_HEXKEY, V_HHMM } vkind;
+typedef enum { V_STR, V_NONEMPTY, V_PORT, V_INT, V_IDENT, V_HEXKEY, V_HHMM, V_ENV } vkind;
 
 typedef struct {
 	const char *key;
@@ -28,6 +28,12 @@ static const setting SETTINGS[] = {
 	{ "MYSQL_PASSWORD", "", V_STR, 0, 0, true, "database password" },
 	{ "MYSQL_SOCKET", "", V_STR, 0, 0, false, "Unix socket path (used instead of TCP when set)" },
 	{ "MYSQL_CONNECT_TIMEOUT", "5", V_INT, 1, 600, false, "connect timeout in seconds" },
+	{ "MYSQL_LOCK_WAIT_TIMEOUT", "50", V_INT, 1, 3600, false,
+	  "seconds a statement waits for a row lock before giving up (innodb_lock_wait_timeout)" },
+	{ "MYSQL_TLS", "0", V_INT, 0, 1, false, "1: the MariaDB link must use TLS (refused without it)" },
+	{ "MYSQL_TLS_CA", "", V_STR, 0, 0, false, "CA certificate file (PEM) that signed the MariaDB server's certificate" },
+	{ "MYSQL_TLS_VERIFY", "1", V_INT, 0, 1, false,
+	  "1: check the server's certificate and host name against MYSQL_TLS_CA (0: encrypt only)" },
 	{ "REDIS_HOST", "127.0.0.1", V_NONEMPTY, 0, 0, false, "Redis host" },
 	{ "REDIS_PORT", "16379", V_PORT, 0, 0, false, "Redis TCP port" },
 	{ "REDIS_PASSWORD", "", V_STR, 0, 0, true, "Redis password (AUTH) when set" },
@@ -80,8 +86,10 @@ static const setting SETTINGS[] = {
 	{ "BILLING_TEMPLATE_MAX_OUTPUT", "1048576", V_INT, 4096, 67108864, false,
 	  "bytes one rendered template part may have" },
 	/* admin users */
+	{ "BILLING_ENV", "production", V_ENV, 0, 0, false,
+	  "production, demo or test: settings meant for tests only are refused elsewhere" },
 	{ "BILLING_PWHASH_FAST", "0", V_INT, 0, 1, false,
-	  "1: hash admin passwords with argon2id's minimum cost (tests only; 0: interactive cost)" },
+	  "1: hash admin passwords with argon2id's minimum cost (needs BILLING_ENV=test; 0: interactive cost)" },
 	/* admin web server (billing-httpd) and its sessions */
 	{ "BILLING_HTTP_PORT", "8080", V_PORT, 0, 0, false, "billing-httpd TCP port (--port overrides)" },
 	{ "BILLING_HTTP_BIND", "127.0.0.1", V_NONEMPTY, 0, 0, false,
@@ -89,8 +97,19 @@ static const setting SETTINGS[] = {
 	{ "BILLING_HTTP_THREADS", "8", V_INT, 1, 256, false, "billing-httpd worker threads (--threads overrides)" },
 	{ "BILLING_HTTP_MAX_BODY", "1048576", V_INT, 1024, 67108864, false,
 	  "largest request body billing-httpd accepts, in bytes (larger: 413)" },
+	{ "BILLING_HTTP_MAX_CONNECTIONS", "512", V_INT, 8, 100000, false, "billing-httpd: open connections at most" },
+	{ "BILLING_HTTP_MAX_PER_IP", "64", V_INT, 0, 100000, false,
+	  "billing-httpd: connections per client address (0: no limit; a reverse proxy counts as one address)" },
+	{ "BILLING_HTTP_IDLE_TIMEOUT_S", "30", V_INT, 1, 3600, false,
+	  "billing-httpd: a connection that sends nothing for this long is closed" },
+	{ "BILLING_HTTP_REQUEST_TIMEOUT_S", "60", V_INT, 1, 3600, false,
+	  "billing-httpd: a request (headers and body) must arrive whole within this, however slowly it trickles" },
 	{ "BILLING_SESSION_TTL_S", "28800", V_INT, 60, 2592000, false,
 	  "admin session lifetime in seconds after the last request" },
+	{ "BILLING_SESSION_MAX_S", "43200", V_INT, 300, 2592000, false,
+	  "absolute lifetime of an admin session in seconds, however busy (default 12 h)" },
+	{ "BILLING_HTTP_TRUSTED_PROXIES", "", V_STR, 0, 0, false,
+	  "addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated)" },
 	{ "BILLING_LOGIN_MAX_FAILS", "5", V_INT, 1, 1000, false,
 	  "failed logins per username and client address before logins are refused for a while" },
 	{ "BILLING_LOGIN_WINDOW_S", "300", V_INT, 1, 86400, false,
@@ -157,6 +176,10 @@ static int validate(const setting *s, const char *v)
 			if (!isalnum((unsigned char)*p) && *p != '_')
 				return bl__fail(BL_ECONFIG,
 						"%s: '%s' may only hold letters, digits and '_'", s->key, v);
+		return BL_OK;
+	case V_ENV:
+		if (strcmp(v, "production") && strcmp(v, "demo") && strcmp(v, "test"))
+			return bl__fail(BL_ECONFIG, "%s: '%s' is not production, demo or test", s->key, v);
 		return BL_OK;
 	case V_HEXKEY:
 		if (!*v)

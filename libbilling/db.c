@@ -1,5 +1,6 @@
 /* Private MariaDB helpers. */
 #include <errno.h>
+#include <unistd.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
 #include "db.h"
@@ -28,6 +29,32 @@ int bl__stmt_fail(MYSQL_STMT *st, const char *sql)
 
 MYSQL *bl__db_connect(const bl_config *cfg, bool with_db)
 {
+	return bl__db_connect_ex(cfg, with_db, false);
+}
+
+/* MYSQL_TLS: 0 plain (default; use a socket or a private network), 1 TLS
+ * required, the server's certificate checked against MYSQL_TLS_CA unless
+ * MYSQL_TLS_VERIFY=0. */
+static int tls_options(MYSQL *db, const bl_config *cfg)
+{
+	if (!bl__config_int(cfg, "MYSQL_TLS"))
+		return BL_OK;
+	const char *ca = bl_config_get(cfg, "MYSQL_TLS_CA");
+	my_bool on = 1, verify = bl__config_int(cfg, "MYSQL_TLS_VERIFY") != 0;
+	if (verify && !*ca)
+		return bl__fail(BL_ECONFIG, "MYSQL_TLS=1 checks the server's certificate: set MYSQL_TLS_CA "
+					    "to the CA file (or MYSQL_TLS_VERIFY=0, not for production)");
+	if (*ca && access(ca, R_OK))
+		return bl__fail(BL_ECONFIG, "MYSQL_TLS_CA: cannot read '%s': %s", ca, strerror(errno));
+	mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &on);
+	if (*ca)
+		mysql_options(db, MYSQL_OPT_SSL_CA, ca);
+	mysql_options(db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+	return BL_OK;
+}
+
+MYSQL *bl__db_connect_ex(const bl_config *cfg, bool with_db, bool local_infile)
+{
 	MYSQL *db = mysql_init(NULL);
 	if (!db) {
 		bl__fail(BL_ENOMEM, "mysql_init failed");
@@ -35,15 +62,23 @@ MYSQL *bl__db_connect(const bl_config *cfg, bool with_db)
 	}
 	unsigned timeout = (unsigned)bl__config_int(cfg, "MYSQL_CONNECT_TIMEOUT");
 	unsigned rw_timeout = 600;
-	my_bool on = 1;
+	unsigned infile = local_infile; /* Connector/C reads an unsigned int */
 	mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
-	mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &on);
+	mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &infile);
+	if (tls_options(db, cfg)) {
+		mysql_close(db);
+		return NULL;
+	}
+	char lockwait[80];
+	snprintf(lockwait, sizeof lockwait, "SET SESSION innodb_lock_wait_timeout = %lld",
+		 (long long)bl__config_int(cfg, "MYSQL_LOCK_WAIT_TIMEOUT"));
 	/* Connector/C keeps a list: both commands run on every (re)connect. */
 	mysql_options(db, MYSQL_INIT_COMMAND, "SET time_zone = '+09:00'");
 	mysql_options(db, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	mysql_options(db, MYSQL_INIT_COMMAND, lockwait);
 	const char *host = bl_config_get(cfg, "MYSQL_HOST");
 	const char *sock = bl_config_get(cfg, "MYSQL_SOCKET");
 	const char *dbname = with_db ? bl_config_get(cfg, "MYSQL_DATABASE") : NULL;
@@ -60,6 +95,13 @@ MYSQL *bl__db_connect(const bl_config *cfg, bool with_db)
 			 bl_config_get(cfg, "MYSQL_USER"), host, port, dbname ? "/" : "",
 			 dbname ? dbname : "", sock ? " via socket " : "", sock ? sock : "",
 			 mysql_error(db));
+		mysql_close(db);
+		return NULL;
+	}
+	/* Connector/C may fall back to plain text when the server offers no
+	 * TLS: with MYSQL_TLS=1 such a link is not used */
+	if (bl__config_int(cfg, "MYSQL_TLS") && !mysql_get_ssl_cipher(db)) {
+		bl__fail(BL_EDB, "MYSQL_TLS=1 but the MariaDB server at %s:%u did not use TLS: refused", host, port);
 		mysql_close(db);
 		return NULL;
 	}

@@ -24,6 +24,11 @@ typedef struct {
 
 /* Connect with the configuration; with_db = select MYSQL_DATABASE. */
 BL_PRIVATE MYSQL *bl__db_connect(const bl_config *cfg, bool with_db);
+/* bl__db_connect, with LOAD DATA LOCAL INFILE allowed when `local_infile`
+ * (the seed generator's connections only: they install their own handler,
+ * which serves only the generator's stream).  Every other connection
+ * refuses a server's request for a local file. */
+BL_PRIVATE MYSQL *bl__db_connect_ex(const bl_config *cfg, bool with_db, bool local_infile);
 /* Record a connection-level failure; maps duplicate keys to BL_ECONFLICT. */
 BL_PRIVATE int bl__db_fail(MYSQL *db, const char *sql);
 BL_PRIVATE int bl__stmt_fail(MYSQL_STMT *st, const char *sql);

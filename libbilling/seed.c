@@ -45,11 +45,15 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void infile_deny(MYSQL *db);
+
 /* A connection of its own for a loader, checks off for the session, its
  * NOW() (column defaults) at the seeding context's time. */
-static MYSQL *loader_connect(const bl_config *cfg, int64_t now_us)
+MYSQL *bl__seed_connect(const bl_config *cfg, int64_t now_us)
 {
-	MYSQL *db = bl__db_connect(cfg, true);
+	MYSQL *db = bl__db_connect_ex(cfg, true, true);
+	if (db)
+		infile_deny(db);
 	if (db && (bl__db_query(db, "SET SESSION unique_checks = 0, foreign_key_checks = 0") ||
 		   bl__db_set_clock(db, now_us))) {
 		mysql_close(db);
@@ -72,12 +76,22 @@ struct infile_src {
 	bool eof;
 	int rc;       /* the generator's failure */
 	int64_t rows; /* lines produced */
+	const char *name; /* the stream's name in the statement: no other is served */
+	bool refused;     /* the server asked for another name */
 };
 
+/* The seed's connections allow LOCAL INFILE, so a server (or someone in
+ * between) could ask them for any file: the handler serves nothing but the
+ * generator's stream, by its name, and never a file. */
 static int inf_init(void **ptr, const char *name, void *userdata)
 {
-	(void)name;
-	*ptr = userdata;
+	infile_src *s = userdata;
+	*ptr = s;
+	if (!s || !s->name || !name || strcmp(name, s->name)) {
+		if (s)
+			s->refused = true;
+		return 1;
+	}
 	return 0;
 }
 
@@ -111,9 +125,16 @@ static void inf_end(void *p) { (void)p; }
 
 static int inf_error(void *p, char *msg, unsigned int len)
 {
-	(void)p;
-	snprintf(msg, len, "the seed generator failed");
+	infile_src *s = p;
+	snprintf(msg, len, "%s", !s || s->refused ? "the server asked for a file that is not the seed's stream: refused"
+						 : "the seed generator failed");
 	return CR_UNKNOWN_ERROR;
+}
+
+/* Between loads: every request for a local file is refused. */
+static void infile_deny(MYSQL *db)
+{
+	mysql_set_local_infile_handler(db, inf_init, inf_read, inf_end, inf_error, NULL);
 }
 
 /* The first warning of the last statement as an error. */
@@ -157,7 +178,7 @@ static int load_data(MYSQL *db, infile_src *s, const char *sql, const char *what
 	}
 	if (rc == BL_OK && loaded)
 		*loaded = mysql_affected_rows(db);
-	mysql_set_local_infile_default(db);
+	infile_deny(db);
 	return rc;
 }
 
@@ -350,7 +371,7 @@ static const char MEMBERS_SQL[] =
  */
 static int write_users(user_job *j)
 {
-	MYSQL *db = loader_connect(j->cfg, bl_ctx_now(j->ctx));
+	MYSQL *db = bl__seed_connect(j->cfg, bl_ctx_now(j->ctx));
 	if (!db)
 		return bl_error_last_code();
 	_cleanup_free_ char *buf = malloc(CHUNK_BYTES);
@@ -359,13 +380,13 @@ static int write_users(user_job *j)
 	while (rc == BL_OK && w.next <= j->users) {
 		id_walk start = w;
 		w.left = j->per_tx;
-		infile_src us = { .fill = users_fill, .arg = &w, .buf = buf };
+		infile_src us = { .name = "bl-seed-users", .fill = users_fill, .arg = &w, .buf = buf };
 		if ((rc = bl__db_begin(db)) ||
 		    (rc = load_data(db, &us, USERS_SQL, "loading subscribers", false, NULL)))
 			break;
 		id_walk again = { .j = j, .next = start.next, .end = w.next, .ex = start.ex,
 				  .left = INT64_MAX };
-		infile_src ms = { .fill = members_fill, .arg = &again, .buf = buf };
+		infile_src ms = { .name = "bl-seed-members", .fill = members_fill, .arg = &again, .buf = buf };
 		uint64_t members = 0;
 		if ((rc = load_data(db, &ms, MEMBERS_SQL, "loading group members", true, &members)) ||
 		    (rc = bl__db_commit(db)))
@@ -555,7 +576,7 @@ static int write_charges(MYSQL *db, charge_job *c)
 	if (!buf)
 		return bl__fail(BL_ENOMEM, "out of memory");
 	c->next = 1;
-	infile_src s = { .fill = charges_fill, .arg = c, .buf = buf };
+	infile_src s = { .name = "bl-seed-charges", .fill = charges_fill, .arg = c, .buf = buf };
 	int rc = load_data(db, &s, CHARGES_SQL, "loading charges", false, NULL);
 	return rc ? bl__fail_wrap(rc, "writing the charges of %s", c->o->month) : BL_OK;
 }
@@ -642,7 +663,7 @@ static int seed_locked(bl_ctx *ctx, MYSQL *db, const bl_seed_opts *o, int y, int
 	uj.existing = ids.ids;
 	uj.nexisting = ids.n;
 
-	MYSQL *cdb = loader_connect(bl_ctx_config(ctx), bl_ctx_now(ctx));
+	MYSQL *cdb = bl__seed_connect(bl_ctx_config(ctx), bl_ctx_now(ctx));
 	if (cdb && bl__db_begin(cdb)) {
 		mysql_close(cdb);
 		cdb = NULL;

@@ -87,4 +87,9 @@ BL_PRIVATE int bl__seed_charges_make(uint64_t seed, int year, int mon, int64_t i
 				     unsigned invalid_permille, bl__seed_charge out[BL_SEED_MAX_CHARGES],
 				     bool *invalid);
 
+/* A loader's own connection (seed.c): LOCAL INFILE allowed, but only for
+ * the generator's named streams; checks off; NOW() at `now_us`. */
+typedef struct st_mysql MYSQL;
+BL_PRIVATE MYSQL *bl__seed_connect(const bl_config *cfg, int64_t now_us);
+
 #endif

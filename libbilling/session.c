@@ -75,7 +75,8 @@ static int sess_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	"SELECT s.admin_id, a.username, a.role, s.csrf_token, UNIX_TIMESTAMP(s.expires_at), " \
 	"TIMESTAMPDIFF(SECOND, s.last_seen_at, NOW()) FROM admin_sessions s "               \
 	"JOIN admin_users a ON a.id = s.admin_id "                                           \
-	"WHERE s.id_hash = ? AND s.expires_at > NOW() AND a.disabled = 0"
+	"WHERE s.id_hash = ? AND s.expires_at > NOW() AND a.disabled = 0 "                    \
+	"AND s.created_at > NOW() - INTERVAL ? SECOND"
 
 int bl_session_create(bl_ctx *ctx, int64_t admin_id, const char *client,
 		      char sid_out[BL_SESSION_TOKEN_LEN + 1], bl_session *out)
@@ -88,6 +89,9 @@ int bl_session_create(bl_ctx *ctx, int64_t admin_id, const char *client,
 	if (!db)
 		return bl_error_last_code();
 	int64_t ttl = bl__config_int(bl_ctx_config(ctx), "BILLING_SESSION_TTL_S");
+	int64_t lifetime = bl__config_int(bl_ctx_config(ctx), "BILLING_SESSION_MAX_S");
+	if (ttl > lifetime)
+		ttl = lifetime;
 	unsigned char raw[32], hash[32], csrf_raw[32];
 	char csrf[BL_SESSION_TOKEN_LEN + 1];
 	char sid[BL_SESSION_TOKEN_LEN + 1];
@@ -107,8 +111,8 @@ int bl_session_create(bl_ctx *ctx, int64_t admin_id, const char *client,
 		return bl__fail_wrap(rc, "creating a session");
 	struct sess_row r = { false, out, 0 };
 	memset(out, 0, sizeof *out);
-	bl__param q[] = { BP_BLOB(hash, 32) };
-	rc = bl__db_rows(db, SESSION_SELECT, q, 1, sess_cb, &r);
+	bl__param q[] = { BP_BLOB(hash, 32), BP_I64(lifetime) };
+	rc = bl__db_rows(db, SESSION_SELECT, q, 2, sess_cb, &r);
 	if (rc)
 		return rc;
 	if (!r.found)
@@ -132,8 +136,9 @@ int bl_session_check(bl_ctx *ctx, const char *sid, bl_session *out)
 	if (!db)
 		return bl_error_last_code();
 	struct sess_row r = { false, out, 0 };
-	bl__param q[] = { BP_BLOB(hash, 32) };
-	int rc = bl__db_rows(db, SESSION_SELECT, q, 1, sess_cb, &r);
+	int64_t lifetime = bl__config_int(bl_ctx_config(ctx), "BILLING_SESSION_MAX_S");
+	bl__param q[] = { BP_BLOB(hash, 32), BP_I64(lifetime) };
+	int rc = bl__db_rows(db, SESSION_SELECT, q, 2, sess_cb, &r);
 	if (rc)
 		return rc;
 	if (!r.found) {
@@ -141,15 +146,22 @@ int bl_session_check(bl_ctx *ctx, const char *sid, bl_session *out)
 		return bl__fail(BL_EAUTH, "session expired or unknown: log in again");
 	}
 	if (r.seen_age >= TOUCH_EVERY_S) {
+		/* the expiry slides with use, but never past the absolute lifetime */
 		int64_t ttl = bl__config_int(bl_ctx_config(ctx), "BILLING_SESSION_TTL_S");
-		bl__param u[] = { BP_I64(ttl), BP_BLOB(hash, 32) };
+		bl__param u[] = { BP_I64(ttl), BP_I64(lifetime), BP_BLOB(hash, 32) };
 		rc = bl__db_exec(db,
 				 "UPDATE admin_sessions SET last_seen_at = NOW(), "
-				 "expires_at = NOW() + INTERVAL ? SECOND WHERE id_hash = ?",
-				 u, 2, NULL, NULL);
+				 "expires_at = LEAST(NOW() + INTERVAL ? SECOND, created_at + INTERVAL ? SECOND) "
+				 "WHERE id_hash = ?",
+				 u, 3, NULL, NULL);
 		if (rc)
 			return rc;
-		out->expires_at = bl__ctx_now_s(ctx) + ttl;
+		bl__param e[] = { BP_BLOB(hash, 32) };
+		bool found = false;
+		rc = bl__db_i64(db, "SELECT UNIX_TIMESTAMP(expires_at) FROM admin_sessions WHERE id_hash = ?", e,
+				1, &out->expires_at, &found);
+		if (rc)
+			return rc;
 	}
 	return BL_OK;
 }
@@ -197,9 +209,19 @@ int bl_session_csrf_check(const bl_session *s, const char *token)
 	return BL_OK;
 }
 
-/* ---- login rate limiting ---- */
+/* ---- login rate limiting ----
+ *
+ * Per (username, client) and per client, a failure counter that lives
+ * BILLING_LOGIN_WINDOW_S.  The first BILLING_LOGIN_MAX_FAILS failures (4 ×
+ * for a client over all usernames) are free; after that a gate key allows
+ * one attempt, then closes for a backoff that doubles with each failure
+ * (1 s, 2 s, 4 s … at most the window).  Nothing is a lock-out: the backoff
+ * belongs to the (username, client) that failed, so an attacker elsewhere
+ * cannot lock a real admin out.  An attempt is counted before the password
+ * is checked, so parallel requests get no extra guesses.
+ */
 
-/* Redis key for a counter: prefix + "login-fail:" + hex(BLAKE2b(what)), so
+/* Redis key: prefix + "login-" + what + ":" + hex(BLAKE2b(a, b)), so
  * usernames and addresses are not stored in clear in Redis. */
 static void limit_key(const bl_config *cfg, const char *kind, const char *a, const char *b, char *out,
 		      size_t n)
@@ -213,63 +235,140 @@ static void limit_key(const bl_config *cfg, const char *kind, const char *a, con
 	crypto_generichash_final(&st, h, sizeof h);
 	char hex[33];
 	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-	snprintf(out, n, "%slogin-fail:%s", bl_config_get(cfg, "REDIS_PREFIX"), hex);
+	snprintf(out, n, "%slogin-%s:%s", bl_config_get(cfg, "REDIS_PREFIX"), kind, hex);
 }
 
-/* Failures counted under `key`; *ttl its remaining seconds. */
-static int counter_get(redisContext *r, const char *key, int64_t *count, int64_t *ttl)
+static int redis_int(redisContext *r, int argc, const char **argv, long long *out)
 {
-	const char *g[] = { "GET", key };
 	redisReply *rep = NULL;
-	int rc = bl__redis_cmd(r, 2, g, &rep);
+	int rc = bl__redis_cmd(r, argc, argv, &rep);
 	if (rc)
 		return rc;
-	*count = rep->type == REDIS_REPLY_STRING ? atoll(rep->str) : 0;
+	*out = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+	bool ok = rep->type == REDIS_REPLY_INTEGER || rep->type == REDIS_REPLY_NIL ||
+		  rep->type == REDIS_REPLY_STATUS;
 	freeReplyObject(rep);
-	*ttl = 0;
-	if (*count == 0)
-		return BL_OK;
-	const char *t[] = { "TTL", key };
-	if ((rc = bl__redis_cmd(r, 2, t, &rep)))
-		return rc;
-	*ttl = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-	freeReplyObject(rep);
-	return BL_OK;
+	return ok ? BL_OK : bl__fail(BL_EREDIS, "%s: unexpected reply", argv[0]);
 }
 
-static int counter_incr(redisContext *r, const char *key, int64_t window)
+/* Count one attempt under `key` (the window starts at the first). */
+static int count_attempt(redisContext *r, const char *key, int64_t window, long long *n)
 {
 	const char *i[] = { "INCR", key };
-	redisReply *rep = NULL;
-	int rc = bl__redis_cmd(r, 2, i, &rep);
-	if (rc)
+	int rc = redis_int(r, 2, i, n);
+	if (rc || *n != 1)
 		return rc;
-	bool first = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-	freeReplyObject(rep);
-	if (!first)
-		return BL_OK;
 	char w[24];
+	long long ignored;
 	snprintf(w, sizeof w, "%lld", (long long)window);
 	const char *e[] = { "EXPIRE", key, w };
-	if ((rc = bl__redis_cmd(r, 3, e, &rep)))
+	return redis_int(r, 3, e, &ignored);
+}
+
+/* Past the free attempts: take the gate (one attempt per backoff) or learn
+ * how long it stays closed.  *wait_ms 0: taken. */
+static int take_gate(redisContext *r, const char *gate, long long over, int64_t window, int64_t *wait_ms)
+{
+	int64_t backoff = 1000;
+	for (long long k = 1; k < over && backoff < window * 1000; k++)
+		backoff *= 2;
+	if (backoff > window * 1000)
+		backoff = window * 1000;
+	char px[24];
+	snprintf(px, sizeof px, "%lld", (long long)backoff);
+	const char *set[] = { "SET", gate, "1", "PX", px, "NX" };
+	redisReply *rep = NULL;
+	int rc = bl__redis_cmd(r, 6, set, &rep);
+	if (rc)
 		return rc;
+	bool taken = rep->type == REDIS_REPLY_STATUS;
 	freeReplyObject(rep);
+	*wait_ms = 0;
+	if (taken)
+		return BL_OK;
+	long long pttl = 0;
+	const char *t[] = { "PTTL", gate };
+	if ((rc = redis_int(r, 2, t, &pttl)))
+		return rc;
+	*wait_ms = pttl > 0 ? pttl : 1;
 	return BL_OK;
+}
+
+static void uncount(redisContext *r, const char *key)
+{
+	long long ignored;
+	const char *d[] = { "DECR", key };
+	redis_int(r, 2, d, &ignored);
+}
+
+/* The username as the collation compares it: no surrounding white space,
+ * ASCII case folded.  Counted so, "Admin " and "admin" are one account. */
+static void normalise_user(const char *in, char *out, size_t n)
+{
+	while (*in == ' ' || *in == '\t')
+		in++;
+	size_t len = strlen(in);
+	while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+		len--;
+	if (len >= n)
+		len = n - 1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[len] = '\0';
+}
+
+/* The audit actor of a login attempt: the username when such an admin
+ * exists; otherwise a keyed digest, since a typed "username" that names
+ * nobody may be a password typed into the wrong field. */
+static void audit_actor(bl_ctx *ctx, const char *user, char *out, size_t n)
+{
+	MYSQL *db = bl__ctx_db(ctx);
+	int64_t id = 0;
+	bool found = false;
+	bl__param p[] = { BP_STR(user) };
+	if (db && strlen(user) <= 64)
+		bl__db_i64(db, "SELECT id FROM admin_users WHERE username = ?", p, 1, &id, &found);
+	if (found) {
+		snprintf(out, n, "%s", user);
+		return;
+	}
+	unsigned char h[6], key[32];
+	crypto_generichash(key, sizeof key, (const unsigned char *)bl_config_get(bl_ctx_config(ctx), "BILLING_DATA_KEY"),
+			   strlen(bl_config_get(bl_ctx_config(ctx), "BILLING_DATA_KEY")), NULL, 0);
+	crypto_generichash(h, sizeof h, (const unsigned char *)user, strlen(user), key, sizeof key);
+	char hex[13];
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	snprintf(out, n, "unknown:%s", hex);
+	sodium_memzero(key, sizeof key);
 }
 
 static void audit_login(bl_ctx *ctx, const char *user, const char *action, const char *client)
 {
-	json_t *d = json_pack("{s:s}", "client", client);
-	char *s = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	/* the audit entry is best effort: a login is not refused because of it */
 	int saved = bl_error_last_code();
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s", bl_error_last());
-	bl_audit_record(ctx, user, action, "session", s);
+	char actor[80];
+	audit_actor(ctx, user, actor, sizeof actor);
+	json_t *d = json_pack("{s:s}", "client", client);
+	char *s = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	bl_audit_record(ctx, actor, action, "session", s);
 	if (saved)
 		bl__fail(saved, "%s", msg);
+	else
+		bl_error_clear();
 	free(s);
 	json_decref(d);
+}
+
+static int refuse(bl_ctx *ctx, const char *user, const char *client, int64_t wait_ms, int *retry_after_s)
+{
+	int64_t wait = (wait_ms + 999) / 1000;
+	if (retry_after_s)
+		*retry_after_s = (int)wait;
+	bl__fail(BL_EAUTH, "too many failed logins: try again in %lld s", (long long)wait);
+	audit_login(ctx, user, "login.refused", client);
+	return BL_EAUTH;
 }
 
 int bl_session_login(bl_ctx *ctx, const bl_login_opts *o, char sid_out[BL_SESSION_TOKEN_LEN + 1],
@@ -285,54 +384,46 @@ int bl_session_login(bl_ctx *ctx, const bl_login_opts *o, char sid_out[BL_SESSIO
 		return bl__fail(BL_ECRYPTO, "libsodium could not be initialised");
 	const bl_config *cfg = bl_ctx_config(ctx);
 	const char *client = o->client ? o->client : "";
-	/* usernames are compared case-insensitively by the collation: count them so */
 	char user[65];
-	snprintf(user, sizeof user, "%s", o->username);
-	for (char *p = user; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
+	normalise_user(o->username, user, sizeof user);
 	int64_t max = bl__config_int(cfg, "BILLING_LOGIN_MAX_FAILS");
 	int64_t window = bl__config_int(cfg, "BILLING_LOGIN_WINDOW_S");
-	char k_user[256], k_client[256];
-	limit_key(cfg, "user+client", user, client, k_user, sizeof k_user);
-	limit_key(cfg, "client", "", client, k_client, sizeof k_client);
-
+	char k_user[256], k_client[256], g_user[256], g_client[256];
+	limit_key(cfg, "fail", user, client, k_user, sizeof k_user);
+	limit_key(cfg, "fail", "", client, k_client, sizeof k_client);
+	limit_key(cfg, "gate", user, client, g_user, sizeof g_user);
+	limit_key(cfg, "gate", "", client, g_client, sizeof g_client);
 	redisContext *r = bl__ctx_redis(ctx);
 	if (!r)
 		return bl__fail_wrap(bl_error_last_code(), "login rate limiter");
-	int64_t n_user = 0, t_user = 0, n_client = 0, t_client = 0;
-	int rc = counter_get(r, k_user, &n_user, &t_user);
+	long long n_user = 0, n_client = 0;
+	int64_t wait = 0;
+	int rc = count_attempt(r, k_user, window, &n_user);
 	if (rc == BL_OK)
-		rc = counter_get(r, k_client, &n_client, &t_client);
+		rc = count_attempt(r, k_client, window, &n_client);
+	if (rc == BL_OK && n_user > max)
+		rc = take_gate(r, g_user, n_user - max, window, &wait);
+	if (rc == BL_OK && !wait && n_client > 4 * max)
+		rc = take_gate(r, g_client, n_client - 4 * max, window, &wait);
 	if (rc)
 		return bl__fail_wrap(rc, "login rate limiter");
-	if (n_user >= max || n_client >= 4 * max) {
-		int64_t wait = n_user >= max ? t_user : t_client;
-		if (wait <= 0)
-			wait = 1;
-		if (retry_after_s)
-			*retry_after_s = (int)wait;
-		audit_login(ctx, user, "login.refused", client);
-		return bl__fail(BL_EAUTH, "too many failed logins: try again in %lld s", (long long)wait);
+	if (wait) { /* refused unchecked: not a guess, not counted */
+		uncount(r, k_user);
+		uncount(r, k_client);
+		return refuse(ctx, user, client, wait, retry_after_s);
 	}
 	int64_t admin_id = 0;
-	rc = bl_admin_verify(ctx, o->username, o->password, &admin_id, NULL);
+	rc = bl_admin_verify(ctx, user, o->password, &admin_id, NULL);
 	if (rc == BL_EAUTH) {
-		char msg[256];
-		snprintf(msg, sizeof msg, "%s", bl_error_last());
-		int rc2 = counter_incr(r, k_user, window);
-		if (rc2 == BL_OK)
-			rc2 = counter_incr(r, k_client, window);
 		audit_login(ctx, user, "login.failed", client);
-		if (rc2)
-			return bl__fail_wrap(rc2, "login rate limiter");
-		return bl__fail(BL_EAUTH, "%s", msg);
+		return BL_EAUTH;
 	}
 	if (rc)
 		return rc;
-	const char *del[] = { "DEL", k_user };
-	redisReply *rep = NULL;
-	if (bl__redis_cmd(r, 2, del, &rep) == BL_OK)
-		freeReplyObject(rep);
+	long long ignored;
+	const char *del[] = { "DEL", k_user, g_user };
+	redis_int(r, 3, del, &ignored);
+	uncount(r, k_client); /* a success is no failure of the client */
 	int64_t purged = 0;
 	bl_session_purge(ctx, &purged); /* housekeeping; its failure does not block a login */
 	bl_error_clear();

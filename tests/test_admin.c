@@ -119,6 +119,8 @@ Test(admin, interactive_cost_rehash_and_timing, .timeout = 120)
 		     1, "re-hashed with the interactive limits at login");
 	cr_assert_eq(bl_admin_verify(fast, "alice", "password-1234", NULL, NULL), BL_OK,
 		     "a hash of other limits still verifies");
+	cr_assert_eq(tu_i64(slow, "SELECT COUNT(*) FROM admin_users WHERE password_hash LIKE '%m=65536,%'"),
+		     1, "a login under BILLING_PWHASH_FAST never weakens a stronger hash");
 
 	/* unknown user vs wrong password: both cost one argon2id run (best of 3) */
 	bl_admin_passwd(slow, "alice", "password-1234");

@@ -44,7 +44,7 @@ def env():
         "MYSQL_USER": e.get("MYSQL_USER", "app"), "MYSQL_PASSWORD": e.get("MYSQL_PASSWORD", "app"),
         "MYSQL_DATABASE": DB, "REDIS_PREFIX": "bltest:http:%d:" % os.getpid(),
         "BILLING_DATA_KEY": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-        "BILLING_PWHASH_FAST": "1", "BILLING_LOGIN_MAX_FAILS": "3", "BILLING_LOGIN_WINDOW_S": "120",
+        "BILLING_PWHASH_FAST": "1", "BILLING_ENV": "test", "BILLING_LOGIN_MAX_FAILS": "3", "BILLING_LOGIN_WINDOW_S": "120",
         "BILLING_HTTP_MAX_BODY": str(MAX_BODY), "BILLING_MAILDIR": "",
     })
     return e

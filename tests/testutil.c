@@ -57,6 +57,7 @@ bl_config *tu_config(const char *name)
 	cr_assert_eq(bl_config_set(cfg, "BILLING_QUIET_START", "00:00"), BL_OK, "%s", bl_error_last());
 	cr_assert_eq(bl_config_set(cfg, "BILLING_QUIET_END", "00:00"), BL_OK, "%s", bl_error_last());
 	cr_assert_eq(bl_config_set(cfg, "BILLING_SCHEDULER", "0"), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_config_set(cfg, "BILLING_ENV", "test"), BL_OK, "%s", bl_error_last());
 	return cfg;
 }
 

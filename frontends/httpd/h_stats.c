@@ -44,6 +44,7 @@ __attribute__((constructor)) static void stats_cond_init(void)
 static pthread_t refresher;
 static bool started, stopping;
 static char last_error[256];
+static unsigned long computations; /* all windows, for /metrics */
 
 static int64_t interval_us(const slot *s)
 {
@@ -101,6 +102,7 @@ static void *refresh_main(void *arg)
 		pthread_mutex_lock(&smu);
 		s->busy = false;
 		s->tries++;
+		computations++;
 		s->last_rc = rc;
 		s->took_us = took;
 		if (rc == BL_OK) {
@@ -144,7 +146,7 @@ void stats_shutdown(void)
 }
 
 /* A copy (free()) of the statistics of `window`; *age_us how old they are. */
-static char *stats_copy(int window, size_t *len, int64_t *age_us)
+char *stats_copy(int window, size_t *len, int64_t *age_us)
 {
 	int64_t now = now_us();
 	char *out = NULL;
@@ -296,6 +298,11 @@ static void domain_metrics(outbuf *b)
 		return;
 	gauge_head(b, "billing_stats_age_seconds", "age of the cached statistics");
 	put(b, "billing_stats_age_seconds %.3f\n", (double)age / 1e6);
+	pthread_mutex_lock(&smu);
+	unsigned long computed = computations;
+	pthread_mutex_unlock(&smu);
+	put(b, "# HELP billing_stats_computations_total statistics computed from the database (all windows)\n"
+	       "# TYPE billing_stats_computations_total counter\nbilling_stats_computations_total %lu\n", computed);
 	static const char *statuses[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD" };
 	static const char *channels[] = { "EMAIL", "SMS" };
 	json_t *rows = json_object_get(json_object_get(j, "messages"), "by_status_channel");

@@ -151,15 +151,18 @@ void reply_lib(req *r, int rc, const char *field)
 	default: status = 500; break;
 	}
 	const char *msg = bl_error_last()[0] ? bl_error_last() : bl_strerror(rc);
-	if (status >= 500) {
+	bool raw_db = strstr(msg, "MariaDB error ") != NULL; /* the server's words and our SQL */
+	if (status >= 500 || raw_db) {
 		/* details go to the log, not to the client */
-		char *clean = scrub_pii(msg);
+		char *clean = log_clean(msg);
 		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, r->route ? r->route->pattern : "?",
 			clean ? clean : "");
-		bl_free(clean);
+		free(clean);
 		reply_error_json(r, status, NULL, NULL,
-				 status == 503 ? "a backend (database or Redis) is unavailable; try again"
-					       : "internal error",
+				 status == 409 ? "the database refused a conflicting change (a deadlock, a lock "
+						 "wait or a duplicate); try again"
+				 : status == 503 ? "a backend (database or Redis) is unavailable; try again"
+						 : status >= 500 ? "internal error" : "the database refused the request",
 				 0, 0);
 		return;
 	}
@@ -395,6 +398,32 @@ bool body_bool(req *r, const char *key, bool required, bool *out)
 }
 
 /* ---- personal data in messages and logs ---- */
+
+char *log_clean(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *clean = scrub_pii(s ? s : "");
+	if (!clean)
+		return NULL;
+	size_t n = 0;
+	for (const char *p = clean; *p; p++)
+		n += ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\') ? 4 : 1;
+	char *out = malloc(n + 1), *o = out;
+	for (const unsigned char *p = (const unsigned char *)clean; out && *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	if (out)
+		*o = '\0';
+	bl_free(clean);
+	return out;
+}
 
 char *scrub_pii(const char *s)
 {

@@ -70,12 +70,25 @@ struct req {
 	bl_ctx *ctx;
 };
 
+/* ---- peers.c: the client's address, connection deadlines ---- */
+int peers_init(const char *trusted_proxies, char *err, size_t errlen);
+void peers_client(struct MHD_Connection *c, char *out, size_t n);
+void peers_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		  enum MHD_ConnectionNotificationCode toe);
+void peers_busy(struct MHD_Connection *c, bool busy);
+long peers_cut_total(void);
+int peers_start(int64_t request_timeout_ms);
+void peers_stop(void);
+
 /* ---- server.c ---- */
 typedef struct {
 	const bl_config *cfg;
 	size_t max_body;
 	int threads;
 	bool access_log;
+	int idle_timeout_s;    /* no byte for this long: closed (libmicrohttpd) */
+	int request_timeout_s; /* a request must arrive whole within this */
+	int max_connections, max_per_ip;
 } server_opts;
 int server_start(const server_opts *o, const char *bind, int port, int *bound_port);
 /* Stop accepting, wait (bounded) for requests in flight, stop. */
@@ -134,6 +147,9 @@ json_t *lib_json(req *r, char *json);
 /* bl_pii_scrub: a copy of `s` with e-mail addresses and phone numbers masked
  * (bl_free()); NULL for NULL or out of memory. */
 char *scrub_pii(const char *s);
+/* A line's worth of untrusted text for the log: scrub_pii, then control
+ * characters (a decoded %0A, %1B) and '\\' written as \xNN (free()). */
+char *log_clean(const char *s);
 /* Record an audit entry of the request's admin (best effort). */
 void audit(req *r, const char *action, const char *target, json_t *detail); /* steals detail */
 /* Cursor pagination over a whole array (steals it), by the integer `key` ascending. */
@@ -153,6 +169,10 @@ void h_logout(req *r);
 
 /* ---- h_stats.c ---- */
 void stats_init(void);
+/* The statistics of `window` (bl_stats_get's JSON, free()) from the
+ * background cache shared by /api/stats, /metrics and the dashboard; NULL
+ * when not available.  *age_us: how old. */
+char *stats_copy(int window, size_t *len, int64_t *age_us);
 void stats_shutdown(void);
 /* Count a finished request in the metrics. */
 void metrics_count(size_t route_index, int status, int64_t us);

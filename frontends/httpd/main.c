@@ -101,7 +101,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	server_opts o = { cfg, (size_t)atol(bl_config_get(cfg, "BILLING_HTTP_MAX_BODY")), (int)threads,
-			  access_log };
+			  access_log, atoi(bl_config_get(cfg, "BILLING_HTTP_IDLE_TIMEOUT_S")),
+			  atoi(bl_config_get(cfg, "BILLING_HTTP_REQUEST_TIMEOUT_S")),
+			  atoi(bl_config_get(cfg, "BILLING_HTTP_MAX_CONNECTIONS")),
+			  atoi(bl_config_get(cfg, "BILLING_HTTP_MAX_PER_IP")) };
 	int bound = 0;
 	stats_init();
 	if (server_start(&o, bind, (int)port, &bound) != 0) {

@@ -22,7 +22,7 @@
 #include "httpd.h"
 #include "ui.h"
 
-#define DRAIN_FACTOR 16          /* refused bodies up to this × the limit are read and dropped */
+#define DRAIN_MAX (256u << 10)   /* refused bodies up to this are read and dropped; larger: closed */
 #define STOP_WAIT_MS 10000       /* a graceful stop waits this long for requests in flight */
 
 static struct MHD_Daemon *daemon_;
@@ -231,19 +231,6 @@ static void dispatch(req *r)
 		reply_error(r, 500, NULL, NULL, "internal error: no answer");
 }
 
-static void client_addr(req *r)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	r->client[0] = '\0';
-	if (!ci || !ci->client_addr)
-		return;
-	const struct sockaddr *sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client, sizeof r->client);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client, sizeof r->client);
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -261,12 +248,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->url = url;
 		r->t0_us = now_us();
 		r->route_index = NROUTES;
-		client_addr(r);
+		peers_client(c, r->client, sizeof r->client);
 		prepare(r);
-		/* a body far over the limit is not read at all: answer now (MHD closes) */
-		if (r->early_status == 413) {
+		/* a refused body (401, 403, 413, …) is read and dropped only when
+		 * small; a larger one is not read at all: answer now (MHD closes) */
+		if (r->early_status) {
 			const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-			if (cl && strtoull(cl, NULL, 10) > (unsigned long long)opts.max_body * DRAIN_FACTOR)
+			const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+			if ((cl && strtoull(cl, NULL, 10) > DRAIN_MAX) || te)
 				send_early(r);
 		}
 		return MHD_YES;
@@ -276,7 +265,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		r->body_seen += n;
 		if (r->answered || r->early_status)
-			return MHD_YES; /* drained */
+			return r->body_seen > DRAIN_MAX ? MHD_NO : MHD_YES; /* drained, within bounds */
 		if (r->body_len + n > opts.max_body) {
 			early(r, 413, "payload_too_large", "request body exceeds %zu bytes", opts.max_body);
 			return MHD_YES;
@@ -298,6 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (r->answered)
 		return MHD_YES;
+	peers_busy(c, true); /* the request is whole: no deadline cuts its handler */
 	if (r->early_status)
 		send_early(r);
 	else
@@ -321,8 +311,10 @@ static void access_log(req *r, int64_t us)
 {
 	char keys[256] = "";
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_keys, keys);
-	char *path = scrub_pii(r->url);
-	char *qk = scrub_pii(keys);
+	char *path = log_clean(r->url);
+	char *qk = log_clean(keys);
+	char *who = log_clean(r->authed ? r->sess.username : "");
+	char *method = log_clean(r->method);
 	/* the time is formatted once a second per thread (localtime_r takes a lock) */
 	static __thread time_t ts_at;
 	static __thread char ts[32];
@@ -335,23 +327,25 @@ static void access_log(req *r, int64_t us)
 	}
 	char line[1024];
 	int n = snprintf(line, sizeof line, "%s %s %s %s%s %d %.1fms%s%s\n", ts, r->client[0] ? r->client : "-",
-			 r->method, path ? path : "?", qk ? qk : "", r->status ? r->status : 500,
-			 (double)us / 1000.0, r->authed ? " " : "", r->authed ? r->sess.username : "");
+			 method ? method : "?", path ? path : "?", qk ? qk : "", r->status ? r->status : 500,
+			 (double)us / 1000.0, r->authed ? " " : "", who ? who : "");
 	if (n > (int)sizeof line - 1) {
 		n = (int)sizeof line - 1;
 		line[n - 1] = '\n';
 	}
 	ssize_t w = write(STDERR_FILENO, line, (size_t)n); /* one write: lines never interleave */
 	(void)w;
-	bl_free(path);
-	bl_free(qk);
+	free(path);
+	free(qk);
+	free(who);
+	free(method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
-	(void)c;
+	peers_busy(c, false);
 	req *r = *con_cls;
 	if (!r)
 		return;
@@ -376,6 +370,15 @@ int server_start(const server_opts *o, const char *bind, int port, int *bound_po
 	opts = *o;
 	if (pthread_key_create(&ctx_key, ctx_free))
 		return -1;
+	char err[200];
+	if (peers_init(bl_config_get(o->cfg, "BILLING_HTTP_TRUSTED_PROXIES"), err, sizeof err)) {
+		fprintf(stderr, "%s: %s\n", HTTPD_NAME, err);
+		return -1;
+	}
+	if (peers_start(o->request_timeout_s * 1000)) {
+		fprintf(stderr, "%s: cannot start the connection watchdog\n", HTTPD_NAME);
+		return -1;
+	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -396,7 +399,10 @@ int server_start(const server_opts *o, const char *bind, int port, int *bound_po
 				   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
 				   MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-				   MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+				   MHD_OPTION_NOTIFY_CONNECTION, peers_notify, NULL,
+				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
+				   MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+				   MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_per_ip,
 				   MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 				   MHD_OPTION_END);
 	if (!daemon_) {
@@ -420,6 +426,7 @@ void server_stop(void)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	peers_stop();
 	/* the main thread may have a context too (healthz is never run there, but be safe) */
 	bl_ctx *c = pthread_getspecific(ctx_key);
 	if (c) {

@@ -271,11 +271,16 @@ static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", 
 
 void ui_dashboard(req *r)
 {
-	char *sj = NULL, *rj = NULL;
-	int rc = bl_stats_get(r->ctx, 60, &sj);
-	json_t *stats = ui_lib_json(r, rc, &sj);
-	if (!stats)
+	char *rj = NULL;
+	size_t slen = 0;
+	int64_t age = 0;
+	char *sj = stats_copy(60, &slen, &age); /* the cache /api/stats answers from */
+	json_t *stats = sj ? json_loads(sj, 0, NULL) : NULL;
+	free(sj);
+	if (!stats) {
+		ui_fail_page(r, BL_EDB);
 		return;
+	}
 	json_t *runs = ui_lib_json(r, bl_batch_list(r->ctx, NULL, 200, &rj), &rj);
 	if (!runs) {
 		json_decref(stats);

@@ -198,10 +198,19 @@ static const char *template_part(const char *msg)
 void ui_error_lib(req *r, int rc, const char *const *fieldmap)
 {
 	const char *m = bl_error_last()[0] ? bl_error_last() : bl_strerror(rc);
+	if (rc == BL_ECONFLICT && strstr(m, "MariaDB error ")) { /* no SQL on a page */
+		char *clean = log_clean(m), *url = log_clean(r->url);
+		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, url ? url : "?", clean ? clean : "");
+		free(clean);
+		free(url);
+		ui_error(r, NULL, "다른 작업과 충돌했습니다(교착 또는 잠금 대기). 잠시 후 다시 시도하세요.");
+		return;
+	}
 	if (rc == BL_EDB || rc == BL_EREDIS || rc == BL_ENOMEM || rc == BL_ERROR) {
-		char *clean = scrub_pii(m);
-		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, r->url, clean ? clean : "");
-		bl_free(clean);
+		char *clean = log_clean(m), *url = log_clean(r->url);
+		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, url ? url : "?", clean ? clean : "");
+		free(clean);
+		free(url);
 		ui_error(r, NULL, "데이터베이스 또는 Redis에 연결할 수 없습니다. 잠시 후 다시 시도하세요.");
 		return;
 	}

@@ -58,7 +58,7 @@ const env = {
   MYSQL_USER: process.env.MYSQL_USER || 'app', MYSQL_PASSWORD: process.env.MYSQL_PASSWORD ?? 'app',
   MYSQL_DATABASE: DB, REDIS_PREFIX: `bltest:ui:${process.pid}:`,
   BILLING_DATA_KEY: '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
-  BILLING_PWHASH_FAST: '1', BILLING_MAILDIR: '',
+  BILLING_PWHASH_FAST: '1', BILLING_ENV: 'test', BILLING_MAILDIR: '',
   /* some sends fail for good, so there are dead letters to retry */
   BILLING_MOCK_SMS_PERMANENT_PERMILLE: '300', BILLING_MOCK_EMAIL_PERMANENT_PERMILLE: '300',
 };
