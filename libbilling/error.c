@@ -78,6 +78,7 @@ const char *bl_strerror(int code)
 	case BL_ESTOPPED: return "stopped";
 	case BL_EOVERFLOW: return "arithmetic overflow";
 	case BL_EAUTH: return "authentication failed";
+	case BL_ELIMIT: return "rate limit reached";
 	default: return "unknown error code";
 	}
 }

@@ -53,6 +53,10 @@ static inline int64_t bl__mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+/* Take one of `limit` per `window_s` for (kind, what) in Redis (ratelimit.c):
+ * BL_OK, or BL_ELIMIT with *retry_after_s.  `what` is stored as a digest. */
+BL_PRIVATE int bl__rate_take(bl_ctx *ctx, const char *kind, const char *what, int64_t limit,
+			     int64_t window_s, int64_t *retry_after_s);
 /* bl_pii_scrub into out[cap] (cut to fit, always terminated when cap > 0);
  * returns the length written, or when cap is 0 the length the whole result
  * needs (pii_scrub.c).  Text past BL__PII_SCRUB_MAX bytes is left out. */

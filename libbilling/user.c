@@ -222,6 +222,50 @@ static int latest_charge_month(MYSQL *db, char from[32], char to[32], bool *any)
 	return BL_OK;
 }
 
+int bl_user_search_as(bl_ctx *ctx, const bl_session *who, const bl_user_filter *f, char **json,
+		      int *retry_after_s)
+{
+	if (retry_after_s)
+		*retry_after_s = 0;
+	if (!ctx || !who || !f || !json)
+		return bl__fail(BL_EINVAL, "bl_user_search_as: NULL argument");
+	bool contact = (f->phone && *f->phone) || (f->email && *f->email);
+	if (!contact)
+		return bl_user_search(ctx, f, json);
+	if (who->role != BL_ROLE_ADMIN && who->role != BL_ROLE_OPERATOR)
+		return bl__fail(BL_EAUTH, "searching subscribers by phone or e-mail needs OPERATOR or ADMIN "
+					  "(%s is %s)", who->username, bl_admin_role_name(who->role));
+	const bl_config *cfg = bl_ctx_config(ctx);
+	char id[32];
+	snprintf(id, sizeof id, "%lld", (long long)who->admin_id);
+	int64_t wait = 0;
+	int rc = bl__rate_take(ctx, "contact searches", id, bl__config_int(cfg, "BILLING_CONTACT_SEARCH_LIMIT"),
+			       bl__config_int(cfg, "BILLING_CONTACT_SEARCH_WINDOW_S"), &wait);
+	if (retry_after_s)
+		*retry_after_s = (int)wait;
+	/* audited whether it finds anyone or not, refused or not: masked */
+	char *mp = NULL, *me = NULL;
+	if (f->phone && *f->phone && bl_pii_mask(BL_PII_PHONE, f->phone, &mp) != BL_OK)
+		mp = bl__strdup("****");
+	if (f->email && *f->email && bl_pii_mask(BL_PII_EMAIL, f->email, &me) != BL_OK)
+		me = bl__strdup("****");
+	json_t *d = json_pack("{s:s?,s:s?,s:b}", "phone", mp, "email", me, "refused", rc != BL_OK);
+	char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	int saved = rc;
+	char msg[256];
+	snprintf(msg, sizeof msg, "%s", bl_error_last());
+	int arc = bl_audit_record(ctx, who->username, "user.search", "users", ds);
+	free(ds);
+	json_decref(d);
+	bl_free(mp);
+	bl_free(me);
+	if (saved)
+		return bl__fail(saved, "%s", msg);
+	if (arc)
+		return arc; /* no audit, no search */
+	return bl_user_search(ctx, f, json);
+}
+
 int bl_user_search(bl_ctx *ctx, const bl_user_filter *f, char **json)
 {
 	if (!ctx || !json)

@@ -146,7 +146,8 @@ void reply_lib(req *r, int rc, const char *field)
 	case BL_EOVERFLOW: status = 422; break;
 	case BL_ENOTFOUND: status = 404; break;
 	case BL_ECONFLICT: case BL_ESTOPPED: status = 409; break;
-	case BL_EAUTH: status = 401; break;
+	case BL_EAUTH: status = r->authed ? 403 : 401; break;
+	case BL_ELIMIT: status = 429; break;
 	case BL_EDB: case BL_EREDIS: status = 503; break;
 	default: status = 500; break;
 	}
@@ -442,4 +443,23 @@ void audit(req *r, const char *action, const char *target, json_t *detail)
 		bl_free(clean);
 	}
 	free(d);
+}
+
+void reply_retry_after(req *r, int retry_after_s)
+{
+	char ra[24];
+	snprintf(ra, sizeof ra, "%d", retry_after_s > 0 ? retry_after_s : 1);
+	json_t *e = json_pack("{s:{s:s,s:s,s:n}}", "error", "code", "too_many_requests", "message", bl_error_last(),
+			      "field");
+	char *body = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	struct MHD_Response *resp =
+		body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE) : NULL;
+	if (resp) {
+		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+		MHD_add_response_header(resp, "Retry-After", ra);
+	} else {
+		free(body);
+	}
+	queue(r, 429, resp);
 }

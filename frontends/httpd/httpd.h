@@ -128,6 +128,8 @@ void reply_lib_json(req *r, int status, char *json);
 void reply_page(req *r, json_t *items, const char *next_cursor);
 /* Queue the response with the common headers; frees it. */
 void queue(req *r, int status, struct MHD_Response *resp);
+/* 429 too_many_requests with Retry-After and bl_error_last() as the message. */
+void reply_retry_after(req *r, int retry_after_s);
 
 /* ---- http_util.c: input ---- */
 const char *query(req *r, const char *key);           /* NULL when absent */
@@ -193,6 +195,7 @@ void h_batch_resume(req *r);
 void h_statement_search(req *r);
 void h_statement_get(req *r);
 void h_user_search(req *r);
+void h_user_search_contact(req *r);
 void h_user_get(req *r);
 void h_group_list(req *r);
 void h_group_create(req *r);

@@ -34,7 +34,9 @@ const route ROUTES[] = {
 	{ "GET", "/api/statements", h_statement_search, 0, V, "search statements" },
 	{ "GET", "/api/statements/{user_id}/{month}", h_statement_get, 0, V, "a statement with its lines" },
 	/* users and groups */
-	{ "GET", "/api/users", h_user_search, 0, V, "search subscribers (masked)" },
+	{ "GET", "/api/users", h_user_search, 0, V, "search subscribers by name or plan (masked)" },
+	{ "POST", "/api/users/search", h_user_search_contact, 0, O,
+	  "search subscribers by phone or e-mail (masked; audited, rate-limited per admin)" },
 	{ "GET", "/api/users/{id}", h_user_get, 0, V, "a subscriber (masked)" },
 	{ "GET", "/api/groups", h_group_list, 0, V, "groups with member counts" },
 	{ "POST", "/api/groups", h_group_create, 0, O, "create a group" },

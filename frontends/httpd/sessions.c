@@ -207,22 +207,7 @@ void h_login(req *r)
 	if (rc == BL_EAUTH) {
 		metrics_login_failed();
 		if (retry > 0) {
-			char ra[24];
-			snprintf(ra, sizeof ra, "%d", retry);
-			json_t *e = json_pack("{s:{s:s,s:s,s:n}}", "error", "code", "too_many_requests", "message",
-					      bl_error_last(), "field");
-			char *body = e ? json_dumps(e, JSON_COMPACT) : NULL;
-			json_decref(e);
-			struct MHD_Response *resp =
-				body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)
-				     : NULL;
-			if (resp) {
-				MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-				MHD_add_response_header(resp, "Retry-After", ra);
-			} else {
-				free(body);
-			}
-			queue(r, 429, resp);
+			reply_retry_after(r, retry);
 			return;
 		}
 		reply_error(r, 401, "unauthenticated", NULL, "invalid username or password");

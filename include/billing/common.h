@@ -43,7 +43,8 @@ typedef enum {
 	BL_EIO = -10,      /**< file or system I/O failure */
 	BL_ESTOPPED = -11, /**< the operation was stopped on request */
 	BL_EOVERFLOW = -12, /**< arithmetic overflow (money or sizes) */
-	BL_EAUTH = -13      /**< authentication failed */
+	BL_EAUTH = -13,     /**< authentication failed */
+	BL_ELIMIT = -14     /**< a rate limit was reached: try again later */
 } bl_error_code;
 
 /** Money: integer Korean won.  Never a floating-point type. */

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "context.h"
+#include "session.h"
 
 BL_BEGIN_DECLS
 
@@ -48,6 +49,18 @@ typedef struct {
 BL_EXTERN(int) bl_user_filter_init(bl_user_filter *f, unsigned version);
 /** Subscribers matching every given criterion, masked, as a JSON array. */
 BL_EXTERN(int) bl_user_search(bl_ctx *ctx, const bl_user_filter *f, char **json);
+
+/**
+ * bl_user_search() on behalf of a logged-in admin (the admin UI and API).
+ * An exact phone or e-mail would let anyone who sees the masked values
+ * recover them, so a search by either needs OPERATOR or ADMIN (BL_EAUTH
+ * otherwise), counts against BILLING_CONTACT_SEARCH_LIMIT per admin per
+ * BILLING_CONTACT_SEARCH_WINDOW_S (BL_ELIMIT, *retry_after_s), and is
+ * audited (user.search, the values masked).  Name and plan searches are
+ * neither limited nor audited.
+ */
+BL_EXTERN(int) bl_user_search_as(bl_ctx *ctx, const bl_session *who, const bl_user_filter *f,
+				 char **json, int *retry_after_s);
 
 /** The subscriber as JSON (bl_free); phone/email masked unless `reveal`. */
 BL_EXTERN(int) bl_user_get(bl_ctx *ctx, int64_t id, bool reveal, char **json);
