@@ -583,10 +583,17 @@ class T5Database(unittest.TestCase):
                                      variables={"eventDate": {"type": "date", "required": True}},
                                      created_by="test_python")
         self.assertEqual(ver, 1)
-        tid2, ver2 = ctx.template_create("PY_NOTICE", "파이썬 공지", channel="SMS", purpose="NOTICE",
-                                         body_text="{{userName}}님, {{eventDate|date}} 점검 안내",
-                                         variables='{"eventDate": {"type": "date", "required": true}}')
+        # creating never replaces (issue 21): an existing code is a Conflict, nothing stored
+        with self.assertRaises(billing.Conflict) as cm:
+            ctx.template_create("PY_NOTICE", "x", channel="SMS", purpose="BILLING", body_text="hi")
+        self.assertIn("exists already", str(cm.exception))
+        self.assertEqual(ctx.template_get("PY_NOTICE")["version"], 1)
+        tid2, ver2 = ctx.template_save("PY_NOTICE", "파이썬 공지", channel="SMS", purpose="NOTICE",
+                                       body_text="{{userName}}님, {{eventDate|date}} 점검 안내",
+                                       variables='{"eventDate": {"type": "date", "required": true}}')
         self.assertEqual(ver2, 2)
+        self.assertEqual(ctx.template_usage("PY_NOTICE"),
+                         {"code": "PY_NOTICE", "enabled": True, "pending_messages": 0, "reservations": 0})
         self.assertNotEqual(tid, tid2)
         self.assertEqual(ctx.template_get("PY_NOTICE")["version"], 2)
         self.assertEqual(ctx.template_get("PY_NOTICE", 1)["version"], 1)

@@ -107,11 +107,12 @@ class UserFilter(Structure):
 
 class TemplateOpts(Structure):
     _c_type_ = "bl_template_opts"
-    VERSION = 1
+    VERSION = 2
     _fields_ = [("version", c_uint), ("code", c_char_p), ("name", c_char_p),
                 ("channel", c_int), ("purpose", c_int), ("subject", c_char_p),
                 ("body_html", c_char_p), ("body_text", c_char_p),
-                ("variables_json", c_char_p), ("enabled", c_bool), ("created_by", c_char_p)]
+                ("variables_json", c_char_p), ("enabled", c_bool), ("created_by", c_char_p),
+                ("create_only", c_bool), ("confirmed", c_bool)]
 
 
 class EnqueueStats(Structure):
@@ -271,6 +272,7 @@ SIGNATURES = {
     "bl_template_list": (RC, [vp, out_s]),
     "bl_template_versions": (RC, [vp, s, out_s]),
     "bl_template_set_enabled": (RC, [vp, s, c_bool]),
+    "bl_template_usage": (RC, [vp, s, out_s]),
     "bl_template_preview": (RC, [vp, s, c_int, s, i64, out_s]),
     "bl_template_render": (RC, [s, s, c_bool, out_s]),
     "bl_sms_bytes": (RC, [s, P(c_size_t)]),
