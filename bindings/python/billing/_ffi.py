@@ -303,6 +303,7 @@ SIGNATURES = {
     "bl_reservation_after_batch": (RC, [vp, i64, s, P(i64)]),
     # stats.h
     "bl_stats_get": (RC, [vp, c_int, out_s]),
+    "bl_hold_list": (RC, [vp, out_s]),
     # group.h
     "bl_group_create": (RC, [vp, s, s, s, P(i64)]),
     "bl_group_list": (RC, [vp, out_s]),

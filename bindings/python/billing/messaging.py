@@ -216,6 +216,12 @@ class MessagingMixin:
         return rid.value
 
     # -- stats.h --
+    def holds(self):
+        """bl_hold_list: what holds work back now (disabled templates, quiet hours, stopped runs, Redis)."""
+        out = _out()
+        lib().bl_hold_list(self.handle, byref(out))
+        return _json_out(out)
+
     def stats(self, window_minutes=60):
         """bl_stats_get: dashboard statistics (messages, sends per minute, batches)."""
         out = _out()
