@@ -145,6 +145,10 @@ void ui_login_form(req *r);
 void ui_login(req *r);
 void ui_logout(req *r);
 void ui_dashboard(req *r);
+/* ui_holds.c: what holds work back, with the reason and the way out */
+void ui_holds_panel(hbuf *b, req *r);
+void ui_reservation_holds(hbuf *b, req *r, json_t *v);
+void ui_reservation_delivery(hbuf *b, json_t *v);
 void ui_batch_list(req *r);
 void ui_batch_start(req *r);
 void ui_batch_get(req *r);

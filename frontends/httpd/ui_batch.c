@@ -235,7 +235,9 @@ void ui_durations_chart(hbuf *b, json_t *runs)
 	size_t n = 0, i;
 	json_t *run;
 	json_array_foreach(runs, i, run) {
-		if (strcmp(js(run, "status"), "COMPLETED") || !strcmp(js(run, "mode"), "DRY_RUN"))
+		/* a run with no charges measured nothing (issue 21) */
+		if (strcmp(js(run, "status"), "COMPLETED") || !strcmp(js(run, "mode"), "DRY_RUN") ||
+		    ji(run, "total_count") == 0)
 			continue;
 		bool seen = false;
 		for (size_t k = 0; k < n; k++)
@@ -283,15 +285,21 @@ void ui_dashboard(req *r)
 	}
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, "대시보드", "dashboard");
-	/* the running run, else the newest */
-	json_t *cur = json_array_get(runs, 0);
+	ui_holds_panel(&b, r);
+	/* the running run, else the newest real one: a dry run issues nothing (issue 21) */
+	json_t *cur = NULL, *newest_real = NULL;
 	size_t i;
 	json_t *run;
-	json_array_foreach(runs, i, run)
+	json_array_foreach(runs, i, run) {
 		if (!strcmp(js(run, "status"), "STARTED")) {
 			cur = run;
 			break;
 		}
+		if (!newest_real && strcmp(js(run, "mode"), "DRY_RUN"))
+			newest_real = run;
+	}
+	if (!cur)
+		cur = newest_real ? newest_real : json_array_get(runs, 0);
 	json_t *ms = json_object_get(stats, "messages"), *bys = json_object_get(ms, "by_status");
 	hb_raw(&b, "<div class=\"grid3\"><div class=\"card span2\">");
 	if (cur) {
@@ -305,12 +313,14 @@ void ui_dashboard(req *r)
 	hb_printf(&b, "<p class=\"big\"><a href=\"/admin/dead\" id=\"dead-count\">%N</a>건</p>", ji(bys, "DEAD"));
 	json_t *sw = json_object_get(stats, "sends_in_window");
 	int64_t ok = ji(sw, "success"), bad = ji(sw, "failed");
-	hb_printf(&b, "<p>최근 60분 발송 성공 %N건 · 실패 %N건", ok, bad);
+	hb_printf(&b, "<p id=\"attempts-window\">최근 60분 발송 시도: 성공 %N회 · 실패한 시도 %N회 "
+		      "<span class=\"hint\">(실패한 시도는 재시도될 수 있어 아래 메시지 상태의 실패 건수와 다릅니다)</span>",
+		  ok, bad);
 	if (ok + bad > 0)
 		hb_printf(&b, " · 성공률 %f%%", (double)ok * 100.0 / (double)(ok + bad));
 	hb_raw(&b, "</p></div></div>");
 
-	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>메시지 현황</h2><table class=\"counts\"><thead><tr>"
+	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>메시지 현황 (메시지 수, 현재 상태별)</h2><table class=\"counts\"><thead><tr>"
 		   "<th>상태</th><th class=\"num\">이메일</th><th class=\"num\">SMS</th><th class=\"num\">합계</th></tr></thead><tbody>");
 	json_t *bsc = json_object_get(ms, "by_status_channel");
 	for (size_t s = 0; s < sizeof MSG_STATUSES / sizeof MSG_STATUSES[0]; s++) {

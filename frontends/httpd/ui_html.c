@@ -352,7 +352,7 @@ const char *ui_msg_status(const char *s)
 
 const char *ui_res_status(const char *s)
 {
-	static const char *const m[] = { "WAITING", "대기", "PROCESSING", "발송 중", "SENT", "발송 완료",
+	static const char *const m[] = { "WAITING", "대기", "PROCESSING", "메시지 생성 중", "SENT", "생성 완료",
 					 "CANCELED", "취소됨", NULL };
 	return lookup(m, s);
 }

@@ -218,6 +218,7 @@ void ui_reservation_get(req *r)
 	snprintf(title, sizeof title, "예약 #%lld", (long long)ji(v, "id"));
 	ui_page_begin(&b, r, title, "reservations");
 	ui_field_error(&b, r, NULL);
+	ui_reservation_holds(&b, r, v);
 	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>예약 정보 ");
 	ui_badge(&b, js(v, "status"), ui_res_status(js(v, "status")));
 	hb_printf(&b, "</h2><dl class=\"kv\" id=\"reservation\"><div><dt>발송 시각</dt><dd>%s</dd></div>"
@@ -237,7 +238,7 @@ void ui_reservation_get(req *r)
 	if (json_is_string(json_object_get(v, "canceled_at")))
 		hb_printf(&b, "<div><dt>취소</dt><dd>%s</dd></div>", js(v, "canceled_at"));
 	if (json_is_string(json_object_get(v, "finished_at")))
-		hb_printf(&b, "<div><dt>발송 완료</dt><dd>%s</dd></div>", js(v, "finished_at"));
+		hb_printf(&b, "<div><dt>메시지 생성 완료</dt><dd>%s</dd></div>", js(v, "finished_at"));
 	hb_raw(&b, "</dl>");
 	json_t *params = json_object_get(v, "params");
 	if (json_is_object(params)) {
@@ -251,7 +252,9 @@ void ui_reservation_get(req *r)
 		ui_csrf(&b, r);
 		hb_raw(&b, "<button type=\"submit\" class=\"danger\" id=\"cancel-reservation\">예약 취소</button></form>");
 	}
-	hb_raw(&b, "</div><div class=\"card\"><h2>메시지 상태</h2><dl class=\"kv\">");
+	hb_raw(&b, "</div><div class=\"card\"><h2>메시지 상태</h2>");
+	ui_reservation_delivery(&b, v);
+	hb_raw(&b, "<dl class=\"kv\">");
 	json_t *msgs = json_object_get(v, "messages");
 	const char *k;
 	json_t *n;

@@ -254,6 +254,15 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 		hb_printf(&b, "<p class=\"meta\">버전 %D · %s %s · 작성 %s (%s) · <a href=\"/admin/templates/%u/versions\">버전 이력</a></p>",
 			  ji(tpl, "version"), ui_channel_label(js(tpl, "channel")), ui_purpose_label(js(tpl, "purpose")),
 			  js(tpl, "created_by"), js(tpl, "created_at"), code);
+	if (!is_new && tpl && !ji(tpl, "enabled")) {
+		json_t *u = usage_of(r, code);
+		if (usage_total(u))
+			hb_printf(&b, "<div class=\"hold\" id=\"template-hold\" role=\"alert\"><b>사용 중지된 템플릿이라 대기 메시지 %N건과 "
+				      "예약 %N건이 멈춰 있습니다.</b> <span class=\"way-out\">해결: 아래 <b>사용</b> 버튼으로 다시 켜거나, "
+				      "예약 화면에서 대기 중인 예약을 취소하세요.</span></div>",
+				  ji(u, "pending_messages"), ji(u, "reservations"));
+		json_decref(u);
+	}
 	hb_raw(&b, "<div class=\"editor\">");
 	hb_printf(&b, "<form method=\"post\" class=\"card\" id=\"template-form\" action=\"/admin/templates%r%u\"",
 		  is_new ? "" : "/", is_new ? "" : code);
