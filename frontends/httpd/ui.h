@@ -68,6 +68,8 @@ typedef struct {
 	/* the error to show: message and the field it belongs to (NULL: the form's top) */
 	char err[600];
 	const char *err_field;
+	char err2[300]; /* a second field's error in the same form (ui_error_also) */
+	const char *err2_field;
 	char notice[300]; /* a success message ("저장했습니다") */
 	const char *const *fields; /* the form's fields with their own error slot (NULL-ended) */
 } ui_form;
@@ -80,6 +82,8 @@ ui_form *ui_state(req *r);
 /* Set the error of the page from the library's last error; field from the message. */
 void ui_error_lib(req *r, int rc, const char *const *fieldmap);
 void ui_error(req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The error of another field, shown with the first (a form with several bad fields). */
+void ui_error_also(req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The fields the page's form shows (an error of another field goes to the form's top). */
 void ui_form_fields(req *r, const char *const *fields);
 /* The error slot of `field` (NULL: the form's top), with the error when it is this field's. */

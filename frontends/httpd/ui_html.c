@@ -179,6 +179,23 @@ void ui_error(req *r, const char *field, const char *fmt, ...)
 	st->err_field = field;
 }
 
+void ui_error_also(req *r, const char *field, const char *fmt, ...)
+{
+	ui_form *st = ui_state(r);
+	if (!st || !field)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	if (!st->err[0]) {
+		vsnprintf(st->err, sizeof st->err, fmt, ap);
+		st->err_field = field;
+	} else if (!st->err2[0]) {
+		vsnprintf(st->err2, sizeof st->err2, fmt, ap);
+		st->err2_field = field;
+	}
+	va_end(ap);
+}
+
 /* "template 'X' body_text:1:4: ..." → "body_text" (static storage of the map or the parts). */
 static const char *template_part(const char *msg)
 {
@@ -238,6 +255,8 @@ void ui_field_error(hbuf *b, req *r, const char *field)
 			   : (!st->err_field || !field_shown(st, st->err_field)));
 	if (mine)
 		hb_printf(b, "<p class=\"field-error\" role=\"alert\">%s</p>", st->err);
+	if (st && field && st->err2[0] && st->err2_field && !strcmp(st->err2_field, field))
+		hb_printf(b, "<p class=\"field-error\" role=\"alert\">%s</p>", st->err2);
 	hb_raw(b, "</div>");
 }
 

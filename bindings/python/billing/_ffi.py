@@ -44,12 +44,12 @@ CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)  # bl_clock_fn
 
 class BatchOpts(Structure):
     _c_type_ = "bl_batch_opts"
-    VERSION = 1
+    VERSION = 2
     _fields_ = [("version", c_uint), ("mode", c_int), ("partitions", c_int),
                 ("chunk_size", c_int), ("created_by", c_int),
                 ("progress_cb", BATCH_PROGRESS_CB), ("progress_payload", c_void_p),
                 ("complete_cb", BATCH_COMPLETE_CB), ("complete_payload", c_void_p),
-                ("cancel", POINTER(c_int))]
+                ("cancel", POINTER(c_int)), ("allow_future", c_bool), ("allow_empty", c_bool)]
 
 
 class SeedStats(Structure):
