@@ -81,6 +81,8 @@ const char *qv(req *r, const char *key);
 ui_form *ui_state(req *r);
 /* Set the error of the page from the library's last error; field from the message. */
 void ui_error_lib(req *r, int rc, const char *const *fieldmap);
+/* Library message `m` of code `rc`, in Korean, at `field` (NULL: the form's top). */
+void ui_error_korean(req *r, const char *field, int rc, const char *m);
 void ui_error(req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The error of another field, shown with the first (a form with several bad fields). */
 void ui_error_also(req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -106,6 +108,8 @@ const char *ui_mode_label(const char *s);
 const char *ui_channel_label(const char *s);
 const char *ui_purpose_label(const char *s);
 void ui_badge(hbuf *b, const char *status, const char *label);
+/* who asked for a reservation, in words ("batch run #3" → 정산 실행 #3 완료 후 자동) */
+void ui_requester(hbuf *b, const char *by);
 /* "1시간 2분 3초" from seconds; "-" when < 0 */
 void ui_duration(hbuf *b, int64_t seconds);
 /* "12.3초" under a minute, else as ui_duration */

@@ -499,7 +499,7 @@ static bool opt_int(req *r, const char *key, int64_t min, int64_t max, json_t *b
 	if (!s)
 		return true;
 	if (!parse_int64(s, &v) || v < min || v > max) {
-		ui_error(r, key, "%lld에서 %lld 사이의 정수를 입력하세요.", (long long)min, (long long)max);
+		ui_error_also(r, key, "%lld에서 %lld 사이의 정수를 입력하세요.", (long long)min, (long long)max);
 		return false;
 	}
 	json_object_set_new(body, key, json_integer(v));

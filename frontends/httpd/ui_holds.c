@@ -18,10 +18,12 @@ static const char *pair_label(const char *channel, const char *purpose)
 static void kst_short(hbuf *b, const char *ts)
 {
 	int y, mo, d, h, mi;
+	char out[48];
 	if (ts && sscanf(ts, "%d-%d-%d %d:%d", &y, &mo, &d, &h, &mi) == 5)
-		hb_printf(b, "%d월 %d일 %02d:%02d", mo, d, h, mi);
+		snprintf(out, sizeof out, "%d월 %d일 %02d:%02d", mo, d, h, mi);
 	else
-		hb_printf(b, "%s", ts ? ts : "");
+		snprintf(out, sizeof out, "%s", ts ? ts : "");
+	hb_printf(b, "%s", out); /* hb_printf knows no widths */
 }
 
 static void hold_item(hbuf *b, json_t *h)

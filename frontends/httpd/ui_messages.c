@@ -65,10 +65,12 @@ void ui_reservation_list(req *r)
 		hb_printf(&b, "</td><td><a href=\"/admin/templates/%u\">%s</a> v%D</td><td>%s</td><td>", js(v, "template_code"),
 			  js(v, "template_code"), ji(v, "template_version"), ui_channel_label(js(v, "channel")));
 		res_target(&b, v);
-		hb_printf(&b, "</td><td class=\"num\">%N</td><td>%s</td><td>", ji(v, "message_count"), js(v, "created_by"));
+		hb_printf(&b, "</td><td class=\"num\">%N</td><td>", ji(v, "message_count"));
+		ui_requester(&b, js(v, "created_by"));
+		hb_raw(&b, "</td><td>");
 		if (!strcmp(js(v, "status"), "WAITING") && ui_can(r, BL_ROLE_OPERATOR)) {
 			hb_printf(&b, "<form method=\"post\" action=\"/admin/reservations/%D/cancel\" class=\"inline\" "
-				      "data-confirm=\"예약 #%D을(를) 취소할까요?\">",
+				      "data-confirm=\"이 예약(#%D)을 취소할까요?\">",
 				  ji(v, "id"), ji(v, "id"));
 			ui_csrf(&b, r);
 			hb_raw(&b, "<button type=\"submit\" class=\"danger small\">취소</button></form>");
@@ -232,9 +234,10 @@ void ui_reservation_get(req *r)
 	else
 		hb_raw(&b, "집계 생략 (지금은 시간이 오래 걸림)");
 	hb_printf(&b, "</dd></div><div><dt>생성 메시지</dt><dd>%N</dd></div>"
-		      "<div><dt>건너뜀 (수신 미동의)</dt><dd>%N</dd></div><div><dt>요청자</dt><dd>%s</dd></div>"
-		      "<div><dt>생성</dt><dd>%s</dd></div>",
-		  ji(v, "message_count"), ji(v, "skipped_count"), js(v, "created_by"), js(v, "created_at"));
+		      "<div><dt>건너뜀 (수신 미동의)</dt><dd>%N</dd></div><div><dt>요청자</dt><dd id=\"requester\">",
+		  ji(v, "message_count"), ji(v, "skipped_count"));
+	ui_requester(&b, js(v, "created_by"));
+	hb_printf(&b, "</dd></div><div><dt>생성</dt><dd>%s</dd></div>", js(v, "created_at"));
 	if (json_is_string(json_object_get(v, "canceled_at")))
 		hb_printf(&b, "<div><dt>취소</dt><dd>%s</dd></div>", js(v, "canceled_at"));
 	if (json_is_string(json_object_get(v, "finished_at")))

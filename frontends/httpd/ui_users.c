@@ -196,7 +196,7 @@ void ui_group_create(req *r)
 {
 	const char *code = form(r, "code"), *name = form(r, "name"), *desc = form(r, "description");
 	if (!code || !name) {
-		ui_error(r, code ? "name" : "code", "%s을(를) 입력하세요.", code ? "이름" : "코드");
+		ui_error(r, code ? "name" : "code", "%s", code ? "이름을 입력하세요." : "코드를 입력하세요.");
 		group_list_page(r, 422);
 		return;
 	}
