@@ -510,6 +510,17 @@ class T5Database(unittest.TestCase):
         self.assertEqual(sorted(s["id"] for s in big),
                          sorted(s["id"] for s in every if s["billed_amount"] >= 100000))
 
+    def test_12_batch_refuses_future_and_empty_months(self):
+        # issue 21: refused unless forced or confirmed, nothing created
+        with self.assertRaises(billing.InvalidArgument) as cm:
+            self.ctx.batch_check("2999-01")
+        self.assertIn("is in the future", str(cm.exception))
+        with self.assertRaises(billing.Conflict) as cm:
+            self.ctx.batch_run("2020-01")
+        self.assertIn("has no charges", str(cm.exception))
+        self.ctx.batch_check("2020-01", allow_empty=True)
+        self.ctx.batch_check(MONTH)
+
     def test_20_batch_stop_and_resume(self):
         """Stop from another thread through bl_batch_stop, then resume."""
         seen, result = threading.Event(), {}

@@ -173,14 +173,23 @@ static void await_start(req *r, job *j, int64_t prev_max)
 			break;
 		usleep(5000);
 	}
+	/* what the answer needs, copied: once released, the job may be freed by its
+	 * thread at any moment (issue 21: a run that completed at once was answered
+	 * from freed memory, a 500 "out of memory") */
+	const bool resume = j->resume;
+	char month[sizeof j->month];
+	memcpy(month, j->month, sizeof month);
+	const bl_batch_mode mode = j->o.mode;
+	const int partitions = j->o.partitions;
 	pthread_mutex_lock(&bmu);
 	job_release(j);
 	pthread_mutex_unlock(&bmu);
+	j = NULL;
 	/* A run that exists and COMPLETED is an answer even when something after it
 	 * failed (its billing reservation): 202 with the warning, not an error that
 	 * hides the run (issue 21: instant completion answered 500). */
 	json_t *ended = NULL;
-	if (done && rc && rc != BL_ESTOPPED && id) {
+	if (done && rc && rc != BL_ESTOPPED && id && !resume) { /* a run this start created */
 		char *rj = NULL;
 		if (bl_batch_get(r->ctx, id, &rj) == BL_OK)
 			ended = json_loads(rj, 0, NULL);
@@ -207,15 +216,14 @@ static void await_start(req *r, job *j, int64_t prev_max)
 	}
 	char target[32];
 	snprintf(target, sizeof target, "batch:%lld", (long long)id);
-	audit(r, j->resume ? "batch.resume" : "batch.start", target,
-	      json_pack("{s:s,s:s,s:i}", "month", j->month, "mode", bl_batch_mode_name(j->o.mode), "partitions",
-			j->o.partitions));
+	audit(r, resume ? "batch.resume" : "batch.start", target,
+	      json_pack("{s:s,s:s,s:i}", "month", month, "mode", bl_batch_mode_name(mode), "partitions", partitions));
 	char *json = NULL;
 	int grc = bl_batch_get(r->ctx, id, &json);
 	json_t *run = grc == BL_OK ? json_loads(json, 0, NULL) : NULL;
 	bl_free(json);
 	r->created_id = id;
-	json_t *out = json_pack("{s:I,s:s,s:s}", "run_id", (json_int_t)id, "month", j->month, "status",
+	json_t *out = json_pack("{s:I,s:s,s:s}", "run_id", (json_int_t)id, "month", month, "status",
 				run ? json_string_value(json_object_get(run, "status")) ?: "STARTED" : "STARTED");
 	if (ended)
 		json_object_set_new(out, "warning", json_string(err));

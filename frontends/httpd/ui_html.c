@@ -341,6 +341,7 @@ static const char *const NAV[][3] = {
 void ui_page_begin(hbuf *b, req *r, const char *title, const char *nav)
 {
 	hb_printf(b, "<!DOCTYPE html>\n<html lang=\"ko\">\n<head>\n<meta charset=\"utf-8\">\n"
+		     "<link rel=\"icon\" href=\"data:,\">\n"
 		     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		     "<title>%s · 정산·발송 관리</title>\n"
 		     "<link rel=\"stylesheet\" href=\"/admin/static/app.css?v=%d\">\n"

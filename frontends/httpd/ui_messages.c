@@ -524,7 +524,19 @@ void ui_message_get(req *r)
 	json_t *log = json_object_get(m, "attempt_log");
 	json_array_foreach(log, i, a) {
 		hb_printf(&b, "<tr><td class=\"num\">%D</td><td>%s</td><td>", ji(a, "attempt_no"), ui_channel_label(js(a, "channel")));
-		ui_badge(&b, js(a, "status"), ui_msg_status(js(a, "status")));
+		/* an attempt's outcome, not the message's status: only the message's last
+		 * failed attempt says what follows (issue 21: a DEAD message's attempt was
+		 * labelled "retry planned") */
+		const char *ms = js(m, "status");
+		bool last = i + 1 == json_array_size(log), failed = !strcmp(js(a, "status"), "FAILED");
+		if (!failed)
+			ui_badge(&b, js(a, "status"), ui_msg_status(js(a, "status")));
+		else if (last && (!strcmp(ms, "DEAD") || !strcmp(ms, "EXCEEDED")))
+			ui_badge(&b, "DEAD", "실패 (최종)");
+		else if (last && !strcmp(ms, "FAILED"))
+			ui_badge(&b, "FAILED", "실패 (재시도 예정)");
+		else
+			ui_badge(&b, "FAILED", "실패");
 		hb_printf(&b, "</td><td class=\"err\">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", js(a, "error"),
 			  js(a, "worker"), js(a, "started_at"), js(a, "finished_at"));
 	}

@@ -163,7 +163,7 @@ async function shot(name) {
 }
 const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
 
-console.log('1..19');
+console.log('1..20');
 
 await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
   await page.goto(`${base}/admin/batch`);
@@ -419,6 +419,22 @@ await step('the dashboard headlines the newest real run and labels attempts', as
   await page.goto(`${base}/admin`);
   check((await text('#run-progress h2')).includes('일반'), `not the dry run: ${await text('#run-progress h2')}`);
   check((await text('#attempts-window')).includes('시도'), 'attempts labelled');
+});
+
+await step('a DEAD message\'s last attempt says final, USER_ALL cannot be edited, no favicon request', async () => {
+  const favicon = [];
+  page.on('request', (q) => { if (new URL(q.url()).pathname === '/favicon.ico') favicon.push(q.url()); });
+  const dead = Number(dbq("SELECT MAX(id) FROM messages WHERE status = 'DEAD' AND attempts > 0"));
+  check(dead > 0, 'a dead letter with attempts');
+  await page.goto(`${base}/admin/messages/${dead}`);
+  const badges = await page.locator('#attempts tbody tr .badge').allTextContents();
+  check(badges[badges.length - 1] === '실패 (최종)', `last attempt: ${badges.join(', ')}`);
+  check(!badges.some((b) => b.includes('재시도 예정')), `no retry promised: ${badges.join(', ')}`);
+  await page.goto(`${base}/admin/groups/USER_ALL`);
+  check((await page.locator('#group-edit').count()) === 0 && (await page.locator('#group-fixed').count()) === 1,
+    'USER_ALL has no edit form');
+  await page.waitForTimeout(300);
+  check(favicon.length === 0, `favicon requested: ${favicon.join(' ')}`);
 });
 
 await step('values are escaped: a group named <script> shows as text', async () => {

@@ -256,6 +256,7 @@ SIGNATURES = {
     "bl_batch_mode_name": (s, [c_int]),
     "bl_batch_mode_parse": (RC, [s, P(c_int)]),
     "bl_batch_run": (RC, [vp, s, P(BatchOpts), P(i64)]),
+    "bl_batch_check": (RC, [vp, s, P(BatchOpts)]),
     "bl_batch_resume": (RC, [vp, i64, P(BatchOpts)]),
     "bl_batch_join": (RC, [vp, i64, P(BatchOpts)]),
     "bl_batch_stop": (RC, [vp, i64]),

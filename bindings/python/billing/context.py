@@ -288,6 +288,11 @@ class Context(MessagingMixin, AdminMixin):
         for cb in cbs:
             cb.reraise()
 
+    def batch_check(self, month, mode=None, allow_future=False, allow_empty=False):
+        """bl_batch_check: raise what batch_run would refuse (future month, no charges) without running."""
+        opts, _cbs = self._batch_opts(mode, None, None, None, None, None, None, allow_future, allow_empty)
+        lib().bl_batch_check(self.handle, enc(month), byref(opts))
+
     def batch_run(self, month, mode=None, partitions=None, chunk_size=None, created_by=None,
                   progress=None, on_complete=None, stop=None, allow_future=False, allow_empty=False):
         """bl_batch_run: issue `month`'s statements → the run id once it COMPLETED.
