@@ -643,6 +643,13 @@ Test(templates, create_only_and_confirmed_changes)
 	bl_template_opts o1;
 	cr_assert_eq(bl_template_opts_init(&o1, 1), BL_OK);
 	cr_expect_eq(o1.version, 1u);
+	o1.code = "GUARD_V1_SMS";
+	o1.name = "v1";
+	o1.channel = BL_CHANNEL_SMS;
+	o1.body_text = "{{userName}}님";
+	cr_expect_eq(bl_template_save(ctx, &o1, &id, &v), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(bl_template_save(ctx, &o1, &id, &v), BL_OK, "%s", bl_error_last()); /* v1: a new version */
+	cr_expect_eq(v, 2);
 	cr_expect_eq(bl_template_opts_init(&o1, 3), BL_EINVAL);
 	cr_expect_eq(bl_template_usage(ctx, "NOPE", &js), BL_ENOTFOUND);
 }
