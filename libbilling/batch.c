@@ -7,6 +7,7 @@
  * that connection ends, so a STARTED run whose lock is free has lost its
  * owner (crash, kill -9, power loss) and is marked FAILED ('SERVER_CRASH').
  */
+#include <stddef.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <time.h>
@@ -18,9 +19,12 @@
 
 int bl_batch_opts_init(bl_batch_opts *opts, unsigned version)
 {
-	if (!opts || version != BL_BATCH_OPTS_VERSION)
+	if (!opts || version < 1 || version > BL_BATCH_OPTS_VERSION)
 		return bl__fail(BL_EINVAL, "bl_batch_opts_init: unsupported version %u", version);
-	*opts = (bl_batch_opts)BL_BATCH_OPTS_INIT;
+	bl_batch_opts d = BL_BATCH_OPTS_INIT;
+	d.version = version;
+	/* a version-1 caller's struct ends after cancel */
+	memcpy(opts, &d, version == 1 ? offsetof(bl_batch_opts, allow_future) : sizeof d);
 	return BL_OK;
 }
 
@@ -48,8 +52,8 @@ static int check_opts(const bl_batch_opts *o)
 {
 	if (!o)
 		return BL_OK;
-	if (o->version != BL_BATCH_OPTS_VERSION)
-		return bl__fail(BL_EINVAL, "batch options: version %u, expected %u (use bl_batch_opts_init)",
+	if (o->version < 1 || o->version > BL_BATCH_OPTS_VERSION)
+		return bl__fail(BL_EINVAL, "batch options: version %u, expected 1-%u (use bl_batch_opts_init)",
 				o->version, BL_BATCH_OPTS_VERSION);
 	if ((unsigned)o->mode > BL_BATCH_REISSUE)
 		return bl__fail(BL_EINVAL, "batch options: unknown mode %d", (int)o->mode);
@@ -544,8 +548,10 @@ static int finish_run(bl_ctx *ctx, run_row *r, int work_rc, bool stopped, const 
 	/* the month's billing reservation (reservation.c): one per run (unique
 	 * batch_run_id), due after BILLING_RESERVATION_DELAY_S for review; the run
 	 * stays COMPLETED if this fails, and the error is returned */
-	int resv_rc = r->mode == BL_BATCH_DRY_RUN ? BL_OK
-						 : bl_reservation_after_batch(ctx, r->id, r->month, NULL);
+	/* nothing processed (a month without charges): nothing to send either */
+	int resv_rc = r->mode == BL_BATCH_DRY_RUN || r->progress.total == 0
+			      ? BL_OK
+			      : bl_reservation_after_batch(ctx, r->id, r->month, NULL);
 	if (resv_rc)
 		bl__fail_wrap(resv_rc, "run #%lld COMPLETED, but its billing reservation was not created "
 				       "(retry with 'billing-cli reservation create --run %lld')",
@@ -589,6 +595,8 @@ int bl_batch_run(bl_ctx *ctx, const char *month, const bl_batch_opts *opts, int6
 	if (!db)
 		return bl_error_last_code();
 	if ((rc = bl_batch_recover(ctx, NULL)))
+		return rc;
+	if ((rc = bl_batch_check(ctx, month, opts)))
 		return rc;
 	if (opts->mode == BL_BATCH_REISSUE && (rc = refuse_reissue_in_flight(db, month)))
 		return rc;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "db.h"
+#include "batch_private.h"
 
 int bl_batch_stop(bl_ctx *ctx, int64_t run_id)
 {
@@ -235,5 +236,45 @@ int bl_batch_due(bl_ctx *ctx, int64_t now, bool *due, char month_out[8])
 		*due = true;
 		memcpy(month_out, month, 8);
 	}
+	return rc;
+}
+
+int bl_batch_check(bl_ctx *ctx, const char *month, const bl_batch_opts *o)
+{
+	bl_batch_opts defaults = BL_BATCH_OPTS_INIT;
+	if (!o)
+		o = &defaults;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_batch_check: ctx is NULL");
+	int rc = bl_month_parse(month, NULL, NULL);
+	if (rc)
+		return rc;
+	if (o->version < 2)
+		return BL_OK; /* version-1 callers run any month, as before */
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	char now[8];
+	rc = bl_clock_month(bl_ctx_now(ctx), 0, now);
+	if (rc)
+		return rc;
+	if (!o->allow_future && strcmp(month, now) > 0)
+		return bl__fail(BL_EINVAL,
+				"month '%s' is in the future (it is %s in Seoul): nothing is charged yet; "
+				"force it to run anyway",
+				month, now);
+	if (o->allow_empty || o->mode == BL_BATCH_FAILED_ONLY)
+		return BL_OK;
+	char from[32], to[32];
+	bl__month_bounds(month, from, to);
+	int64_t any = 0;
+	bl__param p[] = { BP_STR(from), BP_STR(to) };
+	rc = bl__db_i64(db,
+			"SELECT EXISTS (SELECT 1 FROM charged_histories WHERE created_at >= ? AND created_at < ?)",
+			p, 2, &any, NULL);
+	if (rc == BL_OK && !any)
+		rc = bl__fail(BL_ECONFLICT,
+			      "month '%s' has no charges: a run would issue 0 statements; confirm to run it anyway",
+			      month);
 	return rc;
 }

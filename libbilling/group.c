@@ -140,6 +140,8 @@ int bl_group_update(bl_ctx *ctx, const char *code, const char *name, const char 
 	bool all;
 	if ((rc = lookup(db, code, &id, &all)))
 		return rc;
+	if (all && (name || description)) /* as the docs promise: USER_ALL cannot be changed (issue 21) */
+		return bl__fail(BL_ECONFLICT, "group '%s' means every subscriber and cannot be changed", code);
 	if (!name && !description)
 		return BL_OK;
 	/* NULL keeps the current value */

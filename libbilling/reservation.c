@@ -323,7 +323,9 @@ int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 			json_decref(counts);
 			json_object_set_new(r, "messages", json_null());
 		}
-		rc = bl__json_out(r, json);
+		rc = bl__hold_reservation(ctx, db, r);
+		if (rc == BL_OK)
+			rc = bl__json_out(r, json);
 	}
 	json_decref(by);
 	json_decref(rows);

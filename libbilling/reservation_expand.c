@@ -283,7 +283,7 @@ static int claim(MYSQL *db, int64_t id, const char *due_by, bool *got)
 }
 
 typedef struct {
-	int64_t ids[CANDIDATES];
+	int64_t ids[2 * CANDIDATES]; /* CANDIDATES plus those that failed in this run */
 	size_t n;
 } cand;
 
@@ -292,7 +292,8 @@ static int cand_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	(void)lens;
 	(void)nc;
 	cand *c = p;
-	c->ids[c->n++] = atoll(v[0]);
+	if (c->n < sizeof c->ids / sizeof c->ids[0])
+		c->ids[c->n++] = atoll(v[0]);
 	return BL_OK;
 }
 
@@ -336,22 +337,46 @@ int bl__resv_run(bl_ctx *ctx, int64_t now_ms, const volatile int *cancel, int64_
 		return bl_error_last_code();
 	char due_by[32];
 	bl__seoul_datetime(now_ms, due_by);
-	int rc = BL_OK;
+	int rc = BL_OK, first_err = BL_OK;
+	char first_msg[512] = "";
+	/* A reservation that cannot expand now (its template is disabled, ...) must
+	 * not hold back the ones after it: it is skipped for the rest of this run
+	 * and its failure returned at the end (the worker logs it; pages show the
+	 * hold, hold.c). */
+	int64_t failed[CANDIDATES];
+	size_t nfailed = 0;
 	while (rc == BL_OK && !(cancel && *cancel)) {
 		cand c = { .n = 0 };
-		bl__param p[] = { BP_STR(due_by), BP_I64(CANDIDATES) };
+		bl__param p[] = { BP_STR(due_by), BP_I64(CANDIDATES + (int64_t)nfailed) };
 		rc = bl__db_rows(db, "SELECT id FROM message_reservations " DUE_WHERE
 				 "ORDER BY scheduled_at, id LIMIT ?", p, 2, cand_cb, &c);
 		bool got = false;
 		size_t i = 0;
-		for (; rc == BL_OK && !got && i < c.n; i++)
-			rc = claim(db, c.ids[i], due_by, &got);
+		for (; rc == BL_OK && !got && i < c.n; i++) {
+			bool skip = false;
+			for (size_t k = 0; k < nfailed; k++)
+				skip |= failed[k] == c.ids[i];
+			if (!skip)
+				rc = claim(db, c.ids[i], due_by, &got);
+		}
 		if (rc || !got)
 			break; /* nothing due, or everything due is being expanded elsewhere */
 		int64_t id = c.ids[i - 1], n = 0;
-		rc = expand_one(ctx, db, id, now_ms, cancel, &n);
+		int erc = expand_one(ctx, db, id, now_ms, cancel, &n);
 		*expanded += n;
 		unlock(db, id);
+		if (erc == BL_EDB || erc == BL_EREDIS || erc == BL_ENOMEM || erc == BL_ESTOPPED ||
+		    nfailed == CANDIDATES) {
+			rc = erc; /* the connection or the process is in trouble: stop here */
+		} else if (erc) {
+			if (first_err == BL_OK) {
+				first_err = erc;
+				snprintf(first_msg, sizeof first_msg, "%s", bl_error_last());
+			}
+			failed[nfailed++] = id;
+		}
 	}
+	if (rc == BL_OK && first_err)
+		rc = bl__fail(first_err, "%s", first_msg);
 	return rc;
 }

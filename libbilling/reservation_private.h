@@ -42,6 +42,13 @@ BL_PRIVATE int bl__resv_run(bl_ctx *ctx, int64_t now_ms, const volatile int *can
 /* Whether a reservation is due (or abandoned mid-expansion) and unclaimed. */
 BL_PRIVATE int bl__resv_claimable(MYSQL *db, int64_t now_ms, bool *any);
 
+/* ---- holds (hold.c) ----
+ * Add to reservation JSON `r` (from bl_reservation_get, with "messages" by
+ * status) "expansion", "hold" (a disabled template it needs, or null),
+ * "quiet_until" (KST, or null) and "delivery" {state NOT_STARTED|HELD|
+ * SENDING|DONE|UNKNOWN, pending, sent, failed, held, next_at}. */
+BL_PRIVATE int bl__hold_reservation(bl_ctx *ctx, MYSQL *db, json_t *r);
+
 /* ---- the worker-side scheduler (scheduler.c) ----
  * Called about once a second from the worker's maintenance loop with its
  * connection (whose NOW() is already the clock's time) and its clock: starts (in background threads of this process, each with its

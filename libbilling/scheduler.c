@@ -72,6 +72,7 @@ static void *batcher_main(void *arg)
 	o.partitions = (int)bl__config_int(cfg, "BILLING_BATCH_PARTITIONS");
 	o.chunk_size = (int)bl__config_int(cfg, "BILLING_BATCH_CHUNK");
 	o.cancel = &j->cancel;
+	o.allow_empty = true; /* the month is due: record it even without charges (no reservation then) */
 	int64_t run = 0;
 	int rc = bl_batch_run(j->ctx, j->month, &o, &run);
 	if (rc == BL_ESTOPPED && j->cancel)

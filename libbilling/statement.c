@@ -28,8 +28,10 @@ int bl_month_parse(const char *month, int *year, int *mon)
 			return bl__fail(BL_EINVAL, "month '%s': expected YYYY-MM", month);
 	y = atoi(month);
 	m = atoi(month + 5);
-	if (y < 2000 || y > 2999 || m < 1 || m > 12)
-		return bl__fail(BL_EINVAL, "month '%s': out of range (2000-01 .. 2999-12)", month);
+	if (m < 1 || m > 12)
+		return bl__fail(BL_EINVAL, "month '%s': the month must be 01-12", month);
+	if (y < 2000 || y > 2999)
+		return bl__fail(BL_EINVAL, "month '%s': the year must be 2000-2999", month);
 	if (year)
 		*year = y;
 	if (mon)

@@ -4,6 +4,7 @@
  * template_render.c, storage template_store.c; the language is documented in
  * docs/templates.md.
  */
+#include <stddef.h>
 #include <ctype.h>
 #include <strings.h>
 #include "template_impl.h"
@@ -435,9 +436,12 @@ void bl__prog_free(tpl_prog *p)
 
 int bl_template_opts_init(bl_template_opts *opts, unsigned version)
 {
-	if (!opts || version != BL_TEMPLATE_OPTS_VERSION)
+	if (!opts || version < 1 || version > BL_TEMPLATE_OPTS_VERSION)
 		return bl__fail(BL_EINVAL, "bl_template_opts_init: unsupported version %u", version);
-	*opts = (bl_template_opts)BL_TEMPLATE_OPTS_INIT;
+	bl_template_opts d = BL_TEMPLATE_OPTS_INIT;
+	d.version = version;
+	/* a version-1 caller's struct ends after created_by */
+	memcpy(opts, &d, version == 1 ? offsetof(bl_template_opts, create_only) : sizeof d);
 	return BL_OK;
 }
 

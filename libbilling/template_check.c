@@ -466,7 +466,7 @@ static int check_part(const char *code, const char *part, const tpl_prog *p, bl_
 
 static int check_shape(const bl_template_opts *t)
 {
-	if (!t || t->version != BL_TEMPLATE_OPTS_VERSION)
+	if (!t || t->version < 1 || t->version > BL_TEMPLATE_OPTS_VERSION)
 		return bl__fail(BL_EINVAL, "template: bad argument or options version");
 	const char *code = t->code;
 	size_t cl = code ? strlen(code) : 0;

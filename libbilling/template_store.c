@@ -180,8 +180,96 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* ---- usage: the pending work a template holds or affects ---- */
+
+static int usage_counts(MYSQL *db, const char *code, int64_t *messages, int64_t *reservations)
+{
+	bl__param pm[] = { BP_STR(code) };
+	int rc = bl__db_i64(db,
+			    "SELECT COUNT(*) FROM messages m JOIN message_templates t ON t.id = m.template_id "
+			    "WHERE t.code = ? AND m.status IN ('WAITING','PROCESSING','FAILED')",
+			    pm, 1, messages, NULL);
+	if (rc)
+		return rc;
+	/* a month's reservation picks DEFAULT_BILLING_EMAIL or _SMS per subscriber when it expands */
+	bl__param pr[] = { BP_STR(code), BP_STR(code) };
+	return bl__db_i64(db,
+			  "SELECT COUNT(*) FROM message_reservations r JOIN message_templates t ON t.id = r.template_id "
+			  "WHERE r.status IN ('WAITING','PROCESSING') AND (t.code = ? OR (r.target_month IS NOT NULL "
+			  "AND ? IN ('DEFAULT_BILLING_EMAIL','DEFAULT_BILLING_SMS')))",
+			  pr, 2, reservations, NULL);
+}
+
+int bl_template_usage(bl_ctx *ctx, const char *code, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_template_usage: NULL argument");
+	*json = NULL;
+	if (!valid_code(code))
+		return bad_code(code);
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t enabled = 0, msgs = 0, resv = 0;
+	bool found = false;
+	bl__param pc[] = { BP_STR(code) };
+	int rc = bl__db_i64(db, "SELECT enabled FROM message_templates WHERE code = ? ORDER BY version DESC LIMIT 1",
+			    pc, 1, &enabled, &found);
+	if (rc)
+		return rc;
+	if (!found)
+		return bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
+	if ((rc = usage_counts(db, code, &msgs, &resv)))
+		return rc;
+	json_t *o = json_pack("{s:s,s:b,s:I,s:I}", "code", code, "enabled", (int)(enabled != 0), "pending_messages",
+			      (json_int_t)msgs, "reservations", (json_int_t)resv);
+	rc = bl__json_out(o, json);
+	json_decref(o);
+	return rc;
+}
+
+/* Version-2 rules of a save against the latest stored version (locked by the caller):
+ * creating never replaces; a purpose change or a disable that affects pending work needs `confirmed`. */
+static int save_rules(MYSQL *db, const bl_template_opts *t, int64_t last)
+{
+	if (t->version < 2)
+		return BL_OK;
+	if (t->create_only)
+		return bl__fail(BL_ECONFLICT,
+				"template '%s' exists already (version %lld): open it to make a new version",
+				t->code, (long long)last);
+	int64_t en = 0, is_billing = 0;
+	bool found = false;
+	bl__param pc[] = { BP_STR(t->code) };
+	int rc = bl__db_i64(db,
+			    "SELECT enabled FROM message_templates WHERE code = ? ORDER BY version DESC LIMIT 1",
+			    pc, 1, &en, &found);
+	if (rc == BL_OK)
+		rc = bl__db_i64(db,
+				"SELECT purpose = 'BILLING' FROM message_templates WHERE code = ? "
+				"ORDER BY version DESC LIMIT 1",
+				pc, 1, &is_billing, NULL);
+	if (rc || !found || t->confirmed)
+		return rc;
+	bool purpose_changed = (t->purpose == BL_PURPOSE_BILLING) != (is_billing != 0);
+	bool disabling = en != 0 && !t->enabled;
+	if (!purpose_changed && !disabling)
+		return BL_OK;
+	int64_t msgs = 0, resv = 0;
+	if ((rc = usage_counts(db, t->code, &msgs, &resv)))
+		return rc;
+	if (msgs == 0 && resv == 0)
+		return BL_OK;
+	return bl__fail(BL_ECONFLICT,
+			"template '%s': %s%s%s affects %lld pending message(s) and %lld reservation(s); "
+			"confirm to save",
+			t->code, purpose_changed ? "changing its purpose" : "",
+			purpose_changed && disabling ? " and " : "", disabling ? "disabling it" : "",
+			(long long)msgs, (long long)resv);
+}
+
 static int save_once(MYSQL *db, const bl_template_opts *t, const char *vars, int64_t *id,
-		     int *version)
+		     int *version, bool *final)
 {
 	bool email = t->channel == BL_CHANNEL_EMAIL;
 	int64_t last = 0;
@@ -193,6 +281,10 @@ static int save_once(MYSQL *db, const bl_template_opts *t, const char *vars, int
 			    pc, 1, &last, &found);
 	if (rc)
 		return rc;
+	if (found && (rc = save_rules(db, t, last))) {
+		*final = true; /* a refusal, not a race: do not retry */
+		return rc;
+	}
 	int64_t v = found ? last + 1 : 1;
 	bl__param p[] = {
 		BP_STR(t->code),
@@ -247,14 +339,17 @@ int bl_template_save(bl_ctx *ctx, const bl_template_opts *t, int64_t *template_i
 	int64_t id = 0;
 	int v = 0;
 	for (int attempt = 0;; attempt++) {
+		bool final = false;
 		rc = bl__db_begin(db);
 		if (rc == BL_OK)
-			rc = save_once(db, t, vars, &id, &v);
+			rc = save_once(db, t, vars, &id, &v, &final);
 		if (rc == BL_OK)
 			rc = bl__db_commit(db);
 		if (rc == BL_OK)
 			break;
 		bl__db_rollback(db);
+		if (final)
+			return rc;
 		if (rc != BL_ECONFLICT)
 			return bl__fail_wrap(rc, "template '%s': not saved", t->code);
 		if (attempt + 1 == SAVE_ATTEMPTS)

@@ -282,7 +282,8 @@ Test(batch, second_start_is_refused_naming_the_active_run, .timeout = 300)
 	int rec = -1;
 	cr_assert_eq(bl_batch_recover(ctx, &rec), BL_OK);
 	cr_assert_eq(rec, 0);
-	/* another month is independent */
+	/* another month is independent (2026-09 has no charges: confirmed, it runs beside the active one) */
+	o.allow_empty = true;
 	cr_assert_eq(bl_batch_run(ctx, "2026-09", &o, &id), BL_OK, "%s", bl_error_last());
 	b.cancel = 1; /* like Ctrl-C in the CLI */
 	pthread_join(th, NULL);
@@ -437,11 +438,32 @@ Test(batch, bad_input_is_refused_with_a_message)
 	cr_assert_eq(m, BL_BATCH_FAILED_ONLY);
 	cr_assert_eq(bl_batch_mode_parse("sometimes", &m), BL_EINVAL);
 	cr_assert_eq(bl_batch_resume(ctx, 424242, NULL), BL_ENOTFOUND);
-	/* an empty month completes with nothing to do */
-	cr_assert_eq(bl_batch_run(ctx, "2020-01", NULL, &id), BL_OK, "%s", bl_error_last());
+	/* an empty month is refused unless confirmed (issue 21); then it completes with
+	 * nothing to do and no billing reservation */
+	id = 0;
+	cr_assert_eq(bl_batch_run(ctx, "2020-01", NULL, &id), BL_ECONFLICT);
+	cr_expect_str_eq(bl_error_last(), "month '2020-01' has no charges: a run would issue 0 statements; "
+					  "confirm to run it anyway");
+	cr_expect_eq(id, 0);
+	cr_expect_eq(tu_i64(ctx, "SELECT COUNT(*) FROM batch_runs WHERE target_month = '2020-01'"), 0);
+	o = opts_with(BL_BATCH_NORMAL, 1, 10);
+	o.allow_empty = true;
+	cr_assert_eq(bl_batch_run(ctx, "2020-01", &o, &id), BL_OK, "%s", bl_error_last());
 	bl_batch_progress p;
 	bl_batch_progress_get(ctx, id, &p);
 	cr_assert_eq(p.total, 0);
+	cr_expect_eq(tu_i64(ctx, "SELECT COUNT(*) FROM message_reservations WHERE target_month = '2020-01'"), 0);
+	/* a month after the current one (Asia/Seoul, by the context's clock) is refused unless forced */
+	cr_assert_eq(bl_ctx_set_time(ctx, tu_seoul(2026, 12, 4, 1, 13, 0) * 1000000), BL_OK);
+	cr_assert_eq(bl_batch_run(ctx, "2027-01", &o, &id), BL_EINVAL);
+	cr_expect_str_eq(bl_error_last(), "month '2027-01' is in the future (it is 2026-12 in Seoul): nothing "
+					  "is charged yet; force it to run anyway");
+	o.allow_future = true;
+	cr_assert_eq(bl_batch_run(ctx, "2027-01", &o, &id), BL_OK, "%s", bl_error_last());
+	/* version-1 options run any month, as before */
+	bl_batch_opts v1;
+	cr_assert_eq(bl_batch_opts_init(&v1, 1), BL_OK);
+	cr_assert_eq(bl_batch_run(ctx, "2027-02", &v1, &id), BL_OK, "%s", bl_error_last());
 	tu_ctx_drop(ctx);
 }
 

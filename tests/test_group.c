@@ -121,6 +121,10 @@ Test(group, membership_user_all_and_pagination)
 	cr_assert_eq(bl_group_remove(ctx, "USER_ALL", ids[0]), BL_ECONFLICT);
 	cr_assert_eq(bl_group_delete(ctx, "USER_ALL"), BL_ECONFLICT);
 	cr_assert(strstr(bl_error_last(), "USER_ALL"), "%s", bl_error_last());
+	/* nor renamed (issue 21: docs/cli.md says it cannot be changed) */
+	cr_assert_eq(bl_group_update(ctx, "USER_ALL", "x", NULL), BL_ECONFLICT);
+	cr_expect_str_eq(bl_error_last(), "group 'USER_ALL' means every subscriber and cannot be changed");
+	cr_assert_eq(bl_group_update(ctx, "USER_ALL", NULL, "y"), BL_ECONFLICT);
 
 	/* list: counts per kind */
 	cr_assert_eq(bl_group_list(ctx, &s), BL_OK);

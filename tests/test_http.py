@@ -355,6 +355,27 @@ class T(unittest.TestCase):
         self.err(a.call("GET", "/api/batch/runs/999999"), 404)
         self.err(a.call("GET", "/api/batch/runs?month=bad"), 400)
 
+    def test_batch_future_and_empty_months(self):
+        # issue 21: a future month is refused unless forced; a month without charges
+        # unless allowed, and then it makes no billing reservation
+        a = self.admin
+        e = self.err(a.call("POST", "/api/batch/runs", {"month": "2999-01"}), 422)
+        self.assertEqual(e["field"], "month")
+        self.assertIn("is in the future", e["message"])
+        e = self.err(a.call("POST", "/api/batch/runs", {"month": "2020-01"}), 409)
+        self.assertIn("has no charges", e["message"])
+        self.assertEqual(a.call("GET", "/api/batch/runs?month=2020-01").json["items"], [])
+        self.err(a.call("POST", "/api/batch/runs", {"month": "2020-01", "allow_empty": "yes"}), 400)
+        r = a.call("POST", "/api/batch/runs", {"month": "2020-01", "allow_empty": True})
+        self.assertEqual(r.status, 202, r)
+        run = self.wait_run(r.json["run_id"], ("COMPLETED",))
+        self.assertEqual(run["total_count"], 0)
+        resv = a.call("GET", "/api/reservations?limit=100").json["items"]
+        self.assertNotIn("2020-01", [x.get("month") for x in resv])
+        r = a.call("POST", "/api/batch/runs", {"month": "2999-01", "force": True, "allow_empty": True})
+        self.assertEqual(r.status, 202, r)
+        self.wait_run(r.json["run_id"], ("COMPLETED",))
+
     def test_batch_stop_resume_and_conflict(self):
         a = self.admin
         r = a.call("POST", "/api/batch/runs", {"month": "2026-09", "partitions": 1, "chunk_size": 1})

@@ -510,6 +510,17 @@ class T5Database(unittest.TestCase):
         self.assertEqual(sorted(s["id"] for s in big),
                          sorted(s["id"] for s in every if s["billed_amount"] >= 100000))
 
+    def test_12_batch_refuses_future_and_empty_months(self):
+        # issue 21: refused unless forced or confirmed, nothing created
+        with self.assertRaises(billing.InvalidArgument) as cm:
+            self.ctx.batch_check("2999-01")
+        self.assertIn("is in the future", str(cm.exception))
+        with self.assertRaises(billing.Conflict) as cm:
+            self.ctx.batch_run("2020-01")
+        self.assertIn("has no charges", str(cm.exception))
+        self.ctx.batch_check("2020-01", allow_empty=True)
+        self.ctx.batch_check(MONTH)
+
     def test_20_batch_stop_and_resume(self):
         """Stop from another thread through bl_batch_stop, then resume."""
         seen, result = threading.Event(), {}
@@ -583,10 +594,17 @@ class T5Database(unittest.TestCase):
                                      variables={"eventDate": {"type": "date", "required": True}},
                                      created_by="test_python")
         self.assertEqual(ver, 1)
-        tid2, ver2 = ctx.template_create("PY_NOTICE", "파이썬 공지", channel="SMS", purpose="NOTICE",
-                                         body_text="{{userName}}님, {{eventDate|date}} 점검 안내",
-                                         variables='{"eventDate": {"type": "date", "required": true}}')
+        # creating never replaces (issue 21): an existing code is a Conflict, nothing stored
+        with self.assertRaises(billing.Conflict) as cm:
+            ctx.template_create("PY_NOTICE", "x", channel="SMS", purpose="BILLING", body_text="hi")
+        self.assertIn("exists already", str(cm.exception))
+        self.assertEqual(ctx.template_get("PY_NOTICE")["version"], 1)
+        tid2, ver2 = ctx.template_save("PY_NOTICE", "파이썬 공지", channel="SMS", purpose="NOTICE",
+                                       body_text="{{userName}}님, {{eventDate|date}} 점검 안내",
+                                       variables='{"eventDate": {"type": "date", "required": true}}')
         self.assertEqual(ver2, 2)
+        self.assertEqual(ctx.template_usage("PY_NOTICE"),
+                         {"code": "PY_NOTICE", "enabled": True, "pending_messages": 0, "reservations": 0})
         self.assertNotEqual(tid, tid2)
         self.assertEqual(ctx.template_get("PY_NOTICE")["version"], 2)
         self.assertEqual(ctx.template_get("PY_NOTICE", 1)["version"], 1)

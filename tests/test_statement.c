@@ -321,10 +321,10 @@ Test(month, parse_errors)
 		{ "2026-1a", "expected YYYY-MM" },
 		{ " 2026-1", "expected YYYY-MM" },
 		{ "-026-10", "expected YYYY-MM" },
-		{ "2026-00", "out of range" },
-		{ "2026-13", "out of range" },
-		{ "1999-12", "out of range" },
-		{ "3000-01", "out of range" },
+		{ "2026-00", "month '2026-00': the month must be 01-12" },
+		{ "2026-13", "month '2026-13': the month must be 01-12" },
+		{ "1999-12", "month '1999-12': the year must be 2000-2999" },
+		{ "3000-01", "month '3000-01': the year must be 2000-2999" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int y = -1, m = -1;

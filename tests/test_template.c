@@ -390,7 +390,7 @@ Test(validation, parts_and_options)
 	bl_template_opts init;
 	cr_expect_eq(bl_template_opts_init(&init, BL_TEMPLATE_OPTS_VERSION), BL_OK);
 	cr_expect(init.enabled);
-	cr_expect_eq(bl_template_opts_init(&init, 2), BL_EINVAL);
+	cr_expect_eq(bl_template_opts_init(&init, BL_TEMPLATE_OPTS_VERSION + 1), BL_EINVAL);
 }
 
 Test(validation, variables_json)

@@ -577,3 +577,79 @@ Test(templates, lms_overflow_from_store)
 	json_decref(m);
 	bl__tpl_free(t);
 }
+
+/* Issue 21: creating never replaces; a purpose change or a disable that affects
+ * pending work needs confirmation and says how much it affects. */
+Test(templates, create_only_and_confirmed_changes)
+{
+	bl_template_opts o = sms_opts("GUARD_SMS", "{{userName}}님 안내");
+	o.purpose = BL_PURPOSE_NOTICE;
+	int64_t id = 0;
+	int v = 0;
+	o.create_only = true;
+	cr_assert_eq(bl_template_save(ctx, &o, &id, &v), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(v, 1);
+	/* a second "new template" with the same code is refused and stores nothing */
+	o.name = "x";
+	o.purpose = BL_PURPOSE_BILLING;
+	o.enabled = false;
+	cr_expect_eq(bl_template_save(ctx, &o, &id, &v), BL_ECONFLICT);
+	EXPECT_MSG("template 'GUARD_SMS' exists already (version 1): open it to make a new version");
+	cr_expect_eq(tu_i64(ctx, "SELECT COUNT(*) FROM message_templates WHERE code='GUARD_SMS'"), 1);
+	cr_expect_eq(tu_i64(ctx, "SELECT SUM(enabled) FROM message_templates WHERE code='GUARD_SMS'"), 1);
+
+	/* nothing pending: an edit may change the purpose and disable without confirmation */
+	o.create_only = false;
+	o.name = "안내";
+	o.purpose = BL_PURPOSE_BILLING;
+	cr_assert_eq(bl_template_save(ctx, &o, &id, &v), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(v, 2);
+	o.enabled = true;
+	o.purpose = BL_PURPOSE_NOTICE;
+	cr_assert_eq(bl_template_save(ctx, &o, &id, &v), BL_OK, "%s", bl_error_last());
+
+	/* a waiting message uses it */
+	int64_t uid = make_user("김가드", "01055554444", "guard@example.com");
+	int64_t mid = 0;
+	cr_assert_eq(bl_message_send(ctx, uid, "GUARD_SMS", "{}", "guard-1", &mid), BL_OK, "%s", bl_error_last());
+	char *js = NULL;
+	cr_assert_eq(bl_template_usage(ctx, "GUARD_SMS", &js), BL_OK, "%s", bl_error_last());
+	json_t *u = parse(js);
+	cr_expect_eq(num(u, "pending_messages"), 1);
+	cr_expect_eq(num(u, "reservations"), 0);
+	cr_expect(json_is_true(json_object_get(u, "enabled")));
+	json_decref(u);
+
+	o.purpose = BL_PURPOSE_BILLING;
+	cr_expect_eq(bl_template_save(ctx, &o, &id, &v), BL_ECONFLICT);
+	EXPECT_MSG("template 'GUARD_SMS': changing its purpose affects 1 pending message(s) and 0 "
+		   "reservation(s); confirm to save");
+	o.purpose = BL_PURPOSE_NOTICE;
+	o.enabled = false;
+	cr_expect_eq(bl_template_save(ctx, &o, &id, &v), BL_ECONFLICT);
+	EXPECT_MSG("template 'GUARD_SMS': disabling it affects 1 pending message(s) and 0 "
+		   "reservation(s); confirm to save");
+	cr_expect_eq(tu_i64(ctx, "SELECT MAX(version) FROM message_templates WHERE code='GUARD_SMS'"), 3);
+	/* the same text, purpose and state: no confirmation needed */
+	o.enabled = true;
+	cr_expect_eq(bl_template_save(ctx, &o, &id, &v), BL_OK, "%s", bl_error_last());
+	o.enabled = false;
+	o.confirmed = true;
+	cr_expect_eq(bl_template_save(ctx, &o, &id, &v), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(v, 5);
+	cr_expect_eq(tu_i64(ctx, "SELECT SUM(enabled) FROM message_templates WHERE code='GUARD_SMS'"), 0);
+
+	/* a version-1 caller saves as before */
+	bl_template_opts o1;
+	cr_assert_eq(bl_template_opts_init(&o1, 1), BL_OK);
+	cr_expect_eq(o1.version, 1u);
+	o1.code = "GUARD_V1_SMS";
+	o1.name = "v1";
+	o1.channel = BL_CHANNEL_SMS;
+	o1.body_text = "{{userName}}님";
+	cr_expect_eq(bl_template_save(ctx, &o1, &id, &v), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(bl_template_save(ctx, &o1, &id, &v), BL_OK, "%s", bl_error_last()); /* v1: a new version */
+	cr_expect_eq(v, 2);
+	cr_expect_eq(bl_template_opts_init(&o1, 3), BL_EINVAL);
+	cr_expect_eq(bl_template_usage(ctx, "NOPE", &js), BL_ENOTFOUND);
+}

@@ -93,6 +93,10 @@ static int parse_run_opts(int argc, char **argv, int first, bl_batch_opts *o, co
 			o->chunk_size = (int)n;
 		} else if (!strcmp(argv[i], "--auto")) {
 			o->created_by = BL_CREATED_AUTO;
+		} else if (month && !strcmp(argv[i], "--force")) {
+			o->allow_future = true; /* a month after the current one */
+		} else if (month && !strcmp(argv[i], "--allow-empty")) {
+			o->allow_empty = true; /* a month without charges */
 		} else {
 			return cli_usage("batch %s: unknown argument '%s'", sub, argv[i]);
 		}
@@ -136,6 +140,8 @@ static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char
 		       el, el > 0 ? (double)p.processed / el : 0.0);
 	if (rc && !st->json)
 		printf("resume it with: batch resume %lld\n", (long long)id);
+	if (!rc && p.total == 0 && !st->json)
+		printf("0 charges: nothing was issued and no billing reservation was created\n");
 	return rc ? EXIT_STOPPED : 0;
 }
 

@@ -173,10 +173,34 @@ static void await_start(req *r, job *j, int64_t prev_max)
 			break;
 		usleep(5000);
 	}
+	/* what the answer needs, copied: once released, the job may be freed by its
+	 * thread at any moment (issue 21: a run that completed at once was answered
+	 * from freed memory, a 500 "out of memory") */
+	const bool resume = j->resume;
+	char month[sizeof j->month];
+	memcpy(month, j->month, sizeof month);
+	const bl_batch_mode mode = j->o.mode;
+	const int partitions = j->o.partitions;
 	pthread_mutex_lock(&bmu);
 	job_release(j);
 	pthread_mutex_unlock(&bmu);
-	if (done && rc && rc != BL_ESTOPPED) {
+	j = NULL;
+	/* A run that exists and COMPLETED is an answer even when something after it
+	 * failed (its billing reservation): 202 with the warning, not an error that
+	 * hides the run (issue 21: instant completion answered 500). */
+	json_t *ended = NULL;
+	if (done && rc && rc != BL_ESTOPPED && id && !resume) { /* a run this start created */
+		char *rj = NULL;
+		if (bl_batch_get(r->ctx, id, &rj) == BL_OK)
+			ended = json_loads(rj, 0, NULL);
+		bl_free(rj);
+		const char *st = json_string_value(json_object_get(ended, "status"));
+		if (!st || strcmp(st, "COMPLETED")) {
+			json_decref(ended);
+			ended = NULL;
+		}
+	}
+	if (done && rc && rc != BL_ESTOPPED && !ended) {
 		int status = rc == BL_EINVAL || rc == BL_EOVERFLOW ? 422 : rc == BL_ECONFLICT ? 409
 			     : rc == BL_ENOTFOUND ? 404 : rc == BL_EDB || rc == BL_EREDIS ? 503 : 500;
 		if (status >= 500)
@@ -192,16 +216,20 @@ static void await_start(req *r, job *j, int64_t prev_max)
 	}
 	char target[32];
 	snprintf(target, sizeof target, "batch:%lld", (long long)id);
-	audit(r, j->resume ? "batch.resume" : "batch.start", target,
-	      json_pack("{s:s,s:s,s:i}", "month", j->month, "mode", bl_batch_mode_name(j->o.mode), "partitions",
-			j->o.partitions));
+	audit(r, resume ? "batch.resume" : "batch.start", target,
+	      json_pack("{s:s,s:s,s:i}", "month", month, "mode", bl_batch_mode_name(mode), "partitions", partitions));
 	char *json = NULL;
 	int grc = bl_batch_get(r->ctx, id, &json);
 	json_t *run = grc == BL_OK ? json_loads(json, 0, NULL) : NULL;
 	bl_free(json);
-	reply_json(r, 202, json_pack("{s:I,s:s,s:s}", "run_id", (json_int_t)id, "month", j->month, "status",
-				     run ? json_string_value(json_object_get(run, "status")) ?: "STARTED" : "STARTED"));
+	r->created_id = id;
+	json_t *out = json_pack("{s:I,s:s,s:s}", "run_id", (json_int_t)id, "month", month, "status",
+				run ? json_string_value(json_object_get(run, "status")) ?: "STARTED" : "STARTED");
+	if (ended)
+		json_object_set_new(out, "warning", json_string(err));
+	reply_json(r, 202, out);
 	json_decref(run);
+	json_decref(ended);
 }
 
 static bool batch_opts(req *r, bl_batch_opts *o)
@@ -218,6 +246,11 @@ static bool batch_opts(req *r, bl_batch_opts *o)
 		reply_lib(r, BL_EINVAL, "mode");
 		return false;
 	}
+	bool force = false, allow_empty = false;
+	if (!body_bool(r, "force", false, &force) || !body_bool(r, "allow_empty", false, &allow_empty))
+		return false;
+	o->allow_future = force;
+	o->allow_empty = allow_empty;
 	o->partitions = (int)parts;
 	o->chunk_size = (int)chunk;
 	o->created_by = BL_CREATED_ADMIN;
@@ -242,6 +275,12 @@ void h_batch_start(req *r)
 	}
 	if (!batch_opts(r, &j->o)) {
 		free(j);
+		return;
+	}
+	/* a future month or one without charges: refused unless forced (the library's rule) */
+	if ((rc = bl_batch_check(r->ctx, month, &j->o))) {
+		free(j);
+		reply_lib(r, rc, "month");
 		return;
 	}
 	snprintf(j->month, sizeof j->month, "%s", month);

@@ -66,6 +66,7 @@ struct req {
 	/* answer */
 	bool answered;
 	int status;
+	int64_t created_id; /* the id a handler created or acted on (pages read it) */
 	int64_t t0_us;
 	bl_ctx *ctx;
 };

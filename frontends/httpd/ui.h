@@ -68,6 +68,8 @@ typedef struct {
 	/* the error to show: message and the field it belongs to (NULL: the form's top) */
 	char err[600];
 	const char *err_field;
+	char err2[300]; /* a second field's error in the same form (ui_error_also) */
+	const char *err2_field;
 	char notice[300]; /* a success message ("저장했습니다") */
 	const char *const *fields; /* the form's fields with their own error slot (NULL-ended) */
 } ui_form;
@@ -79,7 +81,11 @@ const char *qv(req *r, const char *key);
 ui_form *ui_state(req *r);
 /* Set the error of the page from the library's last error; field from the message. */
 void ui_error_lib(req *r, int rc, const char *const *fieldmap);
+/* Library message `m` of code `rc`, in Korean, at `field` (NULL: the form's top). */
+void ui_error_korean(req *r, const char *field, int rc, const char *m);
 void ui_error(req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The error of another field, shown with the first (a form with several bad fields). */
+void ui_error_also(req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The fields the page's form shows (an error of another field goes to the form's top). */
 void ui_form_fields(req *r, const char *const *fields);
 /* The error slot of `field` (NULL: the form's top), with the error when it is this field's. */
@@ -102,6 +108,8 @@ const char *ui_mode_label(const char *s);
 const char *ui_channel_label(const char *s);
 const char *ui_purpose_label(const char *s);
 void ui_badge(hbuf *b, const char *status, const char *label);
+/* who asked for a reservation, in words ("batch run #3" → 정산 실행 #3 완료 후 자동) */
+void ui_requester(hbuf *b, const char *by);
 /* "1시간 2분 3초" from seconds; "-" when < 0 */
 void ui_duration(hbuf *b, int64_t seconds);
 /* "12.3초" under a minute, else as ui_duration */
@@ -145,6 +153,10 @@ void ui_login_form(req *r);
 void ui_login(req *r);
 void ui_logout(req *r);
 void ui_dashboard(req *r);
+/* ui_holds.c: what holds work back, with the reason and the way out */
+void ui_holds_panel(hbuf *b, req *r);
+void ui_reservation_holds(hbuf *b, req *r, json_t *v);
+void ui_reservation_delivery(hbuf *b, json_t *v);
 void ui_batch_list(req *r);
 void ui_batch_start(req *r);
 void ui_batch_get(req *r);

@@ -111,8 +111,15 @@ static void progress_box(hbuf *b, req *r, json_t *run, bool title)
 			  ui_mode_label(p.mode));
 	else
 		hb_raw(b, "<h2>진행 상황 ");
-	ui_badge(b, p.status, ui_run_status(p.status));
+	bool empty = p.done && !strcmp(p.status, "COMPLETED") && p.total == 0;
+	if (empty) /* not a success: the month had nothing to bill (issue 21) */
+		ui_badge(b, "EMPTY", "완료 · 청구 0건");
+	else
+		ui_badge(b, p.status, ui_run_status(p.status));
 	hb_raw(b, "</h2>");
+	if (empty)
+		hb_raw(b, "<p class=\"hold\" id=\"zero-charges\">이 달에는 청구 내역이 없어 정산서를 발행하지 않았고, 청구서 "
+			  "발송 예약도 만들지 않았습니다.</p>");
 	hb_printf(b, "<div class=\"bar\"><progress max=\"100\" value=\"%f\" data-k=\"bar\" aria-label=\"진행률\">"
 		     "</progress><strong data-k=\"percent\">%f%%</strong></div>",
 		  p.percent, p.percent);
@@ -235,7 +242,9 @@ void ui_durations_chart(hbuf *b, json_t *runs)
 	size_t n = 0, i;
 	json_t *run;
 	json_array_foreach(runs, i, run) {
-		if (strcmp(js(run, "status"), "COMPLETED") || !strcmp(js(run, "mode"), "DRY_RUN"))
+		/* a run with no charges measured nothing (issue 21) */
+		if (strcmp(js(run, "status"), "COMPLETED") || !strcmp(js(run, "mode"), "DRY_RUN") ||
+		    ji(run, "total_count") == 0)
 			continue;
 		bool seen = false;
 		for (size_t k = 0; k < n; k++)
@@ -288,15 +297,21 @@ void ui_dashboard(req *r)
 	}
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, "대시보드", "dashboard");
-	/* the running run, else the newest */
-	json_t *cur = json_array_get(runs, 0);
+	ui_holds_panel(&b, r);
+	/* the running run, else the newest real one: a dry run issues nothing (issue 21) */
+	json_t *cur = NULL, *newest_real = NULL;
 	size_t i;
 	json_t *run;
-	json_array_foreach(runs, i, run)
+	json_array_foreach(runs, i, run) {
 		if (!strcmp(js(run, "status"), "STARTED")) {
 			cur = run;
 			break;
 		}
+		if (!newest_real && strcmp(js(run, "mode"), "DRY_RUN"))
+			newest_real = run;
+	}
+	if (!cur)
+		cur = newest_real ? newest_real : json_array_get(runs, 0);
 	json_t *ms = json_object_get(stats, "messages"), *bys = json_object_get(ms, "by_status");
 	hb_raw(&b, "<div class=\"grid3\"><div class=\"card span2\">");
 	if (cur) {
@@ -310,12 +325,14 @@ void ui_dashboard(req *r)
 	hb_printf(&b, "<p class=\"big\"><a href=\"/admin/dead\" id=\"dead-count\">%N</a>건</p>", ji(bys, "DEAD"));
 	json_t *sw = json_object_get(stats, "sends_in_window");
 	int64_t ok = ji(sw, "success"), bad = ji(sw, "failed");
-	hb_printf(&b, "<p>최근 60분 발송 성공 %N건 · 실패 %N건", ok, bad);
+	hb_printf(&b, "<p id=\"attempts-window\">최근 60분 발송 시도: 성공 %N회 · 실패한 시도 %N회 "
+		      "<span class=\"hint\">(실패한 시도는 재시도될 수 있어 아래 메시지 상태의 실패 건수와 다릅니다)</span>",
+		  ok, bad);
 	if (ok + bad > 0)
 		hb_printf(&b, " · 성공률 %f%%", (double)ok * 100.0 / (double)(ok + bad));
 	hb_raw(&b, "</p></div></div>");
 
-	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>메시지 현황</h2><table class=\"counts\"><thead><tr>"
+	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>메시지 현황 (메시지 수, 현재 상태별)</h2><table class=\"counts\"><thead><tr>"
 		   "<th>상태</th><th class=\"num\">이메일</th><th class=\"num\">SMS</th><th class=\"num\">합계</th></tr></thead><tbody>");
 	json_t *bsc = json_object_get(ms, "by_status_channel");
 	for (size_t s = 0; s < sizeof MSG_STATUSES / sizeof MSG_STATUSES[0]; s++) {
@@ -354,8 +371,13 @@ void ui_dashboard(req *r)
 
 static const char *const MODES[] = { "NORMAL", "FAILED_ONLY", "DRY_RUN", "REISSUE" };
 
+static const char *const START_FIELDS[] = { "month", "mode", "partitions", "chunk_size", NULL };
+/* set by ui_batch_start when bl_batch_check refused: the form asks to force */
+static __thread int ask_future, ask_empty;
+
 static void start_form(hbuf *b, req *r)
 {
+	ui_form_fields(r, START_FIELDS);
 	const char *month = form(r, "month"), *mode = form(r, "mode");
 	if (!month) {
 		/* default: the previous month (Asia/Seoul) by the library's clock */
@@ -366,24 +388,34 @@ static void start_form(hbuf *b, req *r)
 	hb_raw(b, "<form method=\"post\" action=\"/admin/batch\" class=\"card form-row\" id=\"batch-start\"><h2>새 실행</h2>");
 	ui_csrf(b, r);
 	ui_field_error(b, r, NULL);
-	hb_printf(b, "<label>대상 월<input name=\"month\" value=\"%s\" placeholder=\"YYYY-MM\" inputmode=\"numeric\" "
-		     "size=\"8\" required></label>",
+	/* each field with its own error below it, so the row keeps its layout */
+	hb_printf(b, "<div class=\"field\"><label>대상 월<input name=\"month\" value=\"%s\" placeholder=\"YYYY-MM\" "
+		     "inputmode=\"numeric\" size=\"10\" class=\"month\" required></label>",
 		  month);
 	ui_field_error(b, r, "month");
-	hb_raw(b, "<label>실행 방식<select name=\"mode\">");
+	hb_raw(b, "</div><div class=\"field\"><label>실행 방식<select name=\"mode\">");
 	for (size_t i = 0; i < sizeof MODES / sizeof MODES[0]; i++)
 		hb_printf(b, "<option value=\"%s\"%r>%s</option>", MODES[i],
 			  mode && !strcmp(mode, MODES[i]) ? " selected" : "", ui_mode_label(MODES[i]));
 	hb_raw(b, "</select></label>");
 	ui_field_error(b, r, "mode");
-	hb_printf(b, "<label>파티션<input name=\"partitions\" value=\"%s\" placeholder=\"기본\" size=\"4\" "
-		     "inputmode=\"numeric\"></label>",
+	hb_printf(b, "</div><div class=\"field\"><label>파티션<input name=\"partitions\" value=\"%s\" placeholder=\"기본\" "
+		     "size=\"4\" inputmode=\"numeric\"></label>",
 		  form(r, "partitions") ? form(r, "partitions") : "");
 	ui_field_error(b, r, "partitions");
-	hb_printf(b, "<label>청크 크기<input name=\"chunk_size\" value=\"%s\" placeholder=\"기본\" size=\"6\" "
-		     "inputmode=\"numeric\"></label>",
+	hb_printf(b, "</div><div class=\"field\"><label>청크 크기<input name=\"chunk_size\" value=\"%s\" placeholder=\"기본\" "
+		     "size=\"6\" inputmode=\"numeric\"></label>",
 		  form(r, "chunk_size") ? form(r, "chunk_size") : "");
 	ui_field_error(b, r, "chunk_size");
+	hb_raw(b, "</div>");
+	if (ask_future || form(r, "force"))
+		hb_printf(b, "<label class=\"check\" id=\"ask-future\"><input type=\"checkbox\" name=\"force\" value=\"1\"%r> "
+			     "미래 월이지만 실행</label>",
+			  form(r, "force") ? " checked" : "");
+	if (ask_empty || form(r, "allow_empty"))
+		hb_printf(b, "<label class=\"check\" id=\"ask-empty\"><input type=\"checkbox\" name=\"allow_empty\" value=\"1\"%r> "
+			     "청구 내역이 없는 달이지만 실행</label>",
+			  form(r, "allow_empty") ? " checked" : "");
 	hb_raw(b, "<button type=\"submit\" class=\"primary\">실행</button></form>");
 }
 
@@ -418,7 +450,10 @@ static void list_page(req *r, int status)
 		shown++;
 		hb_printf(&b, "<tr><td><a href=\"/admin/batch/%D\">#%D</a></td><td>%s</td><td>%s</td><td>", ji(run, "id"),
 			  ji(run, "id"), js(run, "target_month"), ui_mode_label(js(run, "mode")));
-		ui_badge(&b, js(run, "status"), ui_run_status(js(run, "status")));
+		if (!strcmp(js(run, "status"), "COMPLETED") && ji(run, "total_count") == 0)
+			ui_badge(&b, "EMPTY", "완료 · 청구 0건");
+		else
+			ui_badge(&b, js(run, "status"), ui_run_status(js(run, "status")));
 		hb_printf(&b, "</td><td>%s</td><td class=\"num\">", js(run, "started_at"));
 		if (json_is_integer(json_object_get(run, "duration_ms")))
 			ui_duration_ms(&b, ji(run, "duration_ms"));
@@ -444,17 +479,21 @@ void ui_batch_list(req *r)
 	list_page(r, 200);
 }
 
-/* Run h_batch_start / h_batch_resume on a detached copy of the request (see the top). */
-static int run_handler(req *r, void (*fn)(req *), json_t *body)
+/* Run h_batch_start / h_batch_resume on a detached copy of the request (see the
+ * top); *id gets the run the handler started (0: none). */
+static int run_handler(req *r, void (*fn)(req *), json_t *body, int64_t *id)
 {
 	req d = *r;
 	d.conn = NULL;
 	d.json = body;
 	d.answered = false;
 	d.status = 0;
+	d.created_id = 0;
 	d.body = NULL;
 	d.body_len = 0;
 	fn(&d);
+	if (id)
+		*id = d.created_id;
 	return d.status;
 }
 
@@ -465,7 +504,7 @@ static bool opt_int(req *r, const char *key, int64_t min, int64_t max, json_t *b
 	if (!s)
 		return true;
 	if (!parse_int64(s, &v) || v < min || v > max) {
-		ui_error(r, key, "%lld에서 %lld 사이의 정수를 입력하세요.", (long long)min, (long long)max);
+		ui_error_also(r, key, "%lld에서 %lld 사이의 정수를 입력하세요.", (long long)min, (long long)max);
 		return false;
 	}
 	json_object_set_new(body, key, json_integer(v));
@@ -488,24 +527,52 @@ void ui_batch_start(req *r)
 		list_page(r, 422);
 		return;
 	}
-	json_t *body = json_pack("{s:s,s:s}", "month", month, "mode", mode ? mode : "NORMAL");
-	if (!opt_int(r, "partitions", 1, 64, body) || !opt_int(r, "chunk_size", 1, 100000, body)) {
+	json_t *body = json_pack("{s:s,s:s,s:b,s:b}", "month", month, "mode", mode ? mode : "NORMAL", "force",
+				 form(r, "force") != NULL, "allow_empty", form(r, "allow_empty") != NULL);
+	/* both numbers are checked, each error next to its own field */
+	bool parts_ok = opt_int(r, "partitions", 1, 64, body), chunk_ok = opt_int(r, "chunk_size", 1, 100000, body);
+	if (!parts_ok || !chunk_ok) {
 		json_decref(body);
 		list_page(r, 422);
 		return;
 	}
-	int status = run_handler(r, h_batch_start, body);
+	/* a future month or one without charges: ask before forcing (bl_batch_check decides) */
+	bl_batch_opts o;
+	bl_batch_opts_init(&o, BL_BATCH_OPTS_VERSION);
+	o.mode = mode ? m : BL_BATCH_NORMAL;
+	o.allow_future = form(r, "force") != NULL;
+	o.allow_empty = form(r, "allow_empty") != NULL;
+	if ((rc = bl_batch_check(r->ctx, month, &o)) == BL_EINVAL || rc == BL_ECONFLICT) {
+		char now[8] = "";
+		bl_clock_month(bl_ctx_now(r->ctx), 0, now);
+		if (rc == BL_EINVAL) {
+			ask_future = 1;
+			ui_error(r, "month", "대상 월(%s)이 미래입니다 (지금은 %s). 아직 청구 내역이 없습니다. 그래도 실행하려면 "
+					     "'미래 월이지만 실행'을 선택하세요.",
+				 month, now);
+		} else {
+			ask_empty = 1;
+			ui_error(r, "month", "%s에는 청구 내역이 없습니다. 실행해도 정산서는 0건이고 청구서 발송 예약도 만들지 "
+					     "않습니다. 그래도 실행하려면 '청구 내역이 없는 달이지만 실행'을 선택하세요.",
+				 month);
+		}
+		json_decref(body);
+		list_page(r, rc == BL_EINVAL ? 422 : 409);
+		ask_future = ask_empty = 0;
+		return;
+	}
+	int64_t started = 0;
+	int status = run_handler(r, h_batch_start, body, &started);
 	json_decref(body);
-	/* the run: the newest of the month */
 	char *json = NULL;
 	json_t *runs = NULL;
 	if (bl_batch_list(r->ctx, month, 5, &json) == BL_OK)
 		runs = json_loads(json, 0, NULL);
 	bl_free(json);
-	json_t *run = json_array_get(runs, 0);
-	if (status == 202 && run) {
+	if (status == 202 && started) {
+		/* the run the handler started, even when it ended before this line */
 		char loc[64];
-		snprintf(loc, sizeof loc, "/admin/batch/%lld?ok=started", (long long)ji(run, "id"));
+		snprintf(loc, sizeof loc, "/admin/batch/%lld?ok=started", (long long)started);
 		ui_redirect(r, loc);
 	} else {
 		size_t i;
@@ -611,7 +678,7 @@ void ui_batch_stop(req *r)
 void ui_batch_resume(req *r)
 {
 	json_t *body = json_object();
-	int status = run_handler(r, h_batch_resume, body);
+	int status = run_handler(r, h_batch_resume, body, NULL);
 	json_decref(body);
 	if (status == 202) {
 		back_to_run(r, "resumed");

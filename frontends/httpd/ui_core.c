@@ -413,7 +413,7 @@ void ui_login(req *r)
 {
 	const char *user = form(r, "username"), *pw = form(r, "password");
 	if (!user || !pw) {
-		ui_error(r, user ? "password" : "username", "%s을(를) 입력하세요.", user ? "비밀번호" : "아이디");
+		ui_error(r, user ? "password" : "username", "%s", user ? "비밀번호를 입력하세요." : "아이디를 입력하세요.");
 		login_page(r, 400, user);
 		return;
 	}

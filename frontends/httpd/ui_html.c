@@ -179,6 +179,23 @@ void ui_error(req *r, const char *field, const char *fmt, ...)
 	st->err_field = field;
 }
 
+void ui_error_also(req *r, const char *field, const char *fmt, ...)
+{
+	ui_form *st = ui_state(r);
+	if (!st || !field)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	if (!st->err[0]) {
+		vsnprintf(st->err, sizeof st->err, fmt, ap);
+		st->err_field = field;
+	} else if (!st->err2[0]) {
+		vsnprintf(st->err2, sizeof st->err2, fmt, ap);
+		st->err2_field = field;
+	}
+	va_end(ap);
+}
+
 /* "template 'X' body_text:1:4: ..." → "body_text" (static storage of the map or the parts). */
 static const char *template_part(const char *msg)
 {
@@ -219,8 +236,38 @@ void ui_error_lib(req *r, int rc, const char *const *fieldmap)
 		if (strstr(m, fieldmap[i + 1]))
 			field = fieldmap[i];
 	char *clean = scrub_pii(m);
-	ui_error(r, field, "%s", clean ? clean : m);
+	ui_error_korean(r, field, rc, clean ? clean : m);
 	bl_free(clean);
+}
+
+/* The pages speak Korean (issue 21): a library message becomes a Korean
+ * sentence — whole for the common ones, else the kind of error by its code
+ * followed by the library's detail (names, positions, suggestions). */
+void ui_error_korean(req *r, const char *field, int rc, const char *m)
+{
+	char month[16] = "";
+	if (sscanf(m, "month '%15[^']'", month) == 1) {
+		const char *what = strstr(m, "the month must be 01-12") ? "월은 01부터 12 사이여야 합니다."
+				   : strstr(m, "the year must be")	? "연도는 2000부터 2999 사이여야 합니다."
+				   : strstr(m, "expected YYYY-MM")	? "YYYY-MM 형식으로 입력하세요 (예: 2026-10)."
+									: NULL;
+		if (what) {
+			ui_error(r, field, "대상 월 '%s': %s", month, what);
+			return;
+		}
+	}
+	const char *kind;
+	switch (rc) {
+	case BL_EINVAL: kind = "입력값을 확인하세요"; break;
+	case BL_ENOTFOUND: kind = "찾을 수 없습니다"; break;
+	case BL_ECONFLICT: kind = "지금 상태에서는 할 수 없습니다"; break;
+	case BL_EOVERFLOW: kind = "금액이나 크기가 허용 범위를 넘었습니다"; break;
+	case BL_ESTOPPED: kind = "중지되었습니다"; break;
+	case BL_EAUTH: kind = "인증에 실패했습니다"; break;
+	case BL_ECONFIG: kind = "서버 설정 오류입니다"; break;
+	default: kind = "처리하지 못했습니다"; break;
+	}
+	ui_error(r, field, "%s. (자세히: %s)", kind, m);
 }
 
 void ui_form_fields(req *r, const char *const *fields)
@@ -247,6 +294,8 @@ void ui_field_error(hbuf *b, req *r, const char *field)
 			   : (!st->err_field || !field_shown(st, st->err_field)));
 	if (mine)
 		hb_printf(b, "<p class=\"field-error\" role=\"alert\">%s</p>", st->err);
+	if (st && field && st->err2[0] && st->err2_field && !strcmp(st->err2_field, field))
+		hb_printf(b, "<p class=\"field-error\" role=\"alert\">%s</p>", st->err2);
 	hb_raw(b, "</div>");
 }
 
@@ -301,6 +350,7 @@ static const char *const NAV[][3] = {
 void ui_page_begin(hbuf *b, req *r, const char *title, const char *nav)
 {
 	hb_printf(b, "<!DOCTYPE html>\n<html lang=\"ko\">\n<head>\n<meta charset=\"utf-8\">\n"
+		     "<link rel=\"icon\" href=\"data:,\">\n"
 		     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		     "<title>%s · 정산·발송 관리</title>\n"
 		     "<link rel=\"stylesheet\" href=\"/admin/static/app.css?v=%d\">\n"
@@ -361,7 +411,7 @@ const char *ui_msg_status(const char *s)
 
 const char *ui_res_status(const char *s)
 {
-	static const char *const m[] = { "WAITING", "대기", "PROCESSING", "발송 중", "SENT", "발송 완료",
+	static const char *const m[] = { "WAITING", "대기", "PROCESSING", "메시지 생성 중", "SENT", "생성 완료",
 					 "CANCELED", "취소됨", NULL };
 	return lookup(m, s);
 }
@@ -383,6 +433,17 @@ const char *ui_purpose_label(const char *s)
 {
 	static const char *const m[] = { "BILLING", "청구", "NOTICE", "공지", NULL };
 	return lookup(m, s);
+}
+
+void ui_requester(hbuf *b, const char *by)
+{
+	long long run = 0;
+	if (by && sscanf(by, "batch run #%lld", &run) == 1)
+		hb_printf(b, "<a href=\"/admin/batch/%D\">정산 실행 #%D</a> 완료 후 자동", (int64_t)run, (int64_t)run);
+	else if (!by || !*by || !strcmp(by, "system"))
+		hb_raw(b, "시스템");
+	else
+		hb_printf(b, "%s", by);
 }
 
 void ui_badge(hbuf *b, const char *status, const char *label)

@@ -65,10 +65,12 @@ void ui_reservation_list(req *r)
 		hb_printf(&b, "</td><td><a href=\"/admin/templates/%u\">%s</a> v%D</td><td>%s</td><td>", js(v, "template_code"),
 			  js(v, "template_code"), ji(v, "template_version"), ui_channel_label(js(v, "channel")));
 		res_target(&b, v);
-		hb_printf(&b, "</td><td class=\"num\">%N</td><td>%s</td><td>", ji(v, "message_count"), js(v, "created_by"));
+		hb_printf(&b, "</td><td class=\"num\">%N</td><td>", ji(v, "message_count"));
+		ui_requester(&b, js(v, "created_by"));
+		hb_raw(&b, "</td><td>");
 		if (!strcmp(js(v, "status"), "WAITING") && ui_can(r, BL_ROLE_OPERATOR)) {
 			hb_printf(&b, "<form method=\"post\" action=\"/admin/reservations/%D/cancel\" class=\"inline\" "
-				      "data-confirm=\"예약 #%D을(를) 취소할까요?\">",
+				      "data-confirm=\"이 예약(#%D)을 취소할까요?\">",
 				  ji(v, "id"), ji(v, "id"));
 			ui_csrf(&b, r);
 			hb_raw(&b, "<button type=\"submit\" class=\"danger small\">취소</button></form>");
@@ -218,6 +220,7 @@ void ui_reservation_get(req *r)
 	snprintf(title, sizeof title, "예약 #%lld", (long long)ji(v, "id"));
 	ui_page_begin(&b, r, title, "reservations");
 	ui_field_error(&b, r, NULL);
+	ui_reservation_holds(&b, r, v);
 	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>예약 정보 ");
 	ui_badge(&b, js(v, "status"), ui_res_status(js(v, "status")));
 	hb_printf(&b, "</h2><dl class=\"kv\" id=\"reservation\"><div><dt>발송 시각</dt><dd>%s</dd></div>"
@@ -231,13 +234,14 @@ void ui_reservation_get(req *r)
 	else
 		hb_raw(&b, "집계 생략 (지금은 시간이 오래 걸림)");
 	hb_printf(&b, "</dd></div><div><dt>생성 메시지</dt><dd>%N</dd></div>"
-		      "<div><dt>건너뜀 (수신 미동의)</dt><dd>%N</dd></div><div><dt>요청자</dt><dd>%s</dd></div>"
-		      "<div><dt>생성</dt><dd>%s</dd></div>",
-		  ji(v, "message_count"), ji(v, "skipped_count"), js(v, "created_by"), js(v, "created_at"));
+		      "<div><dt>건너뜀 (수신 미동의)</dt><dd>%N</dd></div><div><dt>요청자</dt><dd id=\"requester\">",
+		  ji(v, "message_count"), ji(v, "skipped_count"));
+	ui_requester(&b, js(v, "created_by"));
+	hb_printf(&b, "</dd></div><div><dt>생성</dt><dd>%s</dd></div>", js(v, "created_at"));
 	if (json_is_string(json_object_get(v, "canceled_at")))
 		hb_printf(&b, "<div><dt>취소</dt><dd>%s</dd></div>", js(v, "canceled_at"));
 	if (json_is_string(json_object_get(v, "finished_at")))
-		hb_printf(&b, "<div><dt>발송 완료</dt><dd>%s</dd></div>", js(v, "finished_at"));
+		hb_printf(&b, "<div><dt>메시지 생성 완료</dt><dd>%s</dd></div>", js(v, "finished_at"));
 	hb_raw(&b, "</dl>");
 	json_t *params = json_object_get(v, "params");
 	if (json_is_object(params)) {
@@ -251,7 +255,9 @@ void ui_reservation_get(req *r)
 		ui_csrf(&b, r);
 		hb_raw(&b, "<button type=\"submit\" class=\"danger\" id=\"cancel-reservation\">예약 취소</button></form>");
 	}
-	hb_raw(&b, "</div><div class=\"card\"><h2>메시지 상태</h2><dl class=\"kv\">");
+	hb_raw(&b, "</div><div class=\"card\"><h2>메시지 상태</h2>");
+	ui_reservation_delivery(&b, v);
+	hb_raw(&b, "<dl class=\"kv\">");
 	json_t *msgs = json_object_get(v, "messages");
 	const char *k;
 	json_t *n;
@@ -518,7 +524,19 @@ void ui_message_get(req *r)
 	json_t *log = json_object_get(m, "attempt_log");
 	json_array_foreach(log, i, a) {
 		hb_printf(&b, "<tr><td class=\"num\">%D</td><td>%s</td><td>", ji(a, "attempt_no"), ui_channel_label(js(a, "channel")));
-		ui_badge(&b, js(a, "status"), ui_msg_status(js(a, "status")));
+		/* an attempt's outcome, not the message's status: only the message's last
+		 * failed attempt says what follows (issue 21: a DEAD message's attempt was
+		 * labelled "retry planned") */
+		const char *ms = js(m, "status");
+		bool last = i + 1 == json_array_size(log), failed = !strcmp(js(a, "status"), "FAILED");
+		if (!failed)
+			ui_badge(&b, js(a, "status"), ui_msg_status(js(a, "status")));
+		else if (last && (!strcmp(ms, "DEAD") || !strcmp(ms, "EXCEEDED")))
+			ui_badge(&b, "DEAD", "실패 (최종)");
+		else if (last && !strcmp(ms, "FAILED"))
+			ui_badge(&b, "FAILED", "실패 (재시도 예정)");
+		else
+			ui_badge(&b, "FAILED", "실패");
 		hb_printf(&b, "</td><td class=\"err\">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", js(a, "error"),
 			  js(a, "worker"), js(a, "started_at"), js(a, "finished_at"));
 	}

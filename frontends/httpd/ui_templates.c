@@ -97,6 +97,7 @@ static bool draft_from_form(req *r, const char *code, draft *d)
 	d->variables = form(r, "variables");
 	d->sample = form(r, "sample");
 	d->t.enabled = form(r, "enabled") != NULL;
+	d->t.confirmed = form(r, "confirmed") != NULL;
 	d->t.created_by = r->sess.username;
 	if (!strcmp(d->channel, "EMAIL"))
 		d->t.channel = BL_CHANNEL_EMAIL;
@@ -208,6 +209,27 @@ static void select2(hbuf *b, const char *name, const char *label, const char *cu
 		  lc);
 }
 
+/* The pending work a template holds (bl_template_usage), or NULL. */
+static json_t *usage_of(req *r, const char *code)
+{
+	char *json = NULL;
+	if (!code || bl_template_usage(r->ctx, code, &json) != BL_OK) {
+		bl_free(json);
+		return NULL;
+	}
+	json_t *u = json_loads(json, 0, NULL);
+	bl_free(json);
+	return u;
+}
+
+static int64_t usage_total(json_t *u)
+{
+	return u ? ji(u, "pending_messages") + ji(u, "reservations") : 0;
+}
+
+/* Set when a save needs the operator's confirmation (the page then shows the box). */
+static __thread json_t *confirm_usage;
+
 /* The page from form values (GET: from `tpl`, the stored version). */
 static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t *pv, bool is_new)
 {
@@ -232,6 +254,15 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 		hb_printf(&b, "<p class=\"meta\">버전 %D · %s %s · 작성 %s (%s) · <a href=\"/admin/templates/%u/versions\">버전 이력</a></p>",
 			  ji(tpl, "version"), ui_channel_label(js(tpl, "channel")), ui_purpose_label(js(tpl, "purpose")),
 			  js(tpl, "created_by"), js(tpl, "created_at"), code);
+	if (!is_new && tpl && !ji(tpl, "enabled")) {
+		json_t *u = usage_of(r, code);
+		if (usage_total(u))
+			hb_printf(&b, "<div class=\"hold\" id=\"template-hold\" role=\"alert\"><b>사용 중지된 템플릿이라 대기 메시지 %N건과 "
+				      "예약 %N건이 멈춰 있습니다.</b> <span class=\"way-out\">해결: 아래 <b>사용</b> 버튼으로 다시 켜거나, "
+				      "예약 화면에서 대기 중인 예약을 취소하세요.</span></div>",
+				  ji(u, "pending_messages"), ji(u, "reservations"));
+		json_decref(u);
+	}
 	hb_raw(&b, "<div class=\"editor\">");
 	hb_printf(&b, "<form method=\"post\" class=\"card\" id=\"template-form\" action=\"/admin/templates%r%u\"",
 		  is_new ? "" : "/", is_new ? "" : code);
@@ -271,19 +302,30 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	hb_raw(&b, "<details><summary>미리보기 데이터 (JSON, 저장되지 않음)</summary>");
 	textarea(&b, r, "sample", "미리보기에 쓸 값", sample, 8, false);
 	hb_raw(&b, "</details><p class=\"hint\">문법: <code>{{userName}}</code>, <code>{{totalPrice|won}}</code>, "
-		   "<code>{{#lines}}…{{/lines}}</code> — docs/templates.md</p><div class=\"actions\">"
-		   "<button type=\"submit\" name=\"action\" value=\"preview\">미리보기</button>");
+		   "<code>{{#lines}}…{{/lines}}</code> — docs/templates.md</p>");
+	if (confirm_usage)
+		hb_printf(&b, "<p class=\"confirm\" id=\"confirm-change\"><label class=\"check\"><input type=\"checkbox\" "
+			      "name=\"confirmed\" value=\"1\"> 대기 중인 메시지 %N건과 예약 %N건에 영향이 있음을 확인했습니다</label></p>",
+			  ji(confirm_usage, "pending_messages"), ji(confirm_usage, "reservations"));
+	hb_raw(&b, "<div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"preview\">미리보기</button>");
 	if (ui_can(r, BL_ROLE_OPERATOR))
-		hb_raw(&b, "<button type=\"submit\" name=\"action\" value=\"save\" class=\"primary\" id=\"save\">저장 (새 버전)</button>");
+		hb_printf(&b, "<button type=\"submit\" name=\"action\" value=\"save\" class=\"primary\" id=\"save\">%s</button>",
+			  is_new ? "만들기 (버전 1)" : "저장 (새 버전)");
 	hb_raw(&b, "</div></form>");
 	preview_panel(&b, pv);
 	hb_raw(&b, "</div>");
 	if (!is_new && ui_can(r, BL_ROLE_OPERATOR) && tpl) {
 		bool on = ji(tpl, "enabled") != 0;
+		json_t *u = on ? usage_of(r, code) : NULL;
 		hb_printf(&b, "<form method=\"post\" action=\"/admin/templates/%u/%r\" class=\"inline\">", code,
 			  on ? "disable" : "enable");
 		ui_csrf(&b, r);
-		hb_printf(&b, "<button type=\"submit\">%s</button></form>", on ? "사용 중지" : "사용");
+		hb_printf(&b, "<button type=\"submit\" id=\"toggle-enabled\">%s</button>", on ? "사용 중지" : "사용");
+		if (usage_total(u))
+			hb_printf(&b, " <span class=\"hint\" id=\"template-usage\">대기 메시지 %N건 · 예약 %N건이 이 템플릿을 씁니다</span>",
+				  ji(u, "pending_messages"), ji(u, "reservations"));
+		hb_raw(&b, "</form>");
+		json_decref(u);
 	}
 	ui_page_end(&b, r);
 	ui_send_html(r, status, &b);
@@ -362,7 +404,37 @@ static void save_or_preview(req *r, const char *code, bool is_new)
 	int64_t id = 0;
 	int version = 0;
 	static const char *const fields[] = { "name", "name", "code", "code", NULL };
+	d.t.create_only = is_new; /* creating never replaces: a new version only from the template's own page */
 	int rc = bl_template_save(r->ctx, &d.t, &id, &version);
+	if (rc == BL_ECONFLICT && is_new) {
+		json_t *cur = NULL;
+		char *json = NULL;
+		if (bl_template_get(r->ctx, code, 0, &json) == BL_OK)
+			cur = json_loads(json, 0, NULL);
+		bl_free(json);
+		ui_error(r, "code", "코드 %s인 템플릿이 이미 있습니다 (버전 %lld, %s). 새로 만들 수 없습니다: "
+				    "기존 템플릿을 고치려면 그 템플릿의 편집 화면에서 저장하세요.",
+			 code, (long long)ji(cur, "version"), cur ? js(cur, "name") : "");
+		json_decref(cur);
+		edit_page(r, 409, code, NULL, pv, is_new);
+		json_decref(pv);
+		return;
+	}
+	if (rc == BL_ECONFLICT && !d.t.confirmed) {
+		json_t *u = usage_of(r, code);
+		if (usage_total(u)) {
+			ui_error(r, NULL, "용도를 바꾸거나 사용을 중지하는 이 저장은 대기 중인 메시지 %lld건과 예약 %lld건에 "
+					  "영향을 줍니다. 아래에서 확인한 뒤 다시 저장하세요.",
+				 (long long)ji(u, "pending_messages"), (long long)ji(u, "reservations"));
+			confirm_usage = u;
+			edit_page(r, 409, code, NULL, pv, is_new);
+			confirm_usage = NULL;
+			json_decref(u);
+			json_decref(pv);
+			return;
+		}
+		json_decref(u);
+	}
 	if (rc) {
 		ui_error_lib(r, rc, fields);
 		edit_page(r, rc == BL_ECONFLICT ? 409 : 422, code, NULL, pv, is_new);
@@ -461,8 +533,37 @@ void ui_template_versions(req *r)
 	json_decref(all);
 }
 
+/* Disabling a template that pending work uses asks first (without JavaScript too), with the counts. */
+static bool confirm_disable(req *r)
+{
+	json_t *u = usage_of(r, param(r, 0));
+	if (!usage_total(u) || form(r, "confirmed")) {
+		json_decref(u);
+		return true;
+	}
+	hbuf b = { 0 };
+	char title[120];
+	snprintf(title, sizeof title, "사용 중지 확인: %s", param(r, 0));
+	ui_page_begin(&b, r, title, "templates");
+	hb_printf(&b, "<div class=\"card\" id=\"confirm-disable\"><p><b>%s</b> 템플릿을 쓰는 대기 메시지 <b>%N</b>건과 예약 "
+		      "<b>%N</b>건이 있습니다. 사용을 중지하면 이들은 다시 사용할 때까지 발송되지 않고 멈춥니다.</p>"
+		      "<form method=\"post\" action=\"/admin/templates/%u/disable\">",
+		  param(r, 0), ji(u, "pending_messages"), ji(u, "reservations"), param(r, 0));
+	ui_csrf(&b, r);
+	hb_printf(&b, "<input type=\"hidden\" name=\"confirmed\" value=\"1\"><div class=\"actions\">"
+		      "<button type=\"submit\" class=\"danger\" id=\"confirm-disable-button\">그래도 사용 중지</button> "
+		      "<a class=\"button\" href=\"/admin/templates/%u\">돌아가기</a></div></form></div>",
+		  param(r, 0));
+	ui_page_end(&b, r);
+	ui_send_html(r, 409, &b);
+	json_decref(u);
+	return false;
+}
+
 static void set_enabled(req *r, bool on)
 {
+	if (!on && !confirm_disable(r))
+		return;
 	int rc = bl_template_set_enabled(r->ctx, param(r, 0), on);
 	if (rc) {
 		ui_fail_page(r, rc);

@@ -152,7 +152,7 @@ static void group_list_page(req *r, int status)
 	size_t i;
 	json_t *g;
 	json_array_foreach(all, i, g)
-		hb_printf(&b, "<tr><td><a href=\"/admin/groups/%u\">%s</a></td><td>%s</td><td>%s</td><td>%s</td>"
+		hb_printf(&b, "<tr><td><a href=\"/admin/groups/%u\">%s</a></td><td>%s</td><td class=\"nowrap\">%s</td><td>%s</td>"
 			      "<td class=\"num\">%N</td><td>%s</td></tr>",
 			  js(g, "code"), js(g, "code"), js(g, "name"), strcmp(js(g, "kind"), "ALL") ? "지정" : "전체",
 			  js(g, "description"), ji(g, "member_count"), js(g, "created_at"));
@@ -196,7 +196,7 @@ void ui_group_create(req *r)
 {
 	const char *code = form(r, "code"), *name = form(r, "name"), *desc = form(r, "description");
 	if (!code || !name) {
-		ui_error(r, code ? "name" : "code", "%s을(를) 입력하세요.", code ? "이름" : "코드");
+		ui_error(r, code ? "name" : "code", "%s", code ? "이름을 입력하세요." : "코드를 입력하세요.");
 		group_list_page(r, 422);
 		return;
 	}
@@ -265,8 +265,10 @@ static void group_page(req *r, int status)
 		      "<div><dt>종류</dt><dd>%s</dd></div><div><dt>고객 수</dt><dd id=\"member-count\">%N</dd></div>"
 		      "<div><dt>생성</dt><dd>%s</dd></div></dl>",
 		  js(g, "code"), all ? "전체 고객 (구성원 목록 없음)" : "지정 고객", ji(g, "member_count"), js(g, "created_at"));
-	if (op) {
-		hb_printf(&b, "<form method=\"post\" action=\"/admin/groups/%u\">", code);
+	if (op && all)
+		hb_raw(&b, "<p class=\"hint\" id=\"group-fixed\">전체 고객 그룹은 바꾸거나 지울 수 없습니다.</p>");
+	if (op && !all) { /* USER_ALL cannot be changed (the library refuses it too) */
+		hb_printf(&b, "<form method=\"post\" action=\"/admin/groups/%u\" id=\"group-edit\">", code);
 		ui_csrf(&b, r);
 		hb_printf(&b, "<label>이름<input name=\"name\" value=\"%s\" required></label>",
 			  form(r, "name") ? form(r, "name") : js(g, "name"));
@@ -275,12 +277,10 @@ static void group_page(req *r, int status)
 			  form(r, "description") ? form(r, "description") : js(g, "description"));
 		ui_field_error(&b, r, "description");
 		hb_raw(&b, "<button type=\"submit\">저장</button></form>");
-		if (!all) {
-			hb_printf(&b, "<form method=\"post\" action=\"/admin/groups/%u/delete\" data-confirm=\"그룹을 삭제할까요? 구성원 정보도 지워집니다.\">",
-				  code);
-			ui_csrf(&b, r);
-			hb_raw(&b, "<button type=\"submit\" class=\"danger\">그룹 삭제</button></form>");
-		}
+		hb_printf(&b, "<form method=\"post\" action=\"/admin/groups/%u/delete\" data-confirm=\"그룹을 삭제할까요? 구성원 정보도 지워집니다.\">",
+			  code);
+		ui_csrf(&b, r);
+		hb_raw(&b, "<button type=\"submit\" class=\"danger\">그룹 삭제</button></form>");
 	} else {
 		hb_printf(&b, "<p>%s</p>", js(g, "description"));
 	}

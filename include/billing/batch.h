@@ -50,11 +50,15 @@ typedef struct {
 	bl_batch_complete_cb complete_cb;
 	void *complete_payload;
 	const volatile int *cancel; /**< when non-NULL and set: stop like bl_batch_stop */
+	/* version 2 */
+	bool allow_future;   /**< run a month after the current one (Asia/Seoul) anyway */
+	bool allow_empty;    /**< run a month without charges anyway (an empty run; no billing reservation) */
 } bl_batch_opts;
 
-#define BL_BATCH_OPTS_VERSION 1
+#define BL_BATCH_OPTS_VERSION 2
 #define BL_BATCH_OPTS_INIT \
-	{ BL_BATCH_OPTS_VERSION, BL_BATCH_NORMAL, 1, 1000, BL_CREATED_ADMIN, NULL, NULL, NULL, NULL, NULL }
+	{ BL_BATCH_OPTS_VERSION, BL_BATCH_NORMAL, 1, 1000, BL_CREATED_ADMIN, NULL, NULL, NULL, NULL, NULL, false, false }
+/** Defaults of `version` (1 or 2; a version-1 struct is filled only up to cancel). */
 BL_EXTERN(int) bl_batch_opts_init(bl_batch_opts *opts, unsigned version);
 
 /** "NORMAL", "FAILED_ONLY", "DRY_RUN", "REISSUE"; parse accepts "failed-only" too. */
@@ -65,10 +69,23 @@ BL_EXTERN(int) bl_batch_mode_parse(const char *s, bl_batch_mode *mode);
  * Start a run for `month` and work on it until it ends.  *run_id is set as
  * soon as the run exists (also on failure after that point).  Returns BL_OK
  * when it COMPLETED, BL_ESTOPPED when it was stopped, BL_ECONFLICT when the
- * month already has an active run (the message names it).
+ * month already has an active run (the message names it).  With version-2
+ * options, a month after the current one is refused (BL_EINVAL) unless
+ * allow_future, and a month without charges (modes other than FAILED_ONLY)
+ * is refused (BL_ECONFLICT, nothing created) unless allow_empty.  A run that
+ * had nothing to process creates no billing reservation.
  */
 BL_EXTERN(int) bl_batch_run(bl_ctx *ctx, const char *month, const bl_batch_opts *opts,
 			    int64_t *run_id);
+
+/**
+ * Whether bl_batch_run would refuse `month` with these options, without
+ * creating anything: BL_EINVAL for a month after the current one (Asia/Seoul,
+ * the context's clock) unless allow_future, BL_ECONFLICT for a month without
+ * charges (not FAILED_ONLY) unless allow_empty; BL_OK otherwise.  Pages ask
+ * the operator before forcing either.
+ */
+BL_EXTERN(int) bl_batch_check(bl_ctx *ctx, const char *month, const bl_batch_opts *opts);
 
 /** Continue a STOPPED or FAILED run from its checkpoint. */
 BL_EXTERN(int) bl_batch_resume(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts);

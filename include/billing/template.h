@@ -31,19 +31,37 @@ typedef struct {
 	const char *variables_json; /**< {"name":{"type":"string|number|money|date|list","required":bool}} */
 	bool enabled;
 	const char *created_by;
+	/* version 2 */
+	bool create_only;           /**< refuse (BL_ECONFLICT) when `code` exists: creating never replaces */
+	bool confirmed;             /**< the caller confirmed a change that affects pending work (see save) */
 } bl_template_opts;
 
-#define BL_TEMPLATE_OPTS_VERSION 1
+#define BL_TEMPLATE_OPTS_VERSION 2
 #define BL_TEMPLATE_OPTS_INIT \
-	{ BL_TEMPLATE_OPTS_VERSION, NULL, NULL, BL_CHANNEL_EMAIL, BL_PURPOSE_BILLING, NULL, NULL, NULL, NULL, true, NULL }
+	{ BL_TEMPLATE_OPTS_VERSION, NULL, NULL, BL_CHANNEL_EMAIL, BL_PURPOSE_BILLING, NULL, NULL, NULL, NULL, true, NULL, \
+	  false, false }
+/** Defaults of `version` (1 or 2; a version-1 struct is filled only up to created_by). */
 BL_EXTERN(int) bl_template_opts_init(bl_template_opts *opts, unsigned version);
 
 /** Check a template without storing it; errors name the part, line and column. */
 BL_EXTERN(int) bl_template_validate(const bl_template_opts *t);
 
-/** Store a new version of `code` (version 1 when new). Nothing is stored on error. */
+/**
+ * Store a new version of `code` (version 1 when new). Nothing is stored on error.
+ * With create_only, an existing code is refused (BL_ECONFLICT). A save that
+ * changes the purpose of, or disables, a template that pending work uses
+ * (bl_template_usage) is refused with BL_ECONFLICT saying how many it
+ * affects unless `confirmed` is set (version 2 options; version 1 saves as before).
+ */
 BL_EXTERN(int) bl_template_save(bl_ctx *ctx, const bl_template_opts *t, int64_t *template_id,
 				int *version);
+
+/**
+ * What still waits on template `code`: *json gets {"code", "enabled",
+ * "pending_messages" (WAITING, PROCESSING or FAILED awaiting a retry),
+ * "reservations" (WAITING or PROCESSING reservations that will use it)}.
+ */
+BL_EXTERN(int) bl_template_usage(bl_ctx *ctx, const char *code, char **json);
 
 /** A version of a template as JSON (version 0: the latest). */
 BL_EXTERN(int) bl_template_get(bl_ctx *ctx, const char *code, int version, char **json);

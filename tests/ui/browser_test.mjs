@@ -32,6 +32,12 @@ const PASSWORD = 'correct horse battery';
 const MONTH = '2026-10';
 const SHOTS = process.env.UI_SCREENSHOT_DIR || '';
 
+/* HH:MM in Asia/Seoul, `minutes` from now */
+function kstHHMM(minutes) {
+  const d = new Date(Date.now() + 9 * 3600e3 + minutes * 60e3);
+  return d.toISOString().slice(11, 16);
+}
+
 function skip(reason) {
   console.log(`1..0 # SKIP ${reason}`);
   process.exit(0);
@@ -51,6 +57,7 @@ for (const exe of [HTTPD, CLI, WORKER])
     process.exit(1);
   }
 
+const QUIET_END = kstHHMM(120);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bl-ui-test.'));
 const env = {
   ...process.env,
@@ -61,6 +68,8 @@ const env = {
   BILLING_PWHASH_FAST: '1', BILLING_ENV: 'test', BILLING_MAILDIR: '',
   /* some sends fail for good, so there are dead letters to retry */
   BILLING_MOCK_SMS_PERMANENT_PERMILLE: '300', BILLING_MOCK_EMAIL_PERMANENT_PERMILLE: '300',
+  /* quiet hours around now (KST), whatever the hour: NOTICE SMS are held (issue 21 step) */
+  BILLING_QUIET_START: kstHHMM(-60), BILLING_QUIET_END: QUIET_END, BILLING_QUIET_SMS_NOTICE: '1',
 };
 delete env.BILLING_ENV_FILE;
 delete env.BILLING_MIGRATIONS_DIR;
@@ -71,6 +80,9 @@ function sql(statement) {
   if (r.status !== 0) throw new Error(`sql failed: ${statement.slice(0, 80)}: ${r.stderr}`);
   return r.stdout;
 }
+
+/* a query in this test's database */
+const dbq = (statement) => sql(`USE \`${DB}\`; ${statement}`).trim();
 
 function run(exe, args, input) {
   const r = spawnSync(exe, args, { env, cwd: tmp, input, encoding: 'utf8', timeout: 120000 });
@@ -151,7 +163,7 @@ async function shot(name) {
 }
 const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
 
-console.log('1..13');
+console.log('1..20');
 
 await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
   await page.goto(`${base}/admin/batch`);
@@ -300,6 +312,129 @@ await step('retry a failed message from the dead letters', async () => {
   check((await page.locator(`#messages tr[data-id="${id}"]`).count()) === 0, 'no longer dead');
   await page.goto(`${base}/admin/messages/${id}`);
   check((await text('h2 .badge')) === '대기', 'WAITING again');
+});
+
+/* ---- issue 21: the operator walk-through ---- */
+
+await step('a new template with an existing code is refused, nothing is overwritten', async () => {
+  const before = dbq("SELECT MAX(version), SUM(enabled), MIN(purpose) FROM message_templates WHERE code = 'DEFAULT_BILLING_SMS'");
+  await page.goto(`${base}/admin/templates/new`);
+  await page.fill('#template-form input[name=code]', 'DEFAULT_BILLING_SMS');
+  await page.fill('#template-form input[name=name]', 'x');
+  await page.selectOption('#template-form select[name=purpose]', 'NOTICE');
+  await page.uncheck('#template-form input[name=enabled]');
+  await page.fill('textarea[name=body_text]', 'hi');
+  const [resp] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/admin/templates'), page.click('#save')]);
+  check(resp.status() === 409, `status ${resp.status()}`);
+  const err = await text('.err-slot[data-slot="code"] .field-error');
+  check(err.includes('이미 있습니다') && err.includes('DEFAULT_BILLING_SMS'), `error at the code: ${err}`);
+  check(dbq("SELECT MAX(version), SUM(enabled), MIN(purpose) FROM message_templates WHERE code = 'DEFAULT_BILLING_SMS'") === before,
+    'the stored template is unchanged');
+});
+
+let billResId = 0;
+await step('disabling a template in use asks with the counts; the hold shows on the reservation and the dashboard', async () => {
+  /* the run's billing reservation waits (BILLING_RESERVATION_DELAY_S) on DEFAULT_BILLING_SMS */
+  billResId = Number(dbq(`SELECT MAX(id) FROM message_reservations WHERE status = 'WAITING' AND target_month = '${MONTH}'`));
+  check(billResId > 0, 'a waiting billing reservation');
+  await page.goto(`${base}/admin/templates/DEFAULT_BILLING_SMS`);
+  check((await text('#template-usage')).includes('예약'), 'usage shown next to the button');
+  await page.click('#toggle-enabled');
+  await page.waitForSelector('#confirm-disable');
+  check((await text('#confirm-disable')).includes('멈춥니다'), 'the confirmation says what stops');
+  check(dbq("SELECT SUM(enabled) FROM message_templates WHERE code = 'DEFAULT_BILLING_SMS'") !== '0', 'not yet disabled');
+  await Promise.all([page.waitForURL(/ok=disabled/), page.click('#confirm-disable-button')]);
+  check((await text('#template-hold')).includes('멈춰 있습니다'), 'the template page shows the hold');
+  await page.goto(`${base}/admin/reservations/${billResId}`);
+  const hold = await text('#reservation-hold');
+  check(hold.includes('DEFAULT_BILLING_SMS') && hold.includes('사용'), `reservation hold: ${hold}`);
+  await page.goto(`${base}/admin`);
+  const d = await text('#holds li[data-kind="TEMPLATE_DISABLED"]');
+  check(d.includes('DEFAULT_BILLING_SMS') && d.includes('해결'), `dashboard hold: ${d}`);
+  /* the way out */
+  await page.goto(`${base}/admin/templates/DEFAULT_BILLING_SMS`);
+  await Promise.all([page.waitForURL(/ok=enabled/), page.click('#toggle-enabled')]);
+  await page.goto(`${base}/admin`);
+  check((await page.locator('#holds li[data-kind="TEMPLATE_DISABLED"]').count()) === 0, 'hold gone');
+});
+
+await step('batch form: a bad month says 01-12, both bad numbers are named at their own fields', async () => {
+  await page.goto(`${base}/admin/batch`);
+  await page.fill('#batch-start input[name=month]', '2026-13');
+  await page.click('#batch-start button[type=submit]');
+  const m = await text('.err-slot[data-slot="month"] .field-error');
+  check(m.includes('01부터 12') && !/[a-z]{4,}/.test(m), `Korean month error: ${m}`);
+  await page.fill('#batch-start input[name=month]', MONTH);
+  await page.fill('#batch-start input[name=partitions]', '-1');
+  await page.fill('#batch-start input[name=chunk_size]', '0');
+  await page.click('#batch-start button[type=submit]');
+  check((await page.locator('.err-slot[data-slot="partitions"] .field-error').count()) === 1, 'partitions error once');
+  check((await page.locator('.err-slot[data-slot="chunk_size"] .field-error').count()) === 1, 'chunk error');
+  check((await page.locator('.err-slot[data-slot="_form"] .field-error').count()) === 0, 'nothing repeated at the top');
+});
+
+await step('a future month is refused unless forced; a month without charges asks and then says 0 charges', async () => {
+  await page.goto(`${base}/admin/batch`);
+  await page.fill('#batch-start input[name=month]', '2999-01');
+  await page.click('#batch-start button[type=submit]');
+  check((await text('.err-slot[data-slot="month"] .field-error')).includes('미래'), 'future refused');
+  check((await page.locator('#ask-future').count()) === 1, 'asks to force');
+  await page.fill('#batch-start input[name=month]', '2020-01');
+  await page.click('#batch-start button[type=submit]');
+  check((await text('.err-slot[data-slot="month"] .field-error')).includes('청구 내역이 없습니다'), 'empty month asks');
+  check(dbq("SELECT COUNT(*) FROM batch_runs WHERE target_month = '2020-01'") === '0', 'no run yet');
+  await page.check('#ask-empty input');
+  await Promise.all([page.waitForURL(/\/admin\/batch\/\d+/), page.click('#batch-start button[type=submit]')]);
+  await page.waitForFunction(() => document.querySelector('#run-progress').getAttribute('data-status') === 'COMPLETED');
+  await page.reload();
+  check((await text('#run-progress .badge')).includes('청구 0건'), 'says 0 charges');
+  check((await page.locator('#zero-charges').count()) === 1, 'explains it');
+  check(dbq("SELECT COUNT(*) FROM message_reservations WHERE target_month = '2020-01'") === '0', 'no billing reservation');
+});
+
+await step('a NOTICE SMS reserved now in quiet hours: created, expanded, and shown waiting for the window end', async () => {
+  await page.goto(`${base}/admin/reservations/new`);
+  await page.selectOption('select[name=template_code]', 'NOTICE_MAINTENANCE_SMS');
+  await page.check('input[name=target][value=group]');
+  await page.selectOption('select[name=group_code]', 'VIP');
+  await page.fill('textarea[name=params]', '{"maintenanceDate":"2026-12-01","startTime":"02:00","endTime":"06:00"}');
+  await Promise.all([page.waitForURL(/\/admin\/reservations\/\d+\?ok=created/), page.click('#create-reservation')]);
+  const id = Number(page.url().match(/reservations\/(\d+)/)[1]);
+  const quiet = await text('#reservation-quiet');
+  check(quiet.includes(QUIET_END), `quiet-hours end at creation (${QUIET_END}): ${quiet}`);
+  run(CLI, ['reservation', 'tick']);
+  await page.goto(`${base}/admin/reservations/${id}`);
+  check((await text('h2 .badge')) === '생성 완료', 'expansion done, not "sent"');
+  const d = await text('#delivery');
+  check(d.includes('발송 대기') && !d.includes('발송 완료'), `delivery held: ${d}`);
+  check((await text('#reservation-quiet')).includes('발송됩니다'), 'says when');
+  await page.goto(`${base}/admin`);
+  check((await text('#holds li[data-kind="QUIET_HOURS"]')).includes('까지'), 'dashboard shows the quiet hours');
+  await page.goto(`${base}/admin/reservations/${billResId}`);
+  check((await text('#requester')).includes('정산 실행'), 'requester in words');
+});
+
+await step('the dashboard headlines the newest real run and labels attempts', async () => {
+  run(CLI, ['batch', 'run', '--month', MONTH, '--mode', 'dry-run']);
+  await page.goto(`${base}/admin`);
+  check((await text('#run-progress h2')).includes('일반'), `not the dry run: ${await text('#run-progress h2')}`);
+  check((await text('#attempts-window')).includes('시도'), 'attempts labelled');
+});
+
+await step('a DEAD message\'s last attempt says final, USER_ALL cannot be edited, no favicon request', async () => {
+  const favicon = [];
+  page.on('request', (q) => { if (new URL(q.url()).pathname === '/favicon.ico') favicon.push(q.url()); });
+  const dead = Number(dbq("SELECT MAX(id) FROM messages WHERE status = 'DEAD' AND attempts > 0"));
+  check(dead > 0, 'a dead letter with attempts');
+  await page.goto(`${base}/admin/messages/${dead}`);
+  const badges = await page.locator('#attempts tbody tr .badge').allTextContents();
+  check(badges[badges.length - 1] === '실패 (최종)', `last attempt: ${badges.join(', ')}`);
+  check(!badges.some((b) => b.includes('재시도 예정')), `no retry promised: ${badges.join(', ')}`);
+  await page.goto(`${base}/admin/groups/USER_ALL`);
+  check((await page.locator('#group-edit').count()) === 0 && (await page.locator('#group-fixed').count()) === 1,
+    'USER_ALL has no edit form');
+  await page.waitForTimeout(300);
+  check(favicon.length === 0, `favicon requested: ${favicon.join(' ')}`);
 });
 
 await step('values are escaped: a group named <script> shows as text', async () => {

@@ -44,12 +44,12 @@ CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)  # bl_clock_fn
 
 class BatchOpts(Structure):
     _c_type_ = "bl_batch_opts"
-    VERSION = 1
+    VERSION = 2
     _fields_ = [("version", c_uint), ("mode", c_int), ("partitions", c_int),
                 ("chunk_size", c_int), ("created_by", c_int),
                 ("progress_cb", BATCH_PROGRESS_CB), ("progress_payload", c_void_p),
                 ("complete_cb", BATCH_COMPLETE_CB), ("complete_payload", c_void_p),
-                ("cancel", POINTER(c_int))]
+                ("cancel", POINTER(c_int)), ("allow_future", c_bool), ("allow_empty", c_bool)]
 
 
 class SeedStats(Structure):
@@ -107,11 +107,12 @@ class UserFilter(Structure):
 
 class TemplateOpts(Structure):
     _c_type_ = "bl_template_opts"
-    VERSION = 1
+    VERSION = 2
     _fields_ = [("version", c_uint), ("code", c_char_p), ("name", c_char_p),
                 ("channel", c_int), ("purpose", c_int), ("subject", c_char_p),
                 ("body_html", c_char_p), ("body_text", c_char_p),
-                ("variables_json", c_char_p), ("enabled", c_bool), ("created_by", c_char_p)]
+                ("variables_json", c_char_p), ("enabled", c_bool), ("created_by", c_char_p),
+                ("create_only", c_bool), ("confirmed", c_bool)]
 
 
 class EnqueueStats(Structure):
@@ -255,6 +256,7 @@ SIGNATURES = {
     "bl_batch_mode_name": (s, [c_int]),
     "bl_batch_mode_parse": (RC, [s, P(c_int)]),
     "bl_batch_run": (RC, [vp, s, P(BatchOpts), P(i64)]),
+    "bl_batch_check": (RC, [vp, s, P(BatchOpts)]),
     "bl_batch_resume": (RC, [vp, i64, P(BatchOpts)]),
     "bl_batch_join": (RC, [vp, i64, P(BatchOpts)]),
     "bl_batch_stop": (RC, [vp, i64]),
@@ -271,6 +273,7 @@ SIGNATURES = {
     "bl_template_list": (RC, [vp, out_s]),
     "bl_template_versions": (RC, [vp, s, out_s]),
     "bl_template_set_enabled": (RC, [vp, s, c_bool]),
+    "bl_template_usage": (RC, [vp, s, out_s]),
     "bl_template_preview": (RC, [vp, s, c_int, s, i64, out_s]),
     "bl_template_render": (RC, [s, s, c_bool, out_s]),
     "bl_sms_bytes": (RC, [s, P(c_size_t)]),
@@ -301,6 +304,7 @@ SIGNATURES = {
     "bl_reservation_after_batch": (RC, [vp, i64, s, P(i64)]),
     # stats.h
     "bl_stats_get": (RC, [vp, c_int, out_s]),
+    "bl_hold_list": (RC, [vp, out_s]),
     # group.h
     "bl_group_create": (RC, [vp, s, s, s, P(i64)]),
     "bl_group_list": (RC, [vp, out_s]),

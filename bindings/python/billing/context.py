@@ -244,9 +244,11 @@ class Context(MessagingMixin, AdminMixin):
 
     # -- batch.h --
     def _batch_opts(self, mode, partitions, chunk_size, created_by, progress, on_complete,
-                    stop):
+                    stop, allow_future=False, allow_empty=False):
         o = _ffi.BatchOpts()
         lib().bl_batch_opts_init(byref(o), _ffi.BatchOpts.VERSION)
+        o.allow_future = bool(allow_future)
+        o.allow_empty = bool(allow_empty)
         if mode is not None:
             o.mode = batch_mode_parse(mode)
         if partitions is not None:
@@ -286,8 +288,13 @@ class Context(MessagingMixin, AdminMixin):
         for cb in cbs:
             cb.reraise()
 
+    def batch_check(self, month, mode=None, allow_future=False, allow_empty=False):
+        """bl_batch_check: raise what batch_run would refuse (future month, no charges) without running."""
+        opts, _cbs = self._batch_opts(mode, None, None, None, None, None, None, allow_future, allow_empty)
+        lib().bl_batch_check(self.handle, enc(month), byref(opts))
+
     def batch_run(self, month, mode=None, partitions=None, chunk_size=None, created_by=None,
-                  progress=None, on_complete=None, stop=None):
+                  progress=None, on_complete=None, stop=None, allow_future=False, allow_empty=False):
         """bl_batch_run: issue `month`'s statements → the run id once it COMPLETED.
 
         `mode`: "normal", "failed-only", "dry-run", "reissue".
@@ -296,10 +303,12 @@ class Context(MessagingMixin, AdminMixin):
         failed; returning False stops the run.  `on_complete(run_id, month)`
         when it completes.  `stop`: a StopFlag to stop it from elsewhere.
         A stopped run raises Stopped with `.run_id`; an exception raised by
-        a callback stops the run and is re-raised here.
+        a callback stops the run and is re-raised here.  A month after the
+        current one raises InvalidArgument unless `allow_future`; a month
+        without charges raises Conflict unless `allow_empty`.
         """
         opts, cbs = self._batch_opts(mode, partitions, chunk_size, created_by, progress,
-                                     on_complete, stop)
+                                     on_complete, stop, allow_future, allow_empty)
         run_id = c_int64()
         self._batch_call(lib().bl_batch_run, run_id, cbs, self.handle, enc(month),
                          byref(opts), byref(run_id))

@@ -17,14 +17,24 @@ class MessagingMixin:
 
         Fields: channel ("EMAIL"/"SMS"), purpose ("BILLING"/"NOTICE"),
         subject, body_html, body_text, variables (dict or JSON), enabled,
-        created_by.  InvalidArgument names the part, line and column.
+        created_by, confirmed (a purpose change or a disable that affects
+        pending work is refused with Conflict unless confirmed).
+        InvalidArgument names the part, line and column.
         """
         opts = _template_opts(code, name, **fields)
         tid, ver = c_int64(), c_int()
         lib().bl_template_save(self.handle, byref(opts), byref(tid), byref(ver))
         return tid.value, ver.value
 
-    template_create = template_save
+    def template_create(self, code, name, **fields):
+        """bl_template_save with create_only: version 1 of a new code; Conflict when it exists."""
+        return self.template_save(code, name, create_only=True, **fields)
+
+    def template_usage(self, code):
+        """bl_template_usage: pending messages and reservations that use the template."""
+        out = _out()
+        lib().bl_template_usage(self.handle, enc(code), byref(out))
+        return _json_out(out)
 
     def template_get(self, code, version=0):
         """bl_template_get: one version (0: the latest)."""
@@ -206,6 +216,12 @@ class MessagingMixin:
         return rid.value
 
     # -- stats.h --
+    def holds(self):
+        """bl_hold_list: what holds work back now (disabled templates, quiet hours, stopped runs, Redis)."""
+        out = _out()
+        lib().bl_hold_list(self.handle, byref(out))
+        return _json_out(out)
+
     def stats(self, window_minutes=60):
         """bl_stats_get: dashboard statistics (messages, sends per minute, batches)."""
         out = _out()
