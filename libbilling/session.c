@@ -213,9 +213,10 @@ int bl_session_csrf_check(const bl_session *s, const char *token)
  *
  * Per (username, client) and per client, a failure counter that lives
  * BILLING_LOGIN_WINDOW_S.  The first BILLING_LOGIN_MAX_FAILS failures (4 ×
- * for a client over all usernames) are free; after that a gate key allows
- * one attempt, then closes for a backoff that doubles with each failure
- * (1 s, 2 s, 4 s … at most the window).  Nothing is a lock-out: the backoff
+ * for a client over all usernames) are free; the last of them closes a gate
+ * for 1 s, and every later attempt must find the gate open and closes it
+ * again for a backoff that doubles with each failure (1 s, 2 s, 4 s … at
+ * most the window).  Nothing is a lock-out: the backoff
  * belongs to the (username, client) that failed, so an attacker elsewhere
  * cannot lock a real admin out.  An attempt is counted before the password
  * is checked, so parallel requests get no extra guesses.
@@ -265,17 +266,30 @@ static int count_attempt(redisContext *r, const char *key, int64_t window, long 
 	return redis_int(r, 3, e, &ignored);
 }
 
-/* Past the free attempts: take the gate (one attempt per backoff) or learn
- * how long it stays closed.  *wait_ms 0: taken. */
-static int take_gate(redisContext *r, const char *gate, long long over, int64_t window, int64_t *wait_ms)
+static int64_t backoff_ms(long long over, int64_t window)
 {
 	int64_t backoff = 1000;
 	for (long long k = 1; k < over && backoff < window * 1000; k++)
 		backoff *= 2;
-	if (backoff > window * 1000)
-		backoff = window * 1000;
+	return backoff > window * 1000 ? window * 1000 : backoff;
+}
+
+/* Close the gate for the backoff of the `over`-th failure past the free ones. */
+static int close_gate(redisContext *r, const char *gate, long long over, int64_t window)
+{
 	char px[24];
-	snprintf(px, sizeof px, "%lld", (long long)backoff);
+	snprintf(px, sizeof px, "%lld", (long long)backoff_ms(over, window));
+	long long ignored;
+	const char *set[] = { "SET", gate, "1", "PX", px };
+	return redis_int(r, 5, set, &ignored);
+}
+
+/* Past the free attempts: take the gate (one attempt per backoff) or learn
+ * how long it stays closed.  *wait_ms 0: taken. */
+static int take_gate(redisContext *r, const char *gate, long long over, int64_t window, int64_t *wait_ms)
+{
+	char px[24];
+	snprintf(px, sizeof px, "%lld", (long long)backoff_ms(over, window));
 	const char *set[] = { "SET", gate, "1", "PX", px, "NX" };
 	redisReply *rep = NULL;
 	int rc = bl__redis_cmd(r, 6, set, &rep);
@@ -415,6 +429,11 @@ int bl_session_login(bl_ctx *ctx, const bl_login_opts *o, char sid_out[BL_SESSIO
 	int64_t admin_id = 0;
 	rc = bl_admin_verify(ctx, user, o->password, &admin_id, NULL);
 	if (rc == BL_EAUTH) {
+		/* the next attempt waits: from the last free failure on */
+		if (n_user >= max)
+			close_gate(r, g_user, n_user - max + 1, window);
+		if (n_client >= 4 * max)
+			close_gate(r, g_client, n_client - 4 * max + 1, window);
 		audit_login(ctx, user, "login.failed", client);
 		return BL_EAUTH;
 	}

@@ -111,15 +111,24 @@ static size_t parse_entries(redisReply *arr, entry *out, size_t max)
 	size_t n = 0;
 	for (size_t i = 0; arr && arr->type == REDIS_REPLY_ARRAY && i < arr->elements && n < max; i++) {
 		redisReply *e = arr->element[i];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING ||
+		    !e->element[0]->str)
 			continue;
 		entry *x = &out[n++];
 		snprintf(x->sid, sizeof x->sid, "%s", e->element[0]->str);
 		x->mid = 0;
 		redisReply *f = e->element[1];
-		for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2)
-			if (f->element[k]->type == REDIS_REPLY_STRING && !strcmp(f->element[k]->str, "id"))
-				x->mid = atoll(f->element[k + 1]->str);
+		/* an entry says no more than "message #id may be due": anything
+		 * malformed (not a string, not a positive number) is no id at all,
+		 * and the claim below checks status and due time in the database */
+		for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2) {
+			redisReply *key = f->element[k], *val = f->element[k + 1];
+			int64_t id = 0;
+			if (key->type == REDIS_REPLY_STRING && key->str && !strcmp(key->str, "id") &&
+			    val->type == REDIS_REPLY_STRING && val->str &&
+			    bl__parse_i64(val->str, 1, INT64_MAX, &id) == BL_OK)
+				x->mid = id;
+		}
 	}
 	return n;
 }
@@ -229,7 +238,9 @@ static int claim(wk_thread *t, const entry *es, size_t n, const char *token, job
 			"next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND WHERE id IN (",
 			/* not "published_at IS NOT NULL": the relay may not have committed yet
 			 * (its row lock makes this wait instead) */
-			") AND (status = 'WAITING' OR (status = 'FAILED' AND next_attempt_at <= NOW(3)))");
+			/* due: a stream entry cannot bring forward a message held back
+			 * (quiet hours, a retry's backoff, a reservation's time) */
+			") AND status IN ('WAITING', 'FAILED') AND next_attempt_at <= NOW(3)");
 		rc = sql ? bl__db_exec(t->db, sql, ps, (unsigned)k, NULL, NULL) : BL_ENOMEM;
 	}
 	if (rc || k == 2) {

@@ -147,7 +147,16 @@ Test(clock, the_database_follows_the_context_clock, .timeout = 120)
 
 Test(clock, sessions_expire_by_the_context_clock, .timeout = 60)
 {
-	bl_ctx *ctx = tu_ctx_fresh("clock_session");
+	/* the idle expiry only: an absolute lifetime far beyond it
+	 * (test_security_db checks BILLING_SESSION_MAX_S by the same clock) */
+	bl_config *cfg0 = tu_config("clock_session");
+	cr_assert_eq(bl_config_set(cfg0, "BILLING_SESSION_MAX_S", "2592000"), BL_OK);
+	bl_ctx *ctx = NULL;
+	cr_assert_eq(bl_ctx_new(&ctx, cfg0), BL_OK);
+	bl_config_free(cfg0);
+	cr_assert_eq(bl_ctx_drop_database(ctx), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_ctx_create_database(ctx), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_migrate(ctx, NULL), BL_OK, "%s", bl_error_last());
 	int64_t t = at(2030, 6, 1, 12, 0, 0);
 	cr_assert_eq(bl_ctx_set_time(ctx, t), BL_OK);
 	int64_t admin = 0;

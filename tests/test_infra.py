@@ -486,10 +486,12 @@ class ComposeFile(unittest.TestCase):
         self.assertEqual(self.example.get("HTTP_PORT"), settings.get("BILLING_HTTP_PORT", "8080"))
         # required secrets are required
         self.assertEqual(self.example.get("BILLING_DATA_KEY"), "", "never ship a data key")
+        self.assertEqual(self.example.get("REDIS_PASSWORD"), "", "never ship a Redis password")
 
     def resolved_env(self, service):
         env = dict(self.example)
         env["BILLING_DATA_KEY"] = DUMMY_KEY
+        env["REDIS_PASSWORD"] = "dummy-redis-password"  # required, like the key
         raw = self.services[service].get("environment") or {}
         if isinstance(raw, list):
             raw = dict(x.split("=", 1) if "=" in x else (x, "") for x in raw)

@@ -217,9 +217,12 @@ static pid_t redis_start(int port, const char *dir)
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, STDOUT_FILENO);
 		dup2(devnull, STDERR_FILENO);
-		execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-		       "--appendonly", "yes", "--appendfsync", "always", "--dir", dir, "--loglevel", "warning",
-		       (char *)NULL);
+		/* the same password as the servers of scripts/services (REDIS_PASSWORD) */
+		const char *pw = getenv("REDIS_PASSWORD");
+		const char *argv[] = { "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
+				       "--appendonly", "yes", "--appendfsync", "always", "--dir", dir, "--loglevel",
+				       "warning", pw && *pw ? "--requirepass" : NULL, pw, NULL };
+		execvp("redis-server", (char *const *)argv);
 		_exit(127);
 	}
 	char cmd[128];

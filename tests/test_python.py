@@ -147,6 +147,7 @@ class T1Loading(unittest.TestCase):
     def test_error_codes_map_to_classes(self):
         self.assertIs(billing.error_class(-3), billing.NotFound)
         self.assertIs(billing.error_class(-11), billing.Stopped)
+        self.assertIs(billing.error_class(-14), billing.RateLimited)
         self.assertIs(billing.error_class(-999), billing.BillingError)
         self.assertEqual(billing.strerror(-3), "not found")
 

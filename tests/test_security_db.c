@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "db.h"
 #include "seed_private.h"
+#include "stream_private.h"
 
 #define EXPECT_MSG(needle) \
 	cr_expect(strstr(bl_error_last(), (needle)), "message '%s' lacks '%s'", bl_error_last(), (needle))
@@ -136,11 +137,9 @@ Test(login, backoff_per_account_and_client, .init = setup, .fini = teardown)
 		cr_expect_eq(try_login(c, "admin", "wrong password", "10.0.0.66", &retry), BL_EAUTH);
 		cr_expect_eq(retry, 0);
 	}
-	cr_expect_eq(try_login(c, "admin", "wrong password", "10.0.0.66", &retry), BL_EAUTH);
-	cr_expect_eq(retry, 0, "the first attempt past the free ones is checked");
 	cr_expect_eq(try_login(c, "ADMIN ", PW, "10.0.0.66", &retry), BL_EAUTH,
-		     "'ADMIN ' is the same account: in its backoff");
-	cr_expect_gt(retry, 0);
+		     "'ADMIN ' is the same account: in its backoff, not checked");
+	cr_expect_eq(retry, 1);
 	EXPECT_MSG("try again in");
 	/* the real admin elsewhere is not locked out */
 	cr_expect_eq(try_login(c, "admin", PW, "10.0.0.7", &retry), BL_OK, "%s", bl_error_last());
@@ -149,8 +148,8 @@ Test(login, backoff_per_account_and_client, .init = setup, .fini = teardown)
 	cr_expect_eq(try_login(c, "admin", "wrong password", "10.0.0.66", &retry), BL_EAUTH);
 	cr_expect_eq(retry, 0);
 	cr_expect_eq(try_login(c, "admin", "wrong password", "10.0.0.66", &retry), BL_EAUTH);
-	cr_expect_gt(retry, 1, "the backoff doubles (%d s)", retry);
-	cr_expect_eq(tu_i64(c, "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'"), 4);
+	cr_expect_eq(retry, 2, "the backoff doubles (%d s)", retry);
+	cr_expect_eq(tu_i64(c, "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'"), 3);
 	cr_expect_geq(tu_i64(c, "SELECT COUNT(*) FROM audit_log WHERE action = 'login.refused'"), 2);
 	bl_ctx_free(c);
 }
@@ -168,7 +167,8 @@ static void *guess_main(void *p)
 	return NULL;
 }
 
-/* Counted before the check: 12 parallel guesses get 2 free + 1 gated check. */
+/* Counted before the check: 12 parallel guesses get the 2 free ones and at
+ * most 1 through the gate. */
 Test(login, parallel_requests_get_no_extra_guesses, .init = setup, .fini = teardown)
 {
 	bl_ctx *c = login_ctx("security_db", "2");
@@ -188,9 +188,9 @@ Test(login, parallel_requests_get_no_extra_guesses, .init = setup, .fini = teard
 		else
 			checked++;
 	}
-	cr_expect_eq(checked, 3, "%d passwords checked of %d parallel attempts", checked, N);
-	cr_expect_eq(refused, N - 3);
-	cr_expect_eq(tu_i64(c, "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'"), 3);
+	cr_expect(checked >= 2 && checked <= 3, "%d passwords checked of %d parallel attempts", checked, N);
+	cr_expect_eq(refused, N - checked);
+	cr_expect_eq(tu_i64(c, "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'"), checked);
 	bl_ctx_free(c);
 }
 
@@ -263,4 +263,72 @@ Test(sessions, fast_hashing_is_for_tests_only, .init = setup, .fini = teardown)
 	cr_expect_eq(bl_config_set(cfg, "BILLING_ENV", "staging"), BL_ECONFIG);
 	bl_ctx_free(c);
 	bl_config_free(cfg);
+}
+
+/* ---- the worker trusts a stream entry no further than "message #id may be due" ---- */
+
+Test(worker, crafted_stream_entries_neither_crash_nor_bring_messages_forward, .init = setup, .fini = teardown,
+     .timeout = 180)
+{
+	bl_config *cfg = NULL;
+	cr_assert_eq(bl_config_copy(&cfg, bl_ctx_config(ctx)), BL_OK);
+	cr_assert_eq(bl_config_set(cfg, "BILLING_MAILDIR", ""), BL_OK);
+	cr_assert_eq(bl_config_set(cfg, "BILLING_MOCK_EMAIL_TRANSIENT_PERMILLE", "0"), BL_OK);
+	bl_ctx *c = NULL;
+	cr_assert_eq(bl_ctx_new(&c, cfg), BL_OK);
+	bl_config_free(cfg);
+	tu_clock_start(c, tu_seoul(2026, 12, 3, 10, 0, 0));
+	bl_seed_opts so;
+	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
+	so.users = 30;
+	so.month = "2026-11";
+	so.invalid_permille = 0;
+	cr_assert_eq(bl_seed_run(c, &so, NULL), BL_OK, "%s", bl_error_last());
+	int64_t run = 0;
+	cr_assert_eq(bl_batch_run(c, "2026-11", NULL, &run), BL_OK, "%s", bl_error_last());
+	bl_enqueue_stats st;
+	cr_assert_eq(bl_message_enqueue_statements(c, "2026-11", 0, &st), BL_OK, "%s", bl_error_last());
+	cr_assert_gt(st.created, 0);
+	/* every message held a day (as quiet hours or a backoff would), and
+	 * not yet published: only forged entries name them */
+	tu_sql(c, "UPDATE messages SET next_attempt_at = NOW(3) + INTERVAL 1 DAY");
+	redisContext *r = bl__ctx_redis(c);
+	cr_assert(r, "%s", bl_error_last());
+	char key[256];
+	bl__stream_key(bl_ctx_config(c), key, sizeof key);
+	cr_assert_eq(bl__stream_ensure_group(r, bl_ctx_config(c)), BL_OK, "%s", bl_error_last());
+	long long first = tu_i64(c, "SELECT MIN(id) FROM messages"), last = tu_i64(c, "SELECT MAX(id) FROM messages");
+	for (long long id = first; id <= last; id++) {
+		char v[24];
+		snprintf(v, sizeof v, "%lld", id);
+		const char *argv[] = { "XADD", key, "*", "id", v };
+		redisReply *rep = NULL;
+		cr_assert_eq(bl__redis_cmd(r, 5, argv, &rep), BL_OK, "%s", bl_error_last());
+		freeReplyObject(rep);
+	}
+	static const char *const junk[][2] = { { "id", "" }, { "id", "abc" }, { "id", "-1" }, { "id", "0" },
+					      { "id", "99999999999999999999" }, { "x", "1" }, { "id", "1e3" } };
+	for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+		const char *argv[] = { "XADD", key, "*", junk[i][0], junk[i][1] };
+		redisReply *rep = NULL;
+		cr_assert_eq(bl__redis_cmd(r, 5, argv, &rep), BL_OK, "%s", bl_error_last());
+		freeReplyObject(rep);
+	}
+	tu_sql(c, "UPDATE messages SET published_at = NOW(3)"); /* the relay has nothing to publish */
+	bl_worker_opts o;
+	cr_assert_eq(bl_worker_opts_init(&o, BL_WORKER_OPTS_VERSION), BL_OK);
+	o.threads = 2;
+	o.idle_exit_ms = 1500;
+	cr_assert_eq(bl_worker_run(c, &o), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(tu_i64(c, "SELECT COUNT(*) FROM messages WHERE status <> 'WAITING' OR attempts > 0"), 0,
+		     "a forged stream entry sent a message before its time");
+	cr_expect_eq(tu_i64(c, "SELECT COUNT(*) FROM message_ledger"), 0);
+	/* and the worker consumed (acknowledged) every entry, junk included */
+	const char *pend[] = { "XPENDING", key, bl_config_get(bl_ctx_config(c), "BILLING_STREAM_GROUP") };
+	redisReply *rep = NULL;
+	cr_assert_eq(bl__redis_cmd(r, 3, pend, &rep), BL_OK);
+	cr_expect(rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->element[0]->integer == 0,
+		  "stream entries left pending");
+	freeReplyObject(rep);
+	bl_ctx_free(c);
 }

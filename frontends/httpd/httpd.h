@@ -55,6 +55,7 @@ struct req {
 	json_t *json;     /* parsed body object, or NULL */
 	/* an error decided from the headers, sent once the body is drained */
 	int early_status;
+	bool discard_body; /* a page's POST from nobody allowed to make it: read and dropped */
 	char early_code[32];
 	char early_msg[160];
 	char allow[64]; /* methods of the path, for a 405's Allow header */

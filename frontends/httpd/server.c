@@ -264,7 +264,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		size_t n = *upload_size;
 		*upload_size = 0;
 		r->body_seen += n;
-		if (r->answered || r->early_status)
+		if (r->answered || r->early_status || r->discard_body)
 			return r->body_seen > DRAIN_MAX ? MHD_NO : MHD_YES; /* drained, within bounds */
 		if (r->body_len + n > opts.max_body) {
 			early(r, 413, "payload_too_large", "request body exceeds %zu bytes", opts.max_body);

@@ -189,6 +189,7 @@ void ui_message_retry_filter(req *r);
 void ui_group_list(req *r);
 void ui_group_create(req *r);
 void ui_group_get(req *r);
+void ui_group_search(req *r);
 void ui_group_update(req *r);
 void ui_group_delete(req *r);
 void ui_group_add(req *r);

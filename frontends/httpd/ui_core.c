@@ -50,6 +50,12 @@ bool ui_prepare(req *r)
 	r->route_index = NROUTES; /* pages are not in the API's metrics table */
 	if (!r->route)
 		r->route = known ? &NOT_ALLOWED : &NOT_FOUND;
+	/* the session from the cookie, before any body is kept: a form posted
+	 * without a session (or by a role that may not) is dropped unread and
+	 * answered as ui_dispatch answers it (the login page, 403) */
+	if (!strcmp(r->method, "POST") && !(r->route->flags & R_PUBLIC) &&
+	    (session_resolve(r) != BL_OK || (int)r->sess.role > (int)r->route->min_role))
+		r->discard_body = true;
 	return true;
 }
 

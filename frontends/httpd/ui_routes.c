@@ -55,7 +55,8 @@ const route UI_ROUTES[] = {
 	/* groups */
 	{ "GET", "/admin/groups", ui_group_list, 0, V, "groups" },
 	{ "POST", "/admin/groups", ui_group_create, 0, O, "create a group" },
-	{ "GET", "/admin/groups/{code}", ui_group_get, 0, V, "a group, members, member search" },
+	{ "GET", "/admin/groups/{code}", ui_group_get, 0, V, "a group, members, member search by name or plan" },
+	{ "POST", "/admin/groups/{code}/search", ui_group_search, 0, O, "member search by phone or e-mail (audited, limited)" },
 	{ "POST", "/admin/groups/{code}", ui_group_update, 0, O, "rename / describe" },
 	{ "POST", "/admin/groups/{code}/delete", ui_group_delete, 0, O, "delete" },
 	{ "POST", "/admin/groups/{code}/members", ui_group_add, 0, O, "add a member" },

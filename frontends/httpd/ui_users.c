@@ -232,21 +232,33 @@ static void group_page(req *r, int status)
 			return;
 		}
 	}
-	/* member search */
+	/* member search: by name or plan in the query string; by phone or e-mail
+	 * only posted (no personal data in URLs), OPERATOR+, audited, limited */
+	bool posted = !strcmp(r->method, "POST");
 	bl_user_filter f;
 	bl_user_filter_init(&f, BL_USER_FILTER_VERSION);
-	f.name = query(r, "q_name");
-	f.phone = query(r, "q_phone");
-	f.email = query(r, "q_email");
-	f.plan_code = query(r, "q_plan");
+	f.name = posted ? form(r, "q_name") : query(r, "q_name");
+	f.phone = posted ? form(r, "q_phone") : NULL;
+	f.email = posted ? form(r, "q_email") : NULL;
+	f.plan_code = posted ? form(r, "q_plan") : query(r, "q_plan");
 	f.limit = 20;
+	if (!posted && (query(r, "q_phone") || query(r, "q_email"))) {
+		ui_error(r, query(r, "q_phone") ? "q_phone" : "q_email",
+			 "전화번호·이메일 검색은 운영자 이상만 '찾기' 양식으로 할 수 있습니다 (검색값이 주소에 남지 않도록).");
+		status = 400;
+	}
 	json_t *found = NULL;
 	if (f.name || f.phone || f.email || f.plan_code) {
 		char *uj = NULL;
-		int rc = bl_user_search(r->ctx, &f, &uj);
+		int retry = 0;
+		int rc = bl_user_search_as(r->ctx, &r->sess, &f, &uj, &retry);
 		static const char *const errmap[] = { "q_phone", "phone", "q_email", "e-mail", "q_email", "email", "q_plan",
 						      "plan", "q_name", "name", NULL };
-		if (rc) {
+		if (rc == BL_ELIMIT) {
+			ui_error(r, NULL, "전화번호·이메일 검색 한도에 도달했습니다. %d초 후 다시 시도하세요.", retry);
+			status = 429;
+			bl_free(uj);
+		} else if (rc) {
 			ui_error_lib(r, rc, errmap);
 			bl_free(uj);
 		} else {
@@ -322,13 +334,24 @@ static void group_page(req *r, int status)
 			hb_free(&p);
 		}
 	}
-	/* member search */
-	hb_printf(&b, "<h2>고객 찾기</h2><form method=\"get\" action=\"/admin/groups/%u\" class=\"filters\" id=\"user-search\">"
-		      "<label>이름 (앞부분)<input name=\"q_name\" value=\"%s\" size=\"10\"></label>"
-		      "<label>전화번호<input name=\"q_phone\" value=\"%s\" size=\"13\"></label>"
-		      "<label>이메일<input name=\"q_email\" value=\"%s\" size=\"18\"></label>"
-		      "<label>요금제 코드<input name=\"q_plan\" value=\"%s\" size=\"10\"></label><button type=\"submit\">찾기</button></form>",
-		  code, f.name ? f.name : "", f.phone ? f.phone : "", f.email ? f.email : "", f.plan_code ? f.plan_code : "");
+	/* member search (operators may search by phone or e-mail: posted) */
+	if (op) {
+		hb_printf(&b, "<h2>고객 찾기</h2><form method=\"post\" action=\"/admin/groups/%u/search\" class=\"filters\" "
+			      "id=\"user-search\">", code);
+		ui_csrf(&b, r);
+	} else {
+		hb_printf(&b, "<h2>고객 찾기</h2><form method=\"get\" action=\"/admin/groups/%u\" class=\"filters\" "
+			      "id=\"user-search\">", code);
+	}
+	hb_printf(&b, "<label>이름 (앞부분)<input name=\"q_name\" value=\"%s\" size=\"10\"></label>", f.name ? f.name : "");
+	if (op)
+		hb_printf(&b, "<label>전화번호<input name=\"q_phone\" value=\"%s\" size=\"13\" autocomplete=\"off\"></label>"
+			      "<label>이메일<input name=\"q_email\" value=\"%s\" size=\"18\" autocomplete=\"off\"></label>",
+			  f.phone ? f.phone : "", f.email ? f.email : "");
+	hb_printf(&b, "<label>요금제 코드<input name=\"q_plan\" value=\"%s\" size=\"10\"></label><button type=\"submit\">찾기</button></form>",
+		  f.plan_code ? f.plan_code : "");
+	if (op)
+		hb_raw(&b, "<p class=\"hint\">전화번호·이메일 검색은 감사 로그에 남고 관리자별로 횟수가 제한됩니다.</p>");
 	for (size_t k = 3; shown[k]; k++)
 		ui_field_error(&b, r, shown[k]);
 	if (found) {
@@ -359,6 +382,11 @@ static void group_page(req *r, int status)
 }
 
 void ui_group_get(req *r)
+{
+	group_page(r, 200);
+}
+
+void ui_group_search(req *r)
 {
 	group_page(r, 200);
 }

@@ -21,14 +21,14 @@ from .core import (CHANNELS, CREATED_BY, PII_KINDS, PURPOSES, ROLES, SERVICE_TYP
                    data_key_generate, has_function, library_path, parse_month, pii_mask, pii_scrub,
                    pii_normalize, render, retry_next, retry_policy_default, sms_bytes, strerror,
                    template_validate, version)
-from .errors import (AuthError, BillingError, Conflict, ConfigError, CryptoError, DatabaseError,
+from .errors import (AuthError, RateLimited, BillingError, Conflict, ConfigError, CryptoError, DatabaseError,
                      InvalidArgument, IOFailure, LibraryNotFound, NotAvailable, NotFound,
                      OutOfMemory, Overflow, RedisError, Stopped, error_class)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AuthError", "BillingError", "CHANNELS", "CREATED_BY", "Config", "Conflict", "ConfigError",
+    "AuthError", "RateLimited", "BillingError", "CHANNELS", "CREATED_BY", "Config", "Conflict", "ConfigError",
     "Context", "CryptoError", "DatabaseError", "IOFailure", "InvalidArgument", "LibraryNotFound",
     "NotAvailable", "NotFound", "OutOfMemory", "Overflow", "PII_KINDS", "PURPOSES", "ROLES",
     "RedisError", "SERVICE_TYPES", "StopFlag", "Stopped", "batch_mode_name", "batch_mode_parse",

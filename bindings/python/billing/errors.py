@@ -20,6 +20,7 @@ EIO = -10
 ESTOPPED = -11
 EOVERFLOW = -12
 EAUTH = -13
+ELIMIT = -14
 
 
 class BillingError(Exception):
@@ -109,6 +110,11 @@ class AuthError(BillingError):
     code = EAUTH
 
 
+class RateLimited(BillingError):
+    """BL_ELIMIT: a rate limit was reached; try again later."""
+    code = ELIMIT
+
+
 class NotAvailable(BillingError, NotImplementedError):
     """The loaded libbilling does not have this function (an older library)."""
     code = None
@@ -121,7 +127,7 @@ class LibraryNotFound(BillingError, OSError):
 
 _BY_CODE = {cls.code: cls for cls in (
     InvalidArgument, NotFound, Conflict, DatabaseError, RedisError, OutOfMemory,
-    ConfigError, CryptoError, IOFailure, Stopped, Overflow, AuthError)}
+    ConfigError, CryptoError, IOFailure, Stopped, Overflow, AuthError, RateLimited)}
 
 
 def error_class(code):
