@@ -23,5 +23,6 @@
 #include "admin.h"
 #include "session.h"
 #include "stats.h"
+#include "email.h"
 
 #endif
