@@ -143,8 +143,9 @@ static void parse(const bl__mail_keys *k, const char *buf, size_t len, dsn *d)
 
 /* Apply a parsed DSN in one transaction with its email_bounces row.
  * *fresh false when this file was recorded before. */
-static int apply(MYSQL *db, const char *file, dsn *d, bool *fresh)
+static int apply(MYSQL *db, const char *file, dsn *d, bool *fresh, bool *later)
 {
+	*later = false;
 	int rc = bl__db_begin(db);
 	if (rc)
 		return rc;
@@ -161,6 +162,12 @@ static int apply(MYSQL *db, const char *file, dsn *d, bool *fresh)
 			snprintf(d->reason, sizeof d->reason, "unknown message %lld", (long long)d->message_id);
 		} else if (rc == BL_OK) {
 			snprintf(st, sizeof st, "%s", code >= 1 && code <= 8 ? ST[code] : "?");
+			if (!strcmp(d->outcome, "HARD") && !strcmp(st, "PROCESSING")) {
+				/* accepted by the relay, its SUCCESS not yet recorded: next pass */
+				*later = true;
+				bl__db_rollback(db);
+				return BL_OK;
+			}
 			if (!strcmp(d->outcome, "HARD") && strcmp(st, "SUCCESS") != 0) {
 				d->outcome = "IGNORED";
 				snprintf(d->reason, sizeof d->reason, "message %lld is already %s", (long long)d->message_id, st);
@@ -243,10 +250,12 @@ int bl_bounces_ingest(bl_ctx *ctx, const char *maildir, bl_bounce_stats *stats)
 			snprintf(x.reason, sizeof x.reason, "larger than %d bytes", DSN_MAX);
 		else
 			parse(&k, buf, n, &x);
-		bool fresh = false;
-		rc = apply(db, e->d_name, &x, &fresh);
+		bool fresh = false, later = false;
+		rc = apply(db, e->d_name, &x, &fresh, &later);
 		if (rc)
 			break;
+		if (later)
+			continue;
 		if (rename(path, to) != 0) {
 			rc = bl__fail(BL_EIO, "bounces: cannot move %s to cur/: %s", e->d_name, strerror(errno));
 			break;

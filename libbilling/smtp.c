@@ -59,12 +59,13 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *p)
 	return n;
 }
 
-/* Keep the server's last reply line (multi-line replies: the final one). */
+/* Keep the server's last reply line (multi-line replies: the final one);
+ * once a 4xx/5xx came, keep that one (curl's QUIT after it answers 221). */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *p)
 {
 	(void)h;
 	bl__smtp *s = p;
-	if (type != CURLINFO_HEADER_IN)
+	if (type != CURLINFO_HEADER_IN || s->last_reply[0] == '4' || s->last_reply[0] == '5')
 		return 0;
 	size_t n = size;
 	while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
@@ -223,10 +224,10 @@ static void relay_failed(bl__smtp *s, relay *r)
 static void describe(bl__smtp *s, int idx, CURLcode c, long code, char *out, size_t cap)
 {
 	char raw[512];
-	if (code >= 400 && s->last_reply[0])
-		snprintf(raw, sizeof raw, "smtp relay %d: %s", idx + 1, s->last_reply);
-	else if (c == CURLE_WEIRD_SERVER_REPLY || c == CURLE_FTP_WEIRD_SERVER_REPLY)
+	if (c == CURLE_WEIRD_SERVER_REPLY || (code && (code < 200 || code > 599)))
 		snprintf(raw, sizeof raw, "smtp relay %d: the server's reply is not SMTP", idx + 1);
+	else if (code >= 400 && s->last_reply[0])
+		snprintf(raw, sizeof raw, "smtp relay %d: %s", idx + 1, s->last_reply);
 	else if (c == CURLE_OPERATION_TIMEDOUT)
 		snprintf(raw, sizeof raw, "smtp relay %d: timeout: %s", idx + 1, s->errbuf[0] ? s->errbuf : curl_easy_strerror(c));
 	else
