@@ -205,7 +205,7 @@ int bl_message_send(bl_ctx *ctx, int64_t user_id, const char *template_code, con
 	"DATE_FORMAT(m.processed_at, '%Y-%m-%d %H:%i:%s') AS processed_at, "                   \
 	"DATE_FORMAT(m.next_attempt_at, '%Y-%m-%d %H:%i:%s') AS next_attempt_at"
 
-static const char *STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", NULL };
+static const char *STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "BOUNCED", "SUPPRESSED", NULL };
 
 static int check_filter(const bl_message_filter *f)
 {
@@ -219,7 +219,7 @@ static int check_filter(const bl_message_filter *f)
 			ok |= !strcmp(*s, f->status);
 		if (!ok)
 			return bl__fail(BL_EINVAL, "status '%s': expected WAITING, PROCESSING, SUCCESS, FAILED, "
-						   "EXCEEDED or DEAD", f->status);
+						   "EXCEEDED, DEAD, BOUNCED or SUPPRESSED", f->status);
 	}
 	if (f->channel && strcmp(f->channel, "EMAIL") && strcmp(f->channel, "SMS"))
 		return bl__fail(BL_EINVAL, "channel '%s': expected EMAIL or SMS", f->channel);

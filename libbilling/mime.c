@@ -185,10 +185,23 @@ int bl__mime_build(const bl__mime_msg *m, bl_strbuf *out)
 	hdr_begin(&h, "Subject");
 	hdr_words(&h, m->subject, false);
 	hdr_end(&h);
-	bl__sb_printf(out, "Message-ID: <msg-%lld@libbilling.invalid>\r\n", (long long)m->message_id);
+	if (m->reply_to && *m->reply_to) {
+		hdr_begin(&h, "Reply-To");
+		hdr_mailbox(&h, NULL, m->reply_to);
+		hdr_end(&h);
+	}
+	bl__sb_printf(out, "Message-ID: <msg-%lld@%s>\r\n", (long long)m->message_id,
+		      m->msgid_domain && *m->msgid_domain ? m->msgid_domain : "libbilling.invalid");
 	bl__sb_printf(out, "X-Billing-Message-Id: %lld\r\nX-Billing-Attempt: %d\r\n",
 		      (long long)m->message_id, m->attempt);
 	bl__sb_puts(out, "Auto-Submitted: auto-generated\r\n");
+	if (m->unsub_url) {
+		/* RFC 2369 + RFC 8058 one-click */
+		bl__sb_printf(out, "List-Unsubscribe: <%s>", m->unsub_url);
+		if (m->unsub_mailto)
+			bl__sb_printf(out, ",\r\n <%s>", m->unsub_mailto);
+		bl__sb_puts(out, "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+	}
 	bl__sb_puts(out, "MIME-Version: 1.0\r\n");
 	bl__sb_printf(out, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n", boundary);
 	bl__sb_puts(out, "\r\nThis is a multi-part message in MIME format.\r\n\r\n");

@@ -27,14 +27,24 @@
 #include <sodium.h>
 #include "sender_private.h"
 
-#define FROM_NAME "LG U+ 요금안내"
-#define FROM_ADDR "billing@example.invalid"
 #define LEDGER_WORKER_MAX 128 /* message_ledger.worker VARCHAR(128) */
 #define LEDGER_DEST_MAX 200   /* message_ledger.destination_masked VARCHAR(200) */
 
 enum { CH_EMAIL = 0, CH_SMS = 1 };
 
+/* An e-mail provider (BILLING_EMAIL_PROVIDER): called with a validated,
+ * trimmed address and its masked form; sets res (BL_OK unless the library
+ * side failed).  SMS always goes to the mock SMS provider. */
+typedef struct {
+	const char *name;
+	int (*send_email)(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *to,
+			  const char *masked, bl__send_res *res);
+} email_provider;
+
 struct bl__sender {
+	const email_provider *email;
+	bl__smtp *smtp;       /* provider smtp */
+	bl__mail_ident ident; /* From, domain, keys */
 	uint64_t seed;
 	int64_t latency_ms[2];
 	int transient[2], permanent[2]; /* permille */
@@ -63,28 +73,14 @@ struct pending {
 };
 
 static void pending_free(struct pending *p);
+static int send_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *to,
+		      const char *masked, bl__send_res *res);
+static int smtp_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *to,
+		      const char *masked, bl__send_res *res);
+static const email_provider MOCK_EMAIL = { "mock", send_email };
+static const email_provider SMTP_EMAIL = { "smtp", smtp_email };
 
 /* ---- construction ---- */
-
-static void maildir_host(char *out, size_t cap)
-{
-	char raw[HOST_NAME_MAX + 1] = "localhost";
-	if (gethostname(raw, sizeof raw) != 0 || !raw[0])
-		strcpy(raw, "localhost");
-	raw[sizeof raw - 1] = '\0';
-	/* Maildir: '/' → \057, ':' → \072 */
-	size_t n = 0;
-	for (const char *p = raw; *p && n + 5 < cap && n < 64; p++) {
-		if (*p == '/' || *p == ':') {
-			n += (size_t)snprintf(out + n, cap - n, "\\%03o", (unsigned char)*p);
-		} else if ((unsigned char)*p > ' ' && *p != '.' && (unsigned char)*p < 0x7f) {
-			out[n++] = *p;
-		} else {
-			out[n++] = '_'; /* a dot would break the time.unique.host layout */
-		}
-	}
-	out[n] = '\0';
-}
 
 int bl__sender_new(bl__sender **out, const bl_config *cfg, const char *worker)
 {
@@ -122,7 +118,25 @@ int bl__sender_new(bl__sender **out, const bl_config *cfg, const char *worker)
 		bl__sender_free(s);
 		return bl__fail(BL_ENOMEM, "out of memory");
 	}
-	maildir_host(s->host, sizeof s->host);
+	bl__maildir_host(s->host, sizeof s->host);
+	int rc = bl__mail_ident_init(&s->ident, cfg);
+	const char *prov = bl_config_get(cfg, "BILLING_EMAIL_PROVIDER");
+	if (rc == BL_OK && !strcmp(prov, "mock")) {
+		s->email = &MOCK_EMAIL;
+	} else if (rc == BL_OK && !strcmp(prov, "smtp")) {
+		s->email = &SMTP_EMAIL;
+		if (!s->ident.keys_ok)
+			rc = bl__fail(BL_ECONFIG, "BILLING_EMAIL_PROVIDER=smtp needs BILLING_DATA_KEY "
+						  "(VERP bounce addresses are signed with it)");
+		else
+			rc = bl__smtp_new(&s->smtp, cfg);
+	} else if (rc == BL_OK) {
+		rc = bl__fail(BL_ECONFIG, "BILLING_EMAIL_PROVIDER: '%.32s' is not mock or smtp", prov);
+	}
+	if (rc) {
+		bl__sender_free(s);
+		return rc;
+	}
 	*out = s;
 	return BL_OK;
 }
@@ -137,6 +151,8 @@ void bl__sender_free(bl__sender *s)
 	free(s->pend);
 	free(s->maildir);
 	free(s->worker);
+	bl__smtp_free(s->smtp);
+	bl__mail_ident_clear(&s->ident);
 	free(s);
 }
 
@@ -282,30 +298,6 @@ static void set_result(bl__send_res *res, bl__send_status st, const char *fmt, .
 
 /* ---- Maildir ---- */
 
-static int mkdir_p(const char *path)
-{
-	char *p = bl__strdup(path);
-	if (!p)
-		return bl__fail(BL_ENOMEM, "out of memory");
-	int rc = BL_OK;
-	for (char *c = p + 1;; c++) {
-		if (*c == '/' || *c == '\0') {
-			char save = *c;
-			*c = '\0';
-			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-				rc = bl__fail(BL_EIO, "BILLING_MAILDIR: cannot create directory %s: %s", p,
-					      strerror(errno));
-				break;
-			}
-			*c = save;
-			if (!save)
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 static int maildir_prepare(bl__sender *s)
 {
 	if (s->maildir_ready)
@@ -315,46 +307,11 @@ static int maildir_prepare(bl__sender *s)
 		char path[PATH_MAX];
 		if (snprintf(path, sizeof path, "%s/%s", s->maildir, subs[i]) >= (int)sizeof path)
 			return bl__fail(BL_EIO, "BILLING_MAILDIR: path '%s' is too long", s->maildir);
-		int rc = mkdir_p(path);
+		int rc = bl__mkdir_p(path);
 		if (rc)
 			return rc;
 	}
 	s->maildir_ready = true;
-	return BL_OK;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Write `data` to tmp/<name> (new file, fsync'ed). */
-static int maildir_write_tmp(const char *path, const bl_strbuf *data)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return bl__fail(BL_EIO, "Maildir: cannot create %s: %s", path, strerror(errno));
-	if (write_all(fd, data->s, data->len) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(path);
-		return bl__fail(BL_EIO, "Maildir: cannot write %s: %s", path, strerror(e));
-	}
-	if (close(fd) != 0) {
-		int e = errno;
-		unlink(path);
-		return bl__fail(BL_EIO, "Maildir: cannot write %s: %s", path, strerror(e));
-	}
 	return BL_OK;
 }
 
@@ -606,20 +563,9 @@ static int send_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const c
 	if (rc)
 		return rc;
 	int64_t at_us = req->at_ms ? req->at_ms * 1000 : bl_ctx_now(NULL);
-	bl__mime_msg m = {
-		.message_id = req->message_id,
-		.attempt = req->attempt,
-		.date = at_us / 1000000,
-		.from_name = FROM_NAME,
-		.from_addr = FROM_ADDR,
-		.to_name = req->to_name,
-		.to_addr = to,
-		.subject = req->subject,
-		.text = req->text,
-		.html = req->html,
-	};
 	bl_strbuf mail = { 0 };
-	rc = bl__mime_build(&m, &mail);
+	char env_from[320];
+	rc = bl__mail_compose(&s->ident, req, to, &mail, env_from, sizeof env_from);
 	if (rc) {
 		bl__sb_free(&mail);
 		return rc;
@@ -638,7 +584,7 @@ static int send_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const c
 	}
 
 	/* 1. the file, complete and on disk, where readers do not look */
-	rc = maildir_write_tmp(tmp, &mail);
+	rc = bl__maildir_write_tmp(tmp, &mail);
 	bl__sb_free(&mail);
 	if (rc)
 		return rc;
@@ -693,6 +639,25 @@ static int send_sms(bl__sender *s, MYSQL *db, const bl__send_req *req, const cha
 		set_result(res, BL_SEND_DUPLICATE, "already accepted (message %lld)",
 			   (long long)req->message_id);
 	return BL_OK;
+}
+
+int bl__sender_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *masked, int64_t bytes,
+		      bl__send_res *res)
+{
+	res->status = BL_SEND_OK;
+	if (s->batching)
+		return queue_accept(s, req, "EMAIL", masked, bytes, NULL, NULL, NULL, res);
+	bool dup = false;
+	int rc = ledger_accept(s, db, req, "EMAIL", masked, bytes, NULL, &dup);
+	if (rc == BL_OK && dup)
+		set_result(res, BL_SEND_DUPLICATE, "already accepted (message %lld)", (long long)req->message_id);
+	return rc;
+}
+
+static int smtp_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *to, const char *masked,
+		      bl__send_res *res)
+{
+	return bl__smtp_send_email(s->smtp, &s->ident, s, db, req, to, masked, res);
 }
 
 /* Copy of `in` without surrounding blanks. */
@@ -766,6 +731,12 @@ int bl__sender_send(bl__sender *s, MYSQL *db, const bl__send_req *req, bl__send_
 			set_result(res, BL_SEND_TRANSIENT, "message ledger: %s", bl_error_last());
 			return lrc;
 		}
+	}
+	if (email && s->email != &MOCK_EMAIL) {
+		if (!accepted_before)
+			return s->email->send_email(s, db, req, to, masked, res);
+		set_result(res, BL_SEND_DUPLICATE, "already accepted (message %lld)", (long long)req->message_id);
+		return BL_OK;
 	}
 	uint64_t h[2];
 	outcome_hash(s->seed, ch, req->message_id, req->attempt, h);

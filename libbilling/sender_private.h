@@ -8,12 +8,14 @@
 #define BL_SENDER_PRIVATE_H
 
 #include "db.h"
+#include "email_private.h"
 
 typedef enum {
 	BL_SEND_OK = 0,        /* accepted now */
 	BL_SEND_DUPLICATE = 1, /* accepted before: not delivered again */
 	BL_SEND_TRANSIENT = 2, /* timeout, throttling: retry later */
-	BL_SEND_PERMANENT = 3  /* invalid address, unsubscribed: never retry */
+	BL_SEND_PERMANENT = 3, /* invalid address, unsubscribed: never retry */
+	BL_SEND_REJECTED = 4   /* the recipient's server refused the mailbox (5.1.x/5.2.x): a hard bounce */
 } bl__send_status;
 
 typedef struct {
@@ -26,6 +28,8 @@ typedef struct {
 	bl_message_kind kind;
 	size_t bytes;
 	int64_t at_ms; /* when it is sent, by the library's clock (0: bl_ctx_now(NULL)) */
+	int64_t user_id; /* for the unsubscribe link of a NOTICE (0: none) */
+	bool notice;     /* purpose NOTICE: List-Unsubscribe (docs/email.md) */
 } bl__send_req;
 
 typedef struct {
@@ -62,11 +66,43 @@ typedef struct {
 	const char *from_name, *from_addr;
 	const char *to_name, *to_addr; /* to_addr: a validated address */
 	const char *subject, *text, *html;
+	const char *msgid_domain; /* NULL: libbilling.invalid */
+	const char *reply_to;     /* NULL: no Reply-To */
+	const char *unsub_url, *unsub_mailto; /* NULL: no List-Unsubscribe */
 } bl__mime_msg;
 
 /* An RFC 5322 / MIME message (multipart/alternative, text/plain + text/html,
  * UTF-8, base64, RFC 2047 headers folded to 76 columns, CRLF line ends),
  * appended to `out`.  Deterministic: the same input gives the same bytes. */
 BL_PRIVATE int bl__mime_build(const bl__mime_msg *m, bl_strbuf *out);
+
+/* ---- Maildir helpers (maildir.c) ---- */
+/* gethostname() for Maildir names: '/' and ':' escaped, ≤ 64 characters. */
+BL_PRIVATE void bl__maildir_host(char *out, size_t cap);
+BL_PRIVATE int bl__mkdir_p(const char *path);
+/* Write `data` to `path` (a new file, fsync'ed). */
+BL_PRIVATE int bl__maildir_write_tmp(const char *path, const bl_strbuf *data);
+
+/* ---- the outgoing identity of e-mails (mailsig.c) ---- */
+typedef struct {
+	bl__mail_keys keys;
+	bool keys_ok; /* BILLING_DATA_KEY set: VERP and unsubscribe links */
+	char *from_name, *from_addr, *reply_to, *domain, *unsub_url;
+} bl__mail_ident;
+BL_PRIVATE int bl__mail_ident_init(bl__mail_ident *id, const bl_config *cfg);
+BL_PRIVATE void bl__mail_ident_clear(bl__mail_ident *id);
+/* The message of `req` to `to` (validated) with its headers: Message-ID
+ * in our domain, Date, From/Reply-To, List-Unsubscribe on NOTICEs; and its
+ * envelope sender (VERP when the keys are there, else the From address). */
+BL_PRIVATE int bl__mail_compose(const bl__mail_ident *id, const bl__send_req *req, const char *to,
+				bl_strbuf *out, char *env_from, size_t cap);
+
+/* ---- for the providers of sender.c (sender_smtp.c) ---- */
+/* An accepted send: the ledger row now, or at the batch's flush. */
+BL_PRIVATE int bl__sender_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *masked,
+				 int64_t bytes, bl__send_res *res);
+BL_PRIVATE int bl__smtp_send_email(bl__smtp *smtp, const bl__mail_ident *id, bl__sender *s, MYSQL *db,
+				   const bl__send_req *req, const char *to, const char *masked,
+				   bl__send_res *res);
 
 #endif

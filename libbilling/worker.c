@@ -181,6 +181,8 @@ static void *relay_main(void *arg)
 	redisContext *r = NULL;
 	int64_t last_maint = 0, last_sweep = 0, idle_since = 0;
 	bl__relay_pos pos[2] = { 0 };
+	bl_ctx *bctx = NULL; /* bounce ingestion (BILLING_BOUNCE_MAILDIR) */
+	const char *bounce_dir = bl_config_get(sh->cfg, "BILLING_BOUNCE_MAILDIR");
 	while (!stopping(sh)) {
 		if (!db && !(db = bl__db_connect(sh->cfg, true))) {
 			wlog(sh, "relay: %s", bl_error_last());
@@ -242,6 +244,17 @@ static void *relay_main(void *arg)
 				wlog(sh, "scheduler: %s", bl_error_last());
 			else if (expanded)
 				wlog(sh, "scheduler: %lld message(s) expanded from reservations", (long long)expanded);
+			/* DSNs (bounce.c), through the same call as billing-cli bounces ingest */
+			bl_bounce_stats bs;
+			if (bounce_dir && *bounce_dir && (bctx || bl_ctx_new(&bctx, sh->cfg) == BL_OK)) {
+				bl__ctx_use_clock(bctx, sh->clock);
+				if (bl_bounces_ingest(bctx, bounce_dir, &bs))
+					wlog(sh, "bounces: %s", bl_error_last());
+				else if (bs.files)
+					wlog(sh, "bounces: %lld DSN(s): %lld hard, %lld soft, %lld ignored, %lld kept aside",
+					     (long long)bs.files, (long long)bs.hard, (long long)bs.soft,
+					     (long long)bs.ignored, (long long)bs.rejected);
+			}
 		}
 		if (sh->opts->idle_exit_ms > 0) {
 			int64_t open = n ? 1 : open_work(db, sh->opts->idle_exit_ms);
@@ -266,6 +279,7 @@ static void *relay_main(void *arg)
 		redisFree(r);
 	if (db)
 		mysql_close(db);
+	bl_ctx_free(bctx);
 	return NULL;
 }
 

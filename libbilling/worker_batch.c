@@ -19,7 +19,7 @@ typedef struct {
 	int attempt_no, policy_attempts;
 	char *params;
 	/* outcome */
-	const char *status; /* SUCCESS FAILED EXCEEDED DEAD */
+	const char *status; /* SUCCESS FAILED EXCEEDED DEAD BOUNCED SUPPRESSED */
 	char error[256];
 	int64_t delay_ms;
 	bl_message_kind kind;
@@ -28,6 +28,9 @@ typedef struct {
 	int send_rc;       /* provider side failure (ledger/Maildir) */
 	bl__send_res res;  /* settled by bl__sender_batch_flush */
 	int64_t started_ms, finished_ms;
+	unsigned char addr_hash[BL_BLIND_INDEX_BYTES]; /* e-mail: suppression key */
+	char addr_masked[200];
+	bool have_hash;
 } job;
 
 typedef struct {
@@ -284,6 +287,31 @@ static void outcome_transient(wk_thread *t, job *j, const char *err)
 	}
 }
 
+/* A suppressed address (docs/email.md) is never e-mailed: the message ends
+ * SUPPRESSED; a BILLING one falls back to SMS when the subscriber allows it. */
+static bool suppressed(wk_thread *t, job *j, const char *to)
+{
+	char *masked = NULL;
+	if (bl_pii_blind_index(t->ctx, BL_PII_EMAIL, to, j->addr_hash) != BL_OK)
+		return false; /* malformed: the provider refuses it */
+	j->have_hash = true;
+	if (bl_pii_mask(BL_PII_EMAIL, to, &masked) == BL_OK)
+		snprintf(j->addr_masked, sizeof j->addr_masked, "%s", masked);
+	free(masked);
+	static const char *const REASONS[] = { "?", "HARD_BOUNCE", "COMPLAINT", "UNSUBSCRIBE", "MANUAL" };
+	int64_t reason = 0;
+	bool found = false;
+	bl__param p = BP_BLOB(j->addr_hash, sizeof j->addr_hash);
+	if (bl__db_i64(t->db, "SELECT reason + 0 FROM email_suppressions WHERE address_hash = ?", &p, 1,
+		       &reason, &found) != BL_OK || !found)
+		return false;
+	j->status = "SUPPRESSED";
+	j->fallback = j->billing && j->consent_sms;
+	snprintf(j->error, sizeof j->error, "address suppressed (%s)%s", REASONS[reason >= 1 && reason <= 4 ? reason : 0],
+		 j->fallback ? "; falling back to SMS" : "");
+	return true;
+}
+
 static void send_one(wk_thread *t, job *j, json_t *model)
 {
 	bl__tpl *tpl = NULL;
@@ -301,10 +329,16 @@ static void send_one(wk_thread *t, job *j, json_t *model)
 	j->kind = r.kind;
 	j->bytes = (int64_t)r.bytes;
 	const char *to = json_string_value(json_object_get(model, j->channel == BL_CHANNEL_SMS ? "phone" : "email"));
+	if (j->channel == BL_CHANNEL_EMAIL && to && suppressed(t, j, to)) {
+		bl__rendered_free(&r);
+		j->finished_ms = bl__wk_now_ms(t->sh);
+		return;
+	}
 	bl__send_req req = { .message_id = j->id, .attempt = j->attempt_no, .channel = j->channel,
 			     .to = to ? to : "", .to_name = json_string_value(json_object_get(model, "userName")),
 			     .subject = r.subject, .html = r.html, .text = r.text, .kind = r.kind,
-			     .bytes = r.bytes, .at_ms = j->started_ms };
+			     .bytes = r.bytes, .at_ms = j->started_ms, .user_id = j->user_id,
+			     .notice = !j->billing };
 	bl__wk_rate_wait(t->sh, j->channel);
 	j->send_rc = bl__sender_send(t->sender, t->db, &req, &j->res);
 	if (j->send_rc)
@@ -324,6 +358,12 @@ static void settle(wk_thread *t, job *j)
 		j->status = "SUCCESS";
 	} else if (j->res.status == BL_SEND_TRANSIENT) {
 		outcome_transient(t, j, j->res.error);
+	} else if (j->res.status == BL_SEND_REJECTED) {
+		/* a hard bounce at RCPT: suppressed from now on (record) */
+		j->status = "BOUNCED";
+		j->fallback = j->billing && j->consent_sms;
+		snprintf(j->error, sizeof j->error, "bounced: %.200s%s", j->res.error,
+			 j->fallback ? "; falling back to SMS" : "");
 	} else {
 		j->status = "DEAD";
 		snprintf(j->error, sizeof j->error, "permanent failure: %.200s", j->res.error);
@@ -425,6 +465,13 @@ static int record(wk_thread *t, jobs *js, const char *token)
 				    BP_STR(!strcmp(j->status, "SUCCESS") ? "SUCCESS" : "FAILED"),
 				    j->error[0] ? BP_STR(j->error) : BP_NULL, BP_STR(t->name), BP_STR(s), BP_STR(f) };
 		rc = bl__bulk_add(att, row);
+		if (rc == BL_OK && !strcmp(j->status, "BOUNCED") && j->have_hash) {
+			bl__param sp[] = { BP_BLOB(j->addr_hash, sizeof j->addr_hash), BP_STR(j->addr_masked),
+					   BP_STR(j->res.error), BP_I64(j->id) };
+			rc = bl__db_exec(t->db, "INSERT IGNORE INTO email_suppressions (address_hash, address_masked, "
+						"reason, detail, message_id, created_by) VALUES (?,?,'HARD_BOUNCE',LEFT(?,255),?,"
+						"'smtp')", sp, 4, NULL, NULL);
+		}
 		if (rc == BL_OK && j->fallback) {
 			if (!sms_tpl && (rc = bl__tpl_latest_id(t->db, "DEFAULT_BILLING_SMS", &sms_tpl)))
 				break;

@@ -179,7 +179,7 @@ PY
 # pass their extra packages to bl_ensure_build_deps.
 # shellcheck disable=SC2034  # used by the scripts that source this file
 BL_BUILD_DEPS=(meson ninja-build pkg-config gcc libmariadb-dev libhiredis-dev libjansson-dev
-    libsodium-dev libcriterion-dev libmicrohttpd-dev libreadline-dev python3 mariadb-client)
+    libsodium-dev libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libreadline-dev python3 mariadb-client)
 
 bl_pkg_installed() {
     [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]

@@ -156,6 +156,8 @@ int cmd_template(cli_state *st, int argc, char **argv);
 int cmd_message(cli_state *st, int argc, char **argv);
 int cmd_dlq(cli_state *st, int argc, char **argv);
 int cmd_stats(cli_state *st, int argc, char **argv);
+int cmd_bounces(cli_state *st, int argc, char **argv);
+int cmd_suppression(cli_state *st, int argc, char **argv);
 int cmd_admin(cli_state *st, int argc, char **argv);
 int cmd_reservation(cli_state *st, int argc, char **argv);
 

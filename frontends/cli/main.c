@@ -74,6 +74,13 @@ const cli_command COMMANDS[] = {
 	  "dlq [--channel C] [--template CODE] [--run ID] [--after ID] [--limit N]   list DEAD messages\n"
 	  "dlq retry [--channel C] [--template CODE] [--run ID]                     retry them all",
 	  ":--channel --template --run --after --limit;retry:--channel --template --run" },
+	{ "bounces", cmd_bounces, "bounces ingest MAILDIR       read DSNs: BOUNCED + suppressed",
+	  "bounces ingest MAILDIR               read the DSNs in MAILDIR/new (hard: message BOUNCED and\n"
+	  "                                     the address suppressed; soft: noted; bad: kept aside)", "" },
+	{ "suppression", cmd_suppression, "suppression list|add|remove  addresses never e-mailed",
+	  "suppression list [--after ID] [--limit N]\n"
+	  "suppression add EMAIL [HARD_BOUNCE|COMPLAINT|UNSUBSCRIBE|MANUAL]\n"
+	  "suppression remove ID", "list:--after --limit" },
 	{ "stats", cmd_stats, "stats                        message counts and throughput, last batch run",
 	  NULL, "" },
 	{ "admin", cmd_admin, "admin create|passwd|list|audit",

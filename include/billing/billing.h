@@ -24,5 +24,6 @@
 #include "session.h"
 #include "stats.h"
 #include "hold.h"
+#include "email.h"
 
 #endif
