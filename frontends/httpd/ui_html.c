@@ -215,20 +215,14 @@ static const char *template_part(const char *msg)
 void ui_error_lib(req *r, int rc, const char *const *fieldmap)
 {
 	const char *m = bl_error_last()[0] ? bl_error_last() : bl_strerror(rc);
-	if (rc == BL_ECONFLICT && strstr(m, "MariaDB error ")) { /* no SQL on a page */
+	bool raw_db = rc == BL_ECONFLICT && strstr(m, "MariaDB error "); /* no SQL on a page */
+	if (raw_db || rc == BL_EDB || rc == BL_EREDIS || rc == BL_ENOMEM || rc == BL_ERROR) {
 		char *clean = log_clean(m), *url = log_clean(r->url);
 		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, url ? url : "?", clean ? clean : "");
 		free(clean);
 		free(url);
-		ui_error(r, NULL, "다른 작업과 충돌했습니다(교착 또는 잠금 대기). 잠시 후 다시 시도하세요.");
-		return;
-	}
-	if (rc == BL_EDB || rc == BL_EREDIS || rc == BL_ENOMEM || rc == BL_ERROR) {
-		char *clean = log_clean(m), *url = log_clean(r->url);
-		fprintf(stderr, "%s: %s %s: %s\n", HTTPD_NAME, r->method, url ? url : "?", clean ? clean : "");
-		free(clean);
-		free(url);
-		ui_error(r, NULL, "데이터베이스 또는 Redis에 연결할 수 없습니다. 잠시 후 다시 시도하세요.");
+		ui_error(r, NULL, "%s", raw_db ? "다른 작업과 충돌했습니다(교착 또는 잠금 대기). 잠시 후 다시 시도하세요."
+					    : "데이터베이스 또는 Redis에 연결할 수 없습니다. 잠시 후 다시 시도하세요.");
 		return;
 	}
 	const char *field = template_part(m);
