@@ -269,17 +269,10 @@ class S(unittest.TestCase):
 
 
 def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(S)
+    # the suite runs setUpModule/tearDownModule itself (module fixtures)
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     result = h.Tap()
-    try:
-        setUpModule()
-    except Exception as ex:  # noqa: BLE001
-        print("Bail out! %s" % ex)
-        return 1
-    try:
-        suite.run(result)
-    finally:
-        tearDownModule()
+    suite.run(result)
     print("1..%d" % result.n)
     return 0 if result.wasSuccessful() else 1
 
