@@ -777,6 +777,15 @@ class T5Database(unittest.TestCase):
         billing.session_csrf_check(s, s["csrf_token"])
         with self.assertRaises(billing.AuthError):
             billing.session_csrf_check(s, "0" * 64)
+        if billing.has_function("bl_user_search_as"):
+            self.assertEqual(ctx.user_search_as(sid, phone="010-0000-0000"), [])
+            entry = ctx.audit_list(limit=1)[0]
+            self.assertEqual((entry["actor"], entry["action"]), ("py_admin", "user.search"))
+            self.assertNotIn("010-0000-0000", json.dumps(entry))
+        if billing.has_function("bl_template_draft_render"):
+            self.assertEqual(ctx.template_draft_render("{{#a}}{{v}}{{/a}}", {"a": [{"v": 1}, {"v": 2}]}), "12")
+            with self.assertRaises(billing.InvalidArgument):
+                ctx.template_draft_render("{{#a}}{{#a}}x{{/a}}{{/a}}", {"a": [1, 2]})
         ctx.session_end(sid)
         with self.assertRaises(billing.AuthError):
             ctx.session_check(sid)

@@ -241,6 +241,7 @@ SIGNATURES = {
     "bl_user_find_by_email": (RC, [vp, s, P(i64)]),
     "bl_user_filter_init": (RC, [P(UserFilter), c_uint]),
     "bl_user_search": (RC, [vp, P(UserFilter), out_s]),
+    "bl_user_search_as": (RC, [vp, P(Session), P(UserFilter), out_s, P(c_int)]),
     "bl_user_get": (RC, [vp, i64, c_bool, out_s]),
     # statement.h
     "bl_charge_problem_name": (s, [c_int]),
@@ -276,6 +277,7 @@ SIGNATURES = {
     "bl_template_usage": (RC, [vp, s, out_s]),
     "bl_template_preview": (RC, [vp, s, c_int, s, i64, out_s]),
     "bl_template_render": (RC, [s, s, c_bool, out_s]),
+    "bl_template_draft_render": (RC, [vp, s, s, c_bool, out_s]),
     "bl_sms_bytes": (RC, [s, P(c_size_t)]),
     # retry.h
     "bl_retry_policy_init": (RC, [P(RetryPolicy), c_uint]),

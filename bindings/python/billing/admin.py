@@ -144,6 +144,26 @@ class AdminMixin:
         lib().bl_session_check(self.handle, enc(sid), byref(s))
         return _session_dict(s)
 
+    def user_search_as(self, sid, name=None, phone=None, email=None, plan_code=None, after_id=0,
+                       limit=100):
+        """bl_user_search_as: bl_user_search on behalf of the admin of session `sid`.
+        By phone or e-mail it needs OPERATOR or ADMIN (AuthError), is audited and
+        limited per admin (RateLimited, with .retry_after in seconds)."""
+        L = lib()
+        s = _ffi.Session()
+        L.bl_session_check(self.handle, enc(sid), byref(s))
+        f = _ffi.UserFilter()
+        L.bl_user_filter_init(byref(f), _ffi.UserFilter.VERSION)
+        f.name, f.phone, f.email, f.plan_code = enc(name), enc(phone), enc(email), enc(plan_code)
+        f.after_id, f.limit = after_id, limit
+        out, retry = _out(), c_int()
+        try:
+            L.bl_user_search_as(self.handle, byref(s), byref(f), byref(out), byref(retry))
+        except errors.RateLimited as e:
+            e.retry_after = retry.value
+            raise
+        return _json_out(out)
+
     def session_end(self, sid):
         """bl_session_end (logout)."""
         lib().bl_session_end(self.handle, enc(sid))

@@ -183,6 +183,14 @@ class Context(MessagingMixin, AdminMixin):
         lib().bl_user_find_by_email(self.handle, enc(email), byref(uid))
         return uid.value
 
+    def template_draft_render(self, src, data=None, html=False):
+        """bl_template_draft_render: render a draft within this context's limits
+        (BILLING_TEMPLATE_MAX_STEPS / _MAX_OUTPUT); InvalidArgument past them."""
+        out = _out()
+        lib().bl_template_draft_render(self.handle, enc(src), _json_arg(data if data is not None else {}),
+                                       html, byref(out))
+        return take_string(out)
+
     def user_search(self, name=None, phone=None, email=None, plan_code=None, after_id=0,
                     limit=100):
         """bl_user_search: subscribers matching every given criterion (masked)."""
