@@ -134,20 +134,35 @@ static bool standalone(const char *src, size_t n, size_t t, size_t after, size_t
 	return true;
 }
 
-/* Parse a name at *k (< e); its end in *k. */
+/* Parse a name at *k (< e); its end in *k.  A name is `.` (the current
+ * context: mustache's implicit iterator) or words separated by dots
+ * (`a.b.c`: mustache's dotted names), each word letters, digits and _,
+ * starting with a letter or _, at most TPL_MAX_NAME characters. */
 static int P_name(parser *P, size_t t, size_t *k, size_t e, const char *tag, int taglen)
 {
+	const char *src = P->src;
 	size_t s = *k;
-	if (s >= e || !name_start(P->src[s]))
-		return P_fail(P, t, "bad tag {{%.*s}}: expected a variable name (letters, digits, _)",
-			      taglen, tag);
-	while (*k < e && name_char(P->src[*k]))
+	if (s < e && src[s] == '.' && (s + 1 >= e || src[s + 1] != '.') &&
+	    (s + 1 >= e || !name_char(src[s + 1]))) {
 		(*k)++;
-	if (*k < e && P->src[*k] == '.')
-		return P_fail(P, t, "dotted names are not supported: {{%.*s}}", taglen, tag);
-	if (*k - s > TPL_MAX_NAME)
-		return P_fail(P, t, "variable name longer than %d characters", TPL_MAX_NAME);
-	return BL_OK;
+		return BL_OK;
+	}
+	for (;;) {
+		size_t w = *k;
+		if (*k >= e || !name_start(src[*k]))
+			return P_fail(P, t, "bad tag {{%.*s}}: expected a variable name (letters, digits, "
+					    "_; words joined by dots, or a lone dot)",
+				      taglen, tag);
+		while (*k < e && name_char(src[*k]))
+			(*k)++;
+		if (*k - w > TPL_MAX_NAME)
+			return P_fail(P, t, "variable name longer than %d characters", TPL_MAX_NAME);
+		if (*k - s > TPL_MAX_DOTTED)
+			return P_fail(P, t, "dotted name longer than %d characters", TPL_MAX_DOTTED);
+		if (*k >= e || src[*k] != '.')
+			return BL_OK;
+		(*k)++;
+	}
 }
 
 static void skip_blank(const char *s, size_t *k, size_t e)
@@ -251,6 +266,24 @@ static int P_filters(parser *P, tpl_node *nd, size_t t, size_t k, size_t e, cons
 	return BL_OK;
 }
 
+/* A variable tag: name then filters in [k, e); raw: {{{x}}} or {{& x}}. */
+static int P_var(parser *P, size_t t, size_t k, size_t e, const char *tag, int taglen, bool raw)
+{
+	size_t ns = k;
+	int rc;
+	if ((rc = P_name(P, t, &k, e, tag, taglen)))
+		return rc;
+	size_t nl = k - ns;
+	skip_blank(P->src, &k, e);
+	tpl_node *nd = P_add(P, TN_VAR, t);
+	if (!nd)
+		return BL_ENOMEM;
+	nd->s = P->src + ns;
+	nd->len = nl;
+	nd->raw = raw;
+	return P_filters(P, nd, t, k, e, tag, taglen);
+}
+
 /* One tag: src[t] is the first '{', content is [cs, ce). */
 static int P_tag(parser *P, size_t t, size_t cs, size_t ce)
 {
@@ -271,7 +304,9 @@ static int P_tag(parser *P, size_t t, size_t cs, size_t ce)
 	case '>':
 		return P_fail(P, t, "partials {{%.*s}} are not supported", taglen, tag);
 	case '&':
-		return P_fail(P, t, "{{%.*s}}: write {{name|raw}} for unescaped output", taglen, tag);
+		k++;
+		skip_blank(s, &k, e);
+		return P_var(P, t, k, e, tag, taglen, true);
 	case '=':
 		return P_fail(P, t, "changing delimiters {{%.*s}} is not supported", taglen, tag);
 	case '#':
@@ -326,19 +361,8 @@ static int P_tag(parser *P, size_t t, size_t cs, size_t ce)
 		P->nodes[open].end = (uint32_t)(P->nn - 1);
 		return BL_OK;
 	}
-	default: {
-		size_t ns = k;
-		if ((rc = P_name(P, t, &k, e, tag, taglen)))
-			return rc;
-		size_t nl = k - ns;
-		skip_blank(s, &k, e);
-		tpl_node *nd = P_add(P, TN_VAR, t);
-		if (!nd)
-			return BL_ENOMEM;
-		nd->s = s + ns;
-		nd->len = nl;
-		return P_filters(P, nd, t, k, e, tag, taglen);
-	}
+	default:
+		return P_var(P, t, k, e, tag, taglen, false);
 	}
 }
 
@@ -353,14 +377,26 @@ static int compile_into(parser *P)
 			break;
 		size_t t = (size_t)(o - s);
 		if (t + 2 < n && s[t + 2] == '{') {
+			/* {{{name}}}: the value unescaped (mustache's triple mustache) */
 			const char *c3 = memmem(s + t + 3, n - t - 3, "}}}", 3);
-			size_t nl = c3 ? (size_t)(c3 - s) - t - 3 : 0;
-			if (c3 && nl < 64)
-				return P_fail(P, t, "triple braces {{{%.*s}}} are not supported: write "
-						    "{{%.*s|raw}}",
-					      (int)nl, s + t + 3, (int)nl, s + t + 3);
-			return P_fail(P, t, "'{{{' is not supported (write {{name|raw}} for unescaped "
-					    "output)");
+			if (!c3)
+				return P_fail(P, t, "unclosed tag: '{{{' without '}}}'");
+			size_t cs = t + 3, ce = (size_t)(c3 - s);
+			if (memmem(s + cs, ce - cs, "{{", 2))
+				return P_fail(P, t, "unclosed tag: '{{{' without '}}}' before the next '{{'");
+			if (memchr(s + cs, '\n', ce - cs))
+				return P_fail(P, t, "unclosed tag: '{{{' without '}}}' on the same line");
+			size_t k = cs, e = ce;
+			skip_blank(s, &k, e);
+			while (e > k && is_blank(s[e - 1]))
+				e--;
+			if (k == e)
+				return P_fail(P, t, "empty tag {{{}}}");
+			if ((rc = P_text(P, text_start, t)) ||
+			    (rc = P_var(P, t, k, e, s + cs, clip(s + cs, ce - cs, 60), true)))
+				return rc;
+			i = text_start = ce + 3;
+			continue;
 		}
 		const char *c = memmem(s + t + 2, n - t - 2, "}}", 2);
 		if (!c)

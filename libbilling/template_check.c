@@ -52,8 +52,8 @@ const tpl_field *bl__tpl_model_fields(bl_purpose purpose)
 	return purpose == BL_PURPOSE_NOTICE ? notice_fields : billing_fields;
 }
 
-static const char *const vtype_names[] = { "?", "string", "number", "money", "date",
-					   "month", "list", "boolean" };
+static const char *const vtype_names[] = { "?",    "string", "number",  "money", "date",
+					   "month", "list",   "boolean", "object" };
 
 const char *bl__tpl_vtype_name(tpl_vtype t)
 {
@@ -132,7 +132,7 @@ static int parse_fields(tpl_decl *d, json_t *obj, const char *code, const char *
 	if (!json_is_object(obj))
 		return decl_fail(code, "%smust be an object of {\"name\": {\"type\": ...}}", path);
 	if (level > 4)
-		return decl_fail(code, "%slists nested too deep", path);
+		return decl_fail(code, "%slists and objects nested too deep", path);
 	size_t n = json_object_size(obj), i = 0;
 	tpl_field *f = decl_alloc(d, (n + 1) * sizeof *f);
 	bool *r = req ? decl_alloc(d, (n + 1) * sizeof *r) : NULL;
@@ -151,9 +151,9 @@ static int parse_fields(tpl_decl *d, json_t *obj, const char *code, const char *
 		json_t *v2;
 		json_object_foreach(v, k2, v2) {
 			if (strcmp(k2, "type") && strcmp(k2, "required") && strcmp(k2, "items") &&
-			    strcmp(k2, "description") && strcmp(k2, "example"))
+			    strcmp(k2, "fields") && strcmp(k2, "description") && strcmp(k2, "example"))
 				return decl_fail(code, "%s'%s': unknown key '%.40s' (type, required, items, "
-						       "description, example)", path, key, k2);
+						       "fields, description, example)", path, key, k2);
 		}
 		const char *ts = json_string_value(json_object_get(v, "type"));
 		tpl_vtype t = 0;
@@ -164,14 +164,18 @@ static int parse_fields(tpl_decl *d, json_t *obj, const char *code, const char *
 			t = VT_BOOL;
 		if (!t)
 			return decl_fail(code, "%s'%s': type %s%.30s%s is not one of string, number, money, "
-					       "date, month, list, boolean", path, key, ts ? "'" : "",
+					       "date, month, list, boolean, object", path, key, ts ? "'" : "",
 					 ts ? ts : "missing", ts ? "'" : "");
 		json_t *rq = json_object_get(v, "required");
 		if (rq && !json_is_boolean(rq))
 			return decl_fail(code, "%s'%s': \"required\" must be true or false", path, key);
-		json_t *items = json_object_get(v, "items");
+		json_t *items = json_object_get(v, "items"), *fields = json_object_get(v, "fields");
 		if (items && t != VT_LIST)
 			return decl_fail(code, "%s'%s': \"items\" is only for lists", path, key);
+		if (fields && t != VT_OBJECT)
+			return decl_fail(code, "%s'%s': \"fields\" is only for objects", path, key);
+		if (fields)
+			items = fields;
 		char *name = decl_alloc(d, strlen(key) + 1);
 		if (!name)
 			return bl__fail(BL_ENOMEM, "out of memory");
@@ -180,7 +184,7 @@ static int parse_fields(tpl_decl *d, json_t *obj, const char *code, const char *
 		f[i].type = t;
 		if (items) {
 			char sub[160];
-			snprintf(sub, sizeof sub, "%s'%s' items: ", path, key);
+			snprintf(sub, sizeof sub, "%s'%s' %s: ", path, key, fields ? "fields" : "items");
 			tpl_field *itf;
 			int rc = parse_fields(d, items, code, sub, level + 1, &itf, NULL);
 			if (rc)
@@ -244,11 +248,18 @@ static int decl_check_model(const tpl_decl *d, bl_purpose purpose, const char *c
 
 /* ---- the validator ---- */
 
+/* What a name (or `.`) stands for: its field (NULL: the whole model). */
+typedef struct {
+	const tpl_field *f;
+	bool item; /* `.` inside {{#list}}: one item of f (an object of f->items) */
+} tpl_val;
+
 typedef struct {
 	const char *code, *part;
 	const tpl_prog *p;
-	const tpl_field *scopes[TPL_MAX_DEPTH + 2];
+	const tpl_field *scopes[TPL_MAX_DEPTH + 2]; /* per scope: the names it adds, or NULL */
 	const tpl_field *lists[TPL_MAX_DEPTH + 2]; /* per scope: the list it iterates, or NULL */
+	tpl_val self[TPL_MAX_DEPTH + 2];           /* per scope: what `.` is */
 	int nscopes;
 	bool sms;
 	bl__cp949 *cp;
@@ -289,21 +300,29 @@ static size_t lev(const char *a, size_t la, const char *b, size_t lb)
 	return row[lb];
 }
 
-/* The nearest known name, for "did you mean". */
+/* The nearest name of `fields`, for "did you mean" (*bd: the best distance so far). */
+static const char *suggest_in(const tpl_field *fields, const char *name, size_t len,
+			      const char *best, size_t *bd)
+{
+	size_t limit = len / 3 + 1 < 3 ? len / 3 + 1 : 3;
+	for (const tpl_field *f = fields; f && f->name; f++) {
+		size_t fl = strlen(f->name), d = lev(name, len, f->name, fl);
+		if (len >= 3 && fl > len && !strncasecmp(f->name, name, len) && d > 1)
+			d = 1; /* a prefix: {{total}} → totalPrice */
+		if (d <= limit && d < *bd) {
+			best = f->name;
+			*bd = d;
+		}
+	}
+	return best;
+}
+
 static const char *C_suggest(const checker *C, const char *name, size_t len)
 {
 	const char *best = NULL;
-	size_t limit = len / 3 + 1 < 3 ? len / 3 + 1 : 3, bd = SIZE_MAX;
+	size_t bd = SIZE_MAX;
 	for (int i = C->nscopes - 1; i >= 0; i--)
-		for (const tpl_field *f = C->scopes[i]; f && f->name; f++) {
-			size_t fl = strlen(f->name), d = lev(name, len, f->name, fl);
-			if (len >= 3 && fl > len && !strncasecmp(f->name, name, len) && d > 1)
-				d = 1; /* a prefix: {{total}} → totalPrice */
-			if (d <= limit && d < bd) {
-				best = f->name;
-				bd = d;
-			}
-		}
+		best = suggest_in(C->scopes[i], name, len, best, &bd);
 	return best;
 }
 
@@ -318,11 +337,56 @@ static int C_fail(checker *C, size_t off, const char *fmt, ...)
 	return bl__tpl_fail_at(C->code, C->part, C->p->src, off, "%s", msg);
 }
 
-static int C_unknown(checker *C, const tpl_node *nd, const char *pre)
+/* The first word of nd's name is unknown in every scope (wl: its length). */
+static int C_unknown(checker *C, const tpl_node *nd, const char *pre, size_t wl)
 {
-	const char *sug = C_suggest(C, nd->s, nd->len);
+	const char *sug = C_suggest(C, nd->s, wl);
 	return C_fail(C, nd->off, "unknown variable {{%s%.*s}}%s%s%s", pre, (int)nd->len, nd->s,
 		      sug ? " (did you mean " : "", sug ? sug : "", sug ? "?)" : "");
+}
+
+/* Resolve nd's name as the renderer does: `.` is the current context, the
+ * first word of a dotted name is looked up from the innermost scope out,
+ * the following words only inside the object found. */
+static int C_resolve(checker *C, const tpl_node *nd, const char *pre, tpl_val *out)
+{
+	int nl = (int)nd->len;
+	if (nd->len == 1 && nd->s[0] == '.') {
+		*out = C->self[C->nscopes - 1];
+		if (!out->f)
+			return C_fail(C, nd->off, "{{%s.}} outside a section is the whole data model: name "
+						  "a variable",
+				      pre);
+		return BL_OK;
+	}
+	const char *w = nd->s, *end = nd->s + nd->len, *dot = memchr(w, '.', nd->len);
+	const tpl_field *f = C_find(C, w, dot ? (size_t)(dot - w) : nd->len);
+	if (!f)
+		return C_unknown(C, nd, pre, dot ? (size_t)(dot - w) : nd->len);
+	while (dot) {
+		w = dot + 1;
+		dot = memchr(w, '.', (size_t)(end - w));
+		size_t wl = dot ? (size_t)(dot - w) : (size_t)(end - w);
+		if (f->type == VT_LIST)
+			return C_fail(C, nd->off, "{{%s%.*s}}: %s is a list and has no field %.*s (iterate "
+						  "it with {{#%s}} and write {{%.*s}} inside)",
+				      pre, nl, nd->s, f->name, (int)wl, w, f->name, (int)wl, w);
+		if (f->type != VT_OBJECT)
+			return C_fail(C, nd->off, "{{%s%.*s}}: %s is a %s and has no fields", pre, nl, nd->s,
+				      f->name, bl__tpl_vtype_name(f->type));
+		const tpl_field *g = fields_find(f->items, w, wl);
+		if (!g) {
+			size_t bd = SIZE_MAX;
+			const char *sug = suggest_in(f->items, w, wl, NULL, &bd);
+			return C_fail(C, nd->off, "unknown variable {{%s%.*s}}: %s has no field %.*s%s%s%s",
+				      pre, nl, nd->s, f->name, (int)wl, w, sug ? " (did you mean " : "",
+				      sug ? sug : "", sug ? "?)" : "");
+		}
+		f = g;
+	}
+	out->f = f;
+	out->item = false;
+	return BL_OK;
 }
 
 /* Literal text: valid UTF-8, no {single} braces, and (SMS) sendable. */
@@ -386,38 +450,54 @@ static const char *filter_wants(tpl_filter f)
 
 static int C_node(checker *C, const tpl_node *nd)
 {
-	const tpl_field *f;
+	tpl_val v;
+	int rc, nl = (int)nd->len;
 	switch ((tpl_node_type)nd->type) {
 	case TN_TEXT:
 		return C_text(C, nd);
 	case TN_VAR:
-		if (!(f = C_find(C, nd->s, nd->len)))
-			return C_unknown(C, nd, "");
-		if (f->type == VT_LIST)
-			return C_fail(C, nd->off, "{{%s}} is a list: iterate it with {{#%s}}…{{/%s}}",
-				      f->name, f->name, f->name);
-		if (!filter_accepts((tpl_filter)nd->filter, f->type))
-			return C_fail(C, nd->off, "filter '%s' does not apply to {{%s}} (a %s): it takes %s",
-				      filter_name((tpl_filter)nd->filter), f->name,
-				      bl__tpl_vtype_name(f->type), filter_wants((tpl_filter)nd->filter));
+		if ((rc = C_resolve(C, nd, "", &v)))
+			return rc;
+		if (v.item)
+			return C_fail(C, nd->off, "{{.}} inside {{#%s}} is one item, an object: name one of "
+						  "its fields",
+				      v.f->name);
+		if (v.f->type == VT_LIST)
+			return C_fail(C, nd->off, "{{%.*s}} is a list: iterate it with {{#%.*s}}…{{/%.*s}}",
+				      nl, nd->s, nl, nd->s, nl, nd->s);
+		if (v.f->type == VT_OBJECT)
+			return C_fail(C, nd->off, "{{%.*s}} is an object: name one of its fields "
+						  "({{%.*s.field}}) or open it with {{#%.*s}}",
+				      nl, nd->s, nl, nd->s, nl, nd->s);
+		if (!filter_accepts((tpl_filter)nd->filter, v.f->type))
+			return C_fail(C, nd->off, "filter '%s' does not apply to {{%.*s}} (a %s): it takes %s",
+				      filter_name((tpl_filter)nd->filter), nl, nd->s,
+				      bl__tpl_vtype_name(v.f->type), filter_wants((tpl_filter)nd->filter));
 		return BL_OK;
 	case TN_SECTION:
-	case TN_INVERTED:
-		if (!(f = C_find(C, nd->s, nd->len)))
-			return C_unknown(C, nd, nd->type == TN_SECTION ? "#" : "^");
-		if (nd->type == TN_SECTION && (f->type == VT_MONEY || f->type == VT_NUMBER))
-			return C_fail(C, nd->off, "section {{#%s}} over a %s variable: sections take a list, a "
-						  "boolean or a string (test for zero with {{^%s}})",
-				      f->name, bl__tpl_vtype_name(f->type), f->name);
-		if (nd->type == TN_SECTION && f->type == VT_LIST)
+	case TN_INVERTED: {
+		bool sec = nd->type == TN_SECTION;
+		if ((rc = C_resolve(C, nd, sec ? "#" : "^", &v)))
+			return rc;
+		tpl_vtype t = v.item ? VT_OBJECT : v.f->type;
+		if (sec && (t == VT_MONEY || t == VT_NUMBER))
+			return C_fail(C, nd->off, "section {{#%.*s}} over a %s variable: sections take a list, "
+						  "a boolean or a string (test for zero with {{^%.*s}})",
+				      nl, nd->s, bl__tpl_vtype_name(t), nl, nd->s);
+		bool list = sec && t == VT_LIST;
+		if (list)
 			for (int i = 0; i < C->nscopes; i++)
-				if (C->lists[i] == f)
-					return C_fail(C, nd->off, "section {{#%s}} is inside {{#%s}} already: a list "
-								  "cannot be iterated inside itself",
-						      f->name, f->name);
-		C->lists[C->nscopes] = nd->type == TN_SECTION && f->type == VT_LIST ? f : NULL;
-		C->scopes[C->nscopes++] = nd->type == TN_SECTION && f->type == VT_LIST ? f->items : NULL;
+				if (C->lists[i] == v.f)
+					return C_fail(C, nd->off, "section {{#%.*s}} is inside {{#%s}} already: a "
+								  "list cannot be iterated inside itself",
+						      nl, nd->s, v.f->name);
+		int k = C->nscopes++;
+		C->lists[k] = list ? v.f : NULL;
+		/* what the section pushes: a list's items, an object's fields, a scalar */
+		C->scopes[k] = sec && (list || t == VT_OBJECT) ? v.f->items : NULL;
+		C->self[k] = !sec ? C->self[k - 1] : (tpl_val){ v.f, list || v.item };
 		return BL_OK;
+	}
 	case TN_END:
 		C->nscopes--;
 		return BL_OK;

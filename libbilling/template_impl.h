@@ -9,7 +9,8 @@
 #include "template_private.h"
 
 #define TPL_MAX_DEPTH 16   /* nested sections */
-#define TPL_MAX_NAME 64    /* variable name length */
+#define TPL_MAX_NAME 64    /* variable name length (one word of a dotted name) */
+#define TPL_MAX_DOTTED 255 /* a whole dotted name a.b.c */
 #define TPL_MAX_SOURCE (4u << 20) /* bytes of one part */
 
 typedef enum { TN_TEXT, TN_VAR, TN_SECTION, TN_INVERTED, TN_END } tpl_node_type;
@@ -18,10 +19,10 @@ typedef enum { TF_NONE, TF_WON, TF_NUMBER, TF_MASK, TF_DATE, TF_MONTH } tpl_filt
 typedef struct {
 	uint8_t type;    /* tpl_node_type */
 	uint8_t filter;  /* tpl_filter */
-	bool raw;        /* |raw: no HTML escaping */
+	bool raw;        /* |raw, {{{x}}}, {{& x}}: no HTML escaping */
 	uint32_t off;    /* byte offset of the tag in the source (error positions) */
 	uint32_t end;    /* TN_SECTION / TN_INVERTED: index of the matching TN_END */
-	const char *s;   /* TN_TEXT: the text; else the variable name (not terminated) */
+	const char *s;   /* TN_TEXT: the text; else the name, "." or "a.b.c" (not terminated) */
 	size_t len;
 	const char *arg; /* TF_DATE: the format (into the source), NULL: the default */
 	size_t arg_len;
@@ -39,7 +40,7 @@ typedef enum { TM_TEXT, TM_HTML, TM_SUBJECT } tpl_mode;
 
 /* Value types of the data model and of variables_json. */
 typedef enum {
-	VT_STRING = 1, VT_NUMBER, VT_MONEY, VT_DATE, VT_MONTH, VT_LIST, VT_BOOL
+	VT_STRING = 1, VT_NUMBER, VT_MONEY, VT_DATE, VT_MONTH, VT_LIST, VT_BOOL, VT_OBJECT
 } tpl_vtype;
 
 /* Compile `src`; errors are "template 'code' part:line:col: ..." (code may
@@ -88,7 +89,8 @@ struct bl__tpl {
 typedef struct tpl_field {
 	const char *name;
 	tpl_vtype type;
-	const struct tpl_field *items; /* VT_LIST: item fields, NULL-name terminated */
+	const struct tpl_field *items; /* VT_LIST: item fields, VT_OBJECT: its fields;
+					  NULL-name terminated */
 } tpl_field;
 
 BL_PRIVATE const tpl_field *bl__tpl_model_fields(bl_purpose purpose);

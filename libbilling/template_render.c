@@ -130,6 +130,19 @@ static bool as_i64(json_t *v, int64_t *out)
 	return false;
 }
 
+/* A decimal as the shortest text that reads back as the same double (as
+ * JavaScript, Python and Ruby print it: 1.21 → "1.21", 2500.0 → "2500"). */
+static size_t fmt_real(char *buf, size_t cap, double d)
+{
+	int n = 0;
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(buf, cap, "%.*g", prec, d);
+		if (n > 0 && (size_t)n < cap && strtod(buf, NULL) == d)
+			break;
+	}
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 /* Plain text of a scalar ("" for null, lists and objects). */
 static const char *scalar_text(json_t *v, char *buf, size_t cap, size_t *n)
 {
@@ -141,7 +154,7 @@ static const char *scalar_text(json_t *v, char *buf, size_t cap, size_t *n)
 		*n = (size_t)snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return buf;
 	case JSON_REAL:
-		*n = (size_t)snprintf(buf, cap, "%.15g", json_real_value(v));
+		*n = fmt_real(buf, cap, json_real_value(v));
 		return buf;
 	case JSON_TRUE:
 		*n = 4;
@@ -282,6 +295,9 @@ static char *mask_value(const tpl_node *nd, const char *s)
 
 /* ---- the walk ---- */
 
+/* The context stack holds the model and every value a section pushed
+ * (objects, list items of any type, scalars): names resolve from the top
+ * down in the objects among them; `.` is the top. */
 typedef struct {
 	const tpl_prog *p;
 	tpl_mode mode;
@@ -308,14 +324,28 @@ static bool step(rctx *r, const tpl_node *nd)
 	return true;
 }
 
+/* Mustache's name resolution: `.` is the top of the context stack; the
+ * first word of a name is looked up from the top down, and the following
+ * words only inside what it found (a broken chain is missing: no fallback
+ * to outer contexts). */
 static json_t *lookup(const rctx *r, const tpl_node *nd)
 {
-	for (int i = r->nscopes - 1; i >= 0; i--) {
-		json_t *v = json_object_getn(r->scopes[i], nd->s, nd->len);
-		if (v)
-			return v;
+	if (nd->len == 1 && nd->s[0] == '.')
+		return r->nscopes ? r->scopes[r->nscopes - 1] : NULL;
+	const char *name = nd->s, *end = nd->s + nd->len;
+	const char *dot = memchr(name, '.', nd->len);
+	size_t wl = dot ? (size_t)(dot - name) : nd->len;
+	json_t *v = NULL;
+	for (int i = r->nscopes - 1; i >= 0 && !v; i--)
+		if (json_is_object(r->scopes[i]))
+			v = json_object_getn(r->scopes[i], name, wl);
+	while (v && dot) {
+		name = dot + 1;
+		dot = memchr(name, '.', (size_t)(end - name));
+		wl = dot ? (size_t)(dot - name) : (size_t)(end - name);
+		v = json_is_object(v) ? json_object_getn(v, name, wl) : NULL;
 	}
-	return NULL;
+	return v;
 }
 
 static bool truthy(json_t *v)
@@ -437,21 +467,15 @@ static void render_range(rctx *r, size_t i, size_t end)
 				json_array_foreach(v, k, it) {
 					if (!step(r, nd))
 						break;
-					bool push = json_is_object(it);
-					if (push)
-						r->scopes[r->nscopes++] = it;
+					r->scopes[r->nscopes++] = it;
 					render_range(r, i + 1, nd->end);
-					if (push)
-						r->nscopes--;
+					r->nscopes--;
 				}
 				r->nopen--;
 			} else if (truthy(v)) {
-				bool push = json_is_object(v);
-				if (push)
-					r->scopes[r->nscopes++] = v;
+				r->scopes[r->nscopes++] = v;
 				render_range(r, i + 1, nd->end);
-				if (push)
-					r->nscopes--;
+				r->nscopes--;
 			}
 			i = (size_t)nd->end + 1;
 			break;
@@ -511,7 +535,7 @@ int bl__prog_render(const tpl_prog *p, json_t *model, tpl_mode mode, const bl__t
 	char stack[4096];
 	obuf b = { .p = stack, .cap = sizeof stack, .max = lim->max_output };
 	rctx r = { .p = p, .mode = mode, .out = &b, .max_steps = lim->max_steps };
-	if (json_is_object(model))
+	if (model)
 		r.scopes[r.nscopes++] = model;
 	render_range(&r, 0, p->n);
 	if (b.oom || b.over || r.stop) {

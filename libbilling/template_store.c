@@ -557,6 +557,10 @@ static json_t *sample_value(json_t *decl)
 		json_t *items = json_object_get(decl, "items");
 		return items ? json_pack("[o]", sample_fields(items)) : json_array();
 	}
+	if (!strcmp(t, "object")) {
+		json_t *fields = json_object_get(decl, "fields");
+		return fields ? sample_fields(fields) : json_object();
+	}
 	return json_string("예시");
 }
 

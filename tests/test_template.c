@@ -50,11 +50,19 @@ Test(syntax, syntax_errors_name_position)
 	char *out = NULL;
 	cr_expect_eq(bl_template_render("ab\ncd {{x", "{}", false, &out), BL_EINVAL);
 	cr_expect_str_eq(bl_error_last(), "template text:2:4: unclosed tag: '{{' without '}}'");
-	cr_expect_eq(bl_template_render("{{{x}}}", "{}", true, &out), BL_EINVAL);
-	cr_expect_str_eq(bl_error_last(),
-			 "template html:1:1: triple braces {{{x}}} are not supported: write {{x|raw}}");
-	cr_expect_eq(bl_template_render("{{a.b}}", "{}", false, &out), BL_EINVAL);
-	EXPECT_MSG("1:1: dotted names are not supported");
+	/* {{{x}}} and dotted names are mustache (Test(mustache, …)); their malformed forms are not */
+	cr_expect_eq(bl_template_render("ab {{{x}}", "{}", true, &out), BL_EINVAL);
+	cr_expect_str_eq(bl_error_last(), "template html:1:4: unclosed tag: '{{{' without '}}}'");
+	cr_expect_eq(bl_template_render("{{{ }}}", "{}", true, &out), BL_EINVAL);
+	EXPECT_MSG("1:1: empty tag {{{}}}");
+	cr_expect_eq(bl_template_render("{{a..b}}", "{}", false, &out), BL_EINVAL);
+	EXPECT_MSG("1:1: bad tag {{a..b}}: expected a variable name");
+	cr_expect_eq(bl_template_render("{{a.}}", "{}", false, &out), BL_EINVAL);
+	EXPECT_MSG("bad tag {{a.}}");
+	cr_expect_eq(bl_template_render("{{.a}}", "{}", false, &out), BL_EINVAL);
+	EXPECT_MSG("bad tag {{.a}}");
+	cr_expect_eq(bl_template_render("{{&}}", "{}", false, &out), BL_EINVAL);
+	EXPECT_MSG("bad tag {{&}}");
 	cr_expect_eq(bl_template_render("x {{}}", "{}", false, &out), BL_EINVAL);
 	EXPECT_MSG("1:3: empty tag");
 	cr_expect_eq(bl_template_render("{{> partial}}", "{}", false, &out), BL_EINVAL);
@@ -412,7 +420,7 @@ Test(validation, variables_json)
 	EXPECT_MSG("template 'T_SMS' variables_json: must be an object");
 	o.variables_json = "{\"eventDate\":{\"type\":\"datetime\"}}";
 	expect_invalid(&o, "template 'T_SMS' variables_json: 'eventDate': type 'datetime' is not one of "
-			   "string, number, money, date, month, list, boolean");
+			   "string, number, money, date, month, list, boolean, object");
 	o.variables_json = "{\"eventDate\":{\"type\":\"date\",\"requried\":true}}";
 	cr_expect_eq(bl_template_validate(&o), BL_EINVAL);
 	EXPECT_MSG("unknown key 'requried'");
