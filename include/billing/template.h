@@ -1,6 +1,6 @@
 /*
  * libbilling — message templates: versioned, validated on save, rendered
- * with a small mustache-like syntax (see docs/templates.md).
+ * in Mustache (the spec's core) with filters as an extension (see docs/templates.md).
  */
 #ifndef BILLING_TEMPLATE_H
 #define BILLING_TEMPLATE_H
