@@ -260,15 +260,17 @@ http() {
 J=(-H 'Content-Type: application/json')
 http login 200 POST /api/session "${J[@]}" --data "{\"username\":\"pii_admin\",\"password\":\"$PASSWORD\"}"
 csrf=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read()).get("csrf_token", ""))' <<<"$out" 2>/dev/null)
-http users-by-phone 200 GET /api/users -G --data-urlencode "phone=$PD"
+# phone and e-mail searches are posted (never in a URL) and need OPERATOR+
+http users-by-phone 200 POST /api/users/search "${J[@]}" --data "{\"phone\":\"$PD\"}"
 [[ $out == *"\"id\":$U,"* ]] && pass "the API finds the subscriber by phone" || fail "the API finds the subscriber by phone"
-http users-by-phone-digits 200 GET /api/users -G --data-urlencode "phone=$P"
-http users-by-email 200 GET /api/users -G --data-urlencode "email=$E"
+http users-by-phone-digits 200 POST /api/users/search "${J[@]}" --data "{\"phone\":\"$P\"}"
+http users-by-email 200 POST /api/users/search "${J[@]}" --data "{\"email\":\"$E\"}"
 [[ $out == *"\"id\":$U,"* ]] && pass "the API finds the subscriber by e-mail" || fail "the API finds the subscriber by e-mail"
-http users-bad-phone 400 GET /api/users -G --data-urlencode "phone=${P}x"
-http users-bad-email 400 GET /api/users -G --data-urlencode "email=$E>"
-http users-bad-email2 400 GET /api/users -G --data-urlencode "email=${E/@/@@}"
-http users-unknown-phone 200 GET /api/users -G --data-urlencode "phone=${P}9"
+http users-bad-phone 422 POST /api/users/search "${J[@]}" --data "{\"phone\":\"${P}x\"}"
+http users-bad-email 422 POST /api/users/search "${J[@]}" --data "{\"email\":\"$E>\"}"
+http users-bad-email2 422 POST /api/users/search "${J[@]}" --data "{\"email\":\"${E/@/@@}\"}"
+http users-unknown-phone 200 POST /api/users/search "${J[@]}" --data "{\"phone\":\"${P}9\"}"
+http users-phone-in-url 400 GET /api/users -G --data-urlencode "phone=$PD"
 http users-page 200 GET "/api/users?limit=100"
 http user-detail 200 GET "/api/users/$U"
 http statements 200 GET "/api/statements?month=$MONTH&limit=50"
@@ -298,9 +300,9 @@ for _ in $(seq 1 200); do
 done
 http audit 200 GET "/api/audit?limit=100"
 http not-found 404 GET "/api/users/999999"
-http page-member-search-phone 200 GET /admin/groups/USER_ALL -G --data-urlencode "q_phone=$PD"
-http page-member-search-email 200 GET /admin/groups/USER_ALL -G --data-urlencode "q_email=$E"
-http page-member-search-bad 200 GET /admin/groups/USER_ALL -G --data-urlencode "q_phone=${P}x"
+http page-member-search-phone 200 POST /admin/groups/USER_ALL/search --data-urlencode "q_phone=$PD"
+http page-member-search-email 200 POST /admin/groups/USER_ALL/search --data-urlencode "q_email=$E"
+http page-member-search-bad 200 POST /admin/groups/USER_ALL/search --data-urlencode "q_phone=${P}x"
 http page-messages 200 GET "/admin/messages?user_id=$U"
 http page-message 200 GET "/admin/messages/$MID"
 http page-dead 200 GET /admin/dead
@@ -308,7 +310,7 @@ http page-statement 200 GET "/admin/statements/$U/$MONTH"
 http page-batch 200 GET "/admin/batch/1"
 http logout 200 DELETE /api/session
 stop_pid "$httpd_pid"; httpd_pid=''
-grep -q 'billing-httpd: stopped' "$LOGS/httpd.err" && grep -q "GET /api/users?phone= 200" "$LOGS/httpd.err" \
+grep -q 'billing-httpd: stopped' "$LOGS/httpd.err" && grep -q "POST /api/users/search 200" "$LOGS/httpd.err" \
     && pass "billing-httpd wrote its access log and stopped" \
     || fail "billing-httpd wrote its access log and stopped" "$(tail -n 3 "$LOGS/httpd.err")"
 
