@@ -362,6 +362,9 @@ void ui_page_begin(hbuf *b, req *r, const char *title, const char *nav)
 		for (size_t i = 0; i < sizeof NAV / sizeof NAV[0]; i++)
 			hb_printf(b, "<li><a href=\"%s\"%r>%s</a></li>", NAV[i][1],
 				  nav && !strcmp(nav, NAV[i][0]) ? " aria-current=\"page\"" : "", NAV[i][2]);
+		if (ui_can(r, BL_ROLE_ADMIN))
+			hb_printf(b, "<li><a href=\"/admin/audit\" id=\"nav-audit\"%r>감사 로그</a></li>",
+				  nav && !strcmp(nav, "audit") ? " aria-current=\"page\"" : "");
 		hb_printf(b, "</ul></nav><div class=\"who\"><span class=\"user\">%s <small>%s</small></span>"
 			     "<form method=\"post\" action=\"/admin/logout\" class=\"inline\">",
 			  r->sess.username, bl_admin_role_name(r->sess.role));
