@@ -163,7 +163,7 @@ async function shot(name) {
 }
 const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
 
-console.log('1..20');
+console.log('1..21');
 
 await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
   await page.goto(`${base}/admin/batch`);
@@ -466,12 +466,60 @@ await step('a VIEWER sees no operator forms and cannot post one', async () => {
   check(noCsrf.status === 403, `logout with a wrong CSRF token: ${noCsrf.status}`);
 });
 
+await step('the audit page (ADMIN): linked, filtered by actor, action and time, paginated; a VIEWER gets 403', async () => {
+  /* 60 entries of one actor at fixed instants (KST), 30 in each of two minutes */
+  const rows = Array.from({ length: 60 }, (_, i) =>
+    `('2026-01-15 10:0${i < 30 ? 0 : 1}:${String(i % 30).padStart(2, '0')}', 'ui-pager', 'group.add', 'G${i}', NULL)`);
+  dbq(`INSERT INTO audit_log (at, actor, action, target, detail_json) VALUES ${rows.join(',')}`);
+  await page.goto(`${base}/admin`);
+  await Promise.all([page.waitForURL(/\/admin\/audit$/), page.click('#nav-audit')]);
+  check((await text('h1')) === '감사 로그', `title: ${await text('h1')}`);
+  check((await page.locator('#audit tbody tr[data-id]').count()) === 50, 'a page of 50');
+  /* an action: the <script> group created by the admin in the step before */
+  await page.selectOption('#audit-filter select[name=action]', 'group.create');
+  await Promise.all([page.waitForURL(/action=group\.create/), page.click('#audit-search')]);
+  const actions = await page.locator('#audit tbody td[data-action]').evaluateAll((ts) => ts.map((t) => t.dataset.action));
+  check(actions.length > 0 && actions.every((a) => a === 'group.create'), `actions: ${actions.join(',')}`);
+  check((await text('#audit tbody')).includes('UI_XSS') && (await text('#audit tbody')).includes('그룹 생성'),
+    'the group, labelled in Korean');
+  /* an actor and a family of actions, over two pages */
+  await page.fill('#audit-filter input[name=actor]', 'ui-pager');
+  await page.selectOption('#audit-filter select[name=action]', 'group.');
+  await Promise.all([page.waitForURL(/actor=ui-pager/), page.click('#audit-search')]);
+  check((await page.locator('#audit tbody tr[data-id]').count()) === 50, 'first page of the actor');
+  check((await text('#audit tbody tr:first-child')).includes('G59'), 'newest first');
+  await Promise.all([page.waitForURL(/cursor=/), page.click('a[rel=next]')]);
+  check((await page.locator('#audit tbody tr[data-id]').count()) === 10, 'the other 10 on page two');
+  check((await text('#audit tbody tr:last-child')).includes('G0'), 'the oldest last');
+  check((await page.inputValue('#audit-filter input[name=actor]')) === 'ui-pager', 'the filter kept across pages');
+  check((await page.locator('a[rel=next]').count()) === 0, 'no third page');
+  /* a time range: the second minute only, whole */
+  await page.goto(`${base}/admin/audit?actor=ui-pager`);
+  await page.fill('#audit-filter input[name=from]', '2026-01-15T10:01');
+  await page.fill('#audit-filter input[name=to]', '2026-01-15T10:01');
+  await Promise.all([page.waitForURL(/from=/), page.click('#audit-search')]);
+  const targets = await page.locator('#audit tbody tr[data-id] td:nth-child(4)').allTextContents();
+  check(targets.length === 30 && targets[0] === 'G59' && targets[29] === 'G30', `range: ${targets.join(',')}`);
+  check((await text('#audit tbody tr:first-child td:first-child')) === '2026-01-15 10:01:29', 'KST time to the second');
+  await page.goto(`${base}/admin/audit?actor=ui-pager&to=2026-01-15T09:59`);
+  check((await text('#audit tbody')).includes('조건에 맞는 기록이 없습니다'), 'nothing before');
+  /* a VIEWER: no link, and the page is refused */
+  const login = await fetch(`${base}/admin/login`, { method: 'POST', redirect: 'manual',
+    body: new URLSearchParams({ username: 'viewer', password: PASSWORD }) });
+  const cookie = (login.headers.get('set-cookie') || '').split(';')[0];
+  const dash = await (await fetch(`${base}/admin`, { headers: { cookie } })).text();
+  check(dash.includes('<h1>') && !dash.includes('/admin/audit'), 'no audit link for a VIEWER');
+  const r = await fetch(`${base}/admin/audit`, { headers: { cookie }, redirect: 'manual' });
+  check(r.status === 403 && (await r.text()).includes('관리자(ADMIN)만'), `VIEWER: ${r.status}`);
+  await shot('audit');
+});
+
 await step('every page answers (templates, versions, groups, messages, ...)', async () => {
   const paths = ['/admin', '/admin/batch', `/admin/batch/${runId}`, '/admin/statements', '/admin/templates',
     '/admin/templates/new', '/admin/templates/DEFAULT_BILLING_EMAIL', '/admin/templates/DEFAULT_BILLING_SMS/versions',
     '/admin/templates/DEFAULT_BILLING_SMS?version=1', '/admin/reservations', '/admin/reservations?status=CANCELED',
     '/admin/reservations/new', '/admin/messages', '/admin/messages?status=SUCCESS&channel=SMS', '/admin/messages/1',
-    '/admin/dead', '/admin/groups', '/admin/groups/USER_ALL', '/admin/groups/VIP?q_name=%EA%B9%80'];
+    '/admin/dead', '/admin/groups', '/admin/groups/USER_ALL', '/admin/groups/VIP?q_name=%EA%B9%80', '/admin/audit'];
   for (const p of paths) {
     const r = await page.goto(`${base}${p}`);
     check(r.status() === 200, `${p}: ${r.status()}`);
