@@ -73,8 +73,16 @@ jcheck() {
 run migrate;                              expect "migrate" 0 'applied'
 run seed --users 300 --month "$MONTH";    expect "seed 300 subscribers" 0 'subscribers created'
 run batch run --month "$MONTH";           expect "batch run" 0 'COMPLETED'
+# when the statements go out: the reservation the run made (issue 21)
+resv1=$(sql "SELECT CONCAT(id, ' ', DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s')) FROM message_reservations")
+expect "batch run says when the statements go out" 0 \
+    "^billing reservation #${resv1%% *} WAITING: the statements go out by e-mail at ${resv1#* } KST"
 run --json batch list;                    jcheck "--json batch list" 'j[0]["status"] == "COMPLETED"'
 run1=$(sql "SELECT MAX(id) FROM batch_runs")
+run batch status "$run1";                 expect "batch status: the billing reservation" 0 \
+    "^  billing reservation #${resv1%% *} WAITING: .* at ${resv1#* } KST"
+run --json batch status "$run1";          jcheck "--json batch status: reservation" \
+    "j['reservation']['id'] == ${resv1%% *} and j['reservation']['scheduled_at'] == '${resv1#* }'"
 
 # ---- help and usage ----
 run help template;        expect "help template shows the sub-commands" 0 'template edit CODE'

@@ -651,6 +651,12 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 	cr_assert_eq(tu_i64(ctx, "SELECT COUNT(*) FROM message_reservations"), 0);
 	cr_assert_eq(bl_reservation_after_batch(ctx, dry, NULL, NULL), BL_ECONFLICT);
 	cr_assert(strstr(bl_error_last(), "dry run"), "%s", bl_error_last());
+	char *rj = NULL;
+	cr_assert_eq(bl_batch_get(ctx, dry, &rj), BL_OK, "%s", bl_error_last());
+	json_t *dj = json_loads(rj, 0, NULL);
+	bl_free(rj);
+	cr_assert(json_is_null(json_object_get(dj, "reservation")), "a dry run's reservation is null");
+	json_decref(dj);
 	/* stopped after its first chunk: none; resumed to COMPLETED: one */
 	bl_batch_opts_init(&o, BL_BATCH_OPTS_VERSION);
 	o.chunk_size = 20;
@@ -677,6 +683,14 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 	cr_assert_eq(bl_clock_parse(str(r, "scheduled_at"), &at_us), BL_OK, "%s", bl_error_last());
 	long long delay = (long long)((at_us - bl_ctx_now(ctx)) / 1000000);
 	cr_assert(delay >= 290 && delay <= 301, "due after BILLING_RESERVATION_DELAY_S: %lld s", delay);
+	/* the run says when its statements go out (the demo's summary, batch status) */
+	cr_assert_eq(bl_batch_get(ctx, run, &rj), BL_OK, "%s", bl_error_last());
+	json_t *rr = json_object_get(dj = json_loads(rj, 0, NULL), "reservation");
+	bl_free(rj);
+	cr_assert_eq(num(rr, "id"), id);
+	cr_assert_str_eq(str(rr, "status"), "WAITING");
+	cr_assert_str_eq(str(rr, "scheduled_at"), str(r, "scheduled_at"));
+	json_decref(dj);
 	json_decref(r);
 	/* again, and from two processes at once ("two schedulers see it"): still one */
 	int64_t again = 0;

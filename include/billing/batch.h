@@ -105,7 +105,7 @@ BL_EXTERN(int) bl_batch_recover(bl_ctx *ctx, int *recovered);
 /** Progress and counts of a run. */
 BL_EXTERN(int) bl_batch_progress_get(bl_ctx *ctx, int64_t run_id, bl_batch_progress *out);
 
-/** A run as JSON (bl_free), with up to 100 of its failures. */
+/** A run as JSON (bl_free), with up to 100 of its failures and its billing reservation. */
 BL_EXTERN(int) bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json);
 
 /** Runs, newest first, optionally of one month (NULL: all), as a JSON array. */
