@@ -318,6 +318,16 @@ const char *ui_flash(req *r)
 		NULL,
 	};
 	const char *k = query(r, "ok");
+	if (k && !strcmp(k, "retried_n")) { /* a bulk retry: how many, from its redirect */
+		static _Thread_local char counted[128];
+		int64_t n = 0;
+		if (!parse_int64(query(r, "n"), &n) || n < 0)
+			return "재발송을 요청했습니다.";
+		if (n == 0)
+			return "조건에 맞는 재시도 대상 메시지가 없어 아무것도 재발송하지 않았습니다 (0건).";
+		snprintf(counted, sizeof counted, "메시지 %lld건의 재발송을 요청했습니다.", (long long)n);
+		return counted;
+	}
 	for (size_t i = 0; k && flashes[i]; i += 2)
 		if (!strcmp(flashes[i], k))
 			return flashes[i + 1];

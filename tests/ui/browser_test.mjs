@@ -163,7 +163,7 @@ async function shot(name) {
 }
 const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
 
-console.log('1..21');
+console.log('1..22');
 
 await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
   await page.goto(`${base}/admin/batch`);
@@ -315,6 +315,30 @@ await step('retry a failed message from the dead letters', async () => {
 });
 
 /* ---- issue 21: the operator walk-through ---- */
+
+await step('messages newest first with names; the dead letters\' total; a bulk retry says how many', async () => {
+  await page.goto(`${base}/admin/messages`);
+  const ids = (await page.locator('#messages tbody tr[data-id]').evaluateAll((rs) => rs.map((r) => Number(r.dataset.id))));
+  check(ids.length === 50 && ids.every((id, i) => i === 0 || id < ids[i - 1]), `newest first: ${ids.slice(0, 5)}`);
+  check(ids[0] === Number(dbq('SELECT MAX(id) FROM messages')), `the newest first: ${ids[0]}`);
+  const name = dbq(`SELECT u.name FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = ${ids[0]}`);
+  check((await text('#messages tbody tr:first-child td.user')).startsWith(name), `the subscriber's name ${name}`);
+  await Promise.all([page.waitForURL(/cursor=/), page.click('a[rel=next]')]);
+  const next = Number(await page.locator('#messages tbody tr[data-id]').first().getAttribute('data-id'));
+  check(next < ids[49], `page two continues below: ${next}`);
+
+  const dead = Number(dbq("SELECT COUNT(*) FROM messages WHERE status = 'DEAD'"));
+  await page.goto(`${base}/admin/dead`);
+  check((await text('#dead-total')).includes(`총 ${dead.toLocaleString('en-US')}건`), `total ${dead}: ${await text('#dead-total')}`);
+  const user = dbq("SELECT user_id FROM messages WHERE status = 'DEAD' ORDER BY id LIMIT 1");
+  const mine = Number(dbq(`SELECT COUNT(*) FROM messages WHERE status = 'DEAD' AND user_id = ${user}`));
+  await page.goto(`${base}/admin/dead?user_id=${user}`);
+  check((await text('#dead-total')).includes(`총 ${mine}건`), `the filter's total ${mine}`);
+  await Promise.all([page.waitForURL(/ok=retried_n/), page.click('#retry-all')]);
+  check((await text('.flash')) === `메시지 ${mine}건의 재발송을 요청했습니다.`, `flash: ${await text('.flash')}`);
+  check((await text('#dead-total')).includes('총 0건'), 'none left for that subscriber');
+});
+
 
 await step('a new template with an existing code is refused, nothing is overwritten', async () => {
   const before = dbq("SELECT MAX(version), SUM(enabled), MIN(purpose) FROM message_templates WHERE code = 'DEFAULT_BILLING_SMS'");
