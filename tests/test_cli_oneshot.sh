@@ -197,6 +197,12 @@ run --json message search --status DEAD --limit 10 --after 5; jcheck "message se
 run message search --status BOGUS;     expect "message search: bad status" 5 '' 'BOGUS'
 mid=$(sql "SELECT MIN(id) FROM messages")
 run --json message show "$mid";        jcheck "message show" 'j["status"] == "DEAD" and "attempt_log" in j'
+name=$(sql "SELECT u.name FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = $mid")
+run message show "$mid";               expect "message show prints the message, not JSON" 0 \
+    "^메시지 message #$mid  DEAD  SMS  BILLING  template DEFAULT_BILLING_SMS v"
+[[ $out != *'"status"'* && $out == *"user 1 $name"* && $out == *"not delivered"* ]] \
+    && pass "message show: the subscriber's name and the delivery, no JSON" \
+    || fail "message show: the subscriber's name and the delivery, no JSON" "$out"
 run message show 99999999;             expect "message show: not found" 2 '' '99999999'
 run message retry "$mid";              expect "message retry ID" 0 'queued again'
 run message retry "$mid";              expect "retrying a WAITING message is a conflict" 3 '' 'WAITING'

@@ -84,6 +84,23 @@ static int user_search(cli_state *st, int argc, char **argv)
 	return 0;
 }
 
+/* `user show`: a heading and a table, as `statement show`; --json prints the JSON. */
+static void print_user(cli_state *st, const char *json)
+{
+	json_t *u = json_loads(json, 0, NULL);
+	printf("%s고객 subscriber #%lld%s  %s\n", cli_c(st, C_BOLD),
+	       (long long)json_integer_value(json_object_get(u, "id")), st->color ? "\033[0m" : "",
+	       json_string_value(json_object_get(u, "name")) ? json_string_value(json_object_get(u, "name")) : "-");
+	static const char *const H[] = { "PHONE", "EMAIL", "CHANNEL", "E-MAIL OK", "SMS OK", "CREATED" };
+	static const char *const K[] = { "phone", "email", "preferred_channel", "consent_email", "consent_sms",
+					 "created_at" };
+	cli_table *t = cli_table_new(6, H);
+	cli_table_row_json(t, u, K);
+	cli_table_print(st, t);
+	cli_table_free(t);
+	json_decref(u);
+}
+
 int cmd_user(cli_state *st, int argc, char **argv)
 {
 	long long id;
@@ -98,7 +115,7 @@ int cmd_user(cli_state *st, int argc, char **argv)
 		if (st->json)
 			puts(json);
 		else
-			cli_print_json(json);
+			print_user(st, json);
 		bl_free(json);
 		return 0;
 	}
