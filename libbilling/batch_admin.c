@@ -177,6 +177,29 @@ int bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json)
 	return rc;
 }
 
+/* The run a dashboard headlines (issue 21): a dry run issues nothing, so it
+ * is shown only when there is nothing else. */
+int bl_batch_current(bl_ctx *ctx, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_batch_current: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	int rc = bl__db_json(db,
+			     "SELECT " RUN_COLUMNS " FROM batch_runs "
+			     "ORDER BY status = 'STARTED' DESC, mode <> 'DRY_RUN' DESC, id DESC LIMIT 1",
+			     NULL, 0, &rows);
+	if (rc == BL_OK) {
+		json_t *one = json_array_get(rows, 0);
+		rc = one ? bl__json_out(one, json)
+			 : (*json = bl__strdup("null")) ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
+	}
+	json_decref(rows);
+	return rc;
+}
+
 int bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **json)
 {
 	if (!ctx || !json)

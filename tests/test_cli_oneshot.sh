@@ -212,6 +212,17 @@ run --json dlq retry;                  jcheck "dlq retry requeues the other 29" 
 run message retry --status FAILED --channel SMS; expect "bulk retry of FAILED" 0 '5 of 5 FAILED'
 run stats;                             expect "stats" 0 'WAITING +0 +35 +35'
 run --json stats;                      jcheck "--json stats" '"messages" in j and j["last_batch_run"]["id"] == '"$run1"
+# a newer dry run issues nothing: stats headlines the real run and labels attempts (issue 21)
+run batch run --month "$MONTH" --mode dry-run; expect "a dry run of the month" 0 'COMPLETED'
+dry=$(sql "SELECT MAX(id) FROM batch_runs")
+run stats;                             expect "stats headlines the real run, not the newer dry run" 0 \
+    "^batch run: #$run1 $MONTH COMPLETED"
+expect "... names the dry run it leaves out" 0 "^  \(the newer dry run #$dry issued nothing"
+expect "... says the hour's counts are attempts, not messages" 0 \
+    '^send attempts in the last hour: [0-9,]+ succeeded, [0-9,]+ failed .* not message counts$'
+expect "... and the table counts messages by status" 0 '^messages \(how many messages are in each status now\)'
+run --json stats;                      jcheck "--json stats: current_batch_run is the real run" \
+    'j["current_batch_run"]["id"] == '"$run1"' and j["last_batch_run"]["id"] == '"$dry"
 
 # ---- admin users and audit ----
 runin 'correct horse battery' admin create ops1 --role operator; expect "admin create (password on stdin)" 0 'ops1 created \(OPERATOR\)'

@@ -112,6 +112,13 @@ BL_EXTERN(int) bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json);
 BL_EXTERN(int) bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **json);
 
 /**
+ * The run to headline (dashboards, `stats`): a running one, else the newest
+ * that is not a dry run, else the newest; as a JSON object like
+ * bl_batch_list's items, or JSON null when there is no run.
+ */
+BL_EXTERN(int) bl_batch_current(bl_ctx *ctx, char **json);
+
+/**
  * Scheduler hook.  When `now` (unix seconds; 0 = the context's clock, bl_ctx_now) is past the
  * configured monthly slot (BILLING_BATCH_DAY / BILLING_BATCH_TIME, Asia/Seoul)
  * and the previous month has no run yet, claims that month once across all

@@ -271,6 +271,7 @@ SIGNATURES = {
     "bl_batch_recover": (RC, [vp, P(c_int)]),
     "bl_batch_progress_get": (RC, [vp, i64, P(BatchProgress)]),
     "bl_batch_get": (RC, [vp, i64, out_s]),
+    "bl_batch_current": (RC, [vp, out_s]),
     "bl_batch_list": (RC, [vp, s, c_int, out_s]),
     "bl_batch_due": (RC, [vp, i64, P(c_bool), s]),
     # template.h
