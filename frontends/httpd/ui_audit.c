@@ -95,7 +95,7 @@ static void entry_row(hbuf *b, json_t *v)
 	hb_printf(b, "<tr data-id=\"%D\"><td class=\"nowrap\">%s</td><td>%s</td><td data-action=\"%s\">", ji(v, "id"),
 		  at, js(v, "actor"), action);
 	if (label)
-		hb_printf(b, "%s <small class=\"muted\">%s</small>", label, action);
+		hb_printf(b, "%s <small class=\"hint\">%s</small>", label, action);
 	else
 		hb_printf(b, "%s", action);
 	hb_printf(b, "</td><td>%s</td><td class=\"detail\">", js(v, "target"));
@@ -128,14 +128,16 @@ void ui_audit_list(req *r)
 	if (!admins)
 		return;
 	json_t *rows = NULL;
-	int rc = ui_state(r)->err[0] ? BL_EINVAL : bl_audit_search(r->ctx, &f, &json);
+	ui_form *st = ui_state(r);
+	bool bad_cursor = st && st->err[0];
+	int rc = bad_cursor ? BL_EINVAL : bl_audit_search(r->ctx, &f, &json);
 	if (rc && rc != BL_EINVAL) {
 		bl_free(json);
 		json_decref(admins);
 		ui_fail_page(r, rc);
 		return;
 	}
-	if (rc && !ui_state(r)->err[0]) {
+	if (rc && !bad_cursor) {
 		static const char *const fields[] = { "from", "from '", "to", "to '", NULL };
 		ui_error_lib(r, rc, fields);
 	} else if (!rc) {
@@ -145,7 +147,7 @@ void ui_audit_list(req *r)
 
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, "감사 로그", "audit");
-	hb_raw(&b, "<p class=\"muted\">관리 화면·API·콘솔에서 한 변경과 로그인 기록입니다. 최신 순이며 시각은 한국 표준시(KST)입니다.</p>");
+	hb_raw(&b, "<p class=\"hint\">관리 화면·API·콘솔에서 한 변경과 로그인 기록입니다. 최신 순이며 시각은 한국 표준시(KST)입니다.</p>");
 	filter_form(&b, r, admins);
 	hb_raw(&b, "<table class=\"list\" id=\"audit\"><thead><tr><th>시각</th><th>사용자</th><th>작업</th><th>대상</th>"
 		   "<th>상세</th></tr></thead><tbody>");

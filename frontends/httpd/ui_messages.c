@@ -435,7 +435,7 @@ static void message_page(req *r, bool dead)
 			break;
 		const char *ms = js(m, "status");
 		hb_printf(&b, "<tr data-id=\"%D\"><td><a href=\"/admin/messages/%D\">#%D</a></td><td>%s</td>"
-			      "<td class=\"user\"><a href=\"/admin/statements?user_id=%D\">%s</a> <small class=\"muted\">#%D</small></td>"
+			      "<td class=\"user\"><a href=\"/admin/statements?user_id=%D\">%s</a> <small class=\"hint\">#%D</small></td>"
 			      "<td>%s v%D</td><td>%s",
 			  ji(m, "id"), ji(m, "id"), ji(m, "id"), js(m, "requested_at"), ji(m, "user_id"), js(m, "user_name"),
 			  ji(m, "user_id"), js(m, "template_code"), ji(m, "template_version"), ui_channel_label(js(m, "channel")));
