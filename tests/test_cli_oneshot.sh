@@ -235,6 +235,11 @@ run --json admin list;                 jcheck "admin list (no hashes)" 'j[0]["us
 [[ $out != *argon2* ]] && pass "admin list shows no hash" || fail "admin list shows no hash"
 run --json admin audit --limit 100
 jcheck "audit log records the CLI's actions" '{"group.create","group.add","group.delete","template.save","template.disable","message.retry","admin.create","admin.passwd","batch.run"} <= {e["action"] for e in j} and all(e["actor"].startswith("cli:") for e in j)'
+actor=$(sql "SELECT actor FROM audit_log WHERE action = 'admin.create' LIMIT 1")
+run --json admin audit --actor "$actor" --action admin.
+jcheck "admin audit --actor --action FAMILY." "{e['action'] for e in j} == {'admin.create', 'admin.passwd'} and all(e['actor'] == '$actor' for e in j)"
+run --json admin audit --action admin.create --to 2001-01-01; jcheck "admin audit --to: nothing before 2001" 'j == []'
+run admin audit --from 2026-13-01;     expect "admin audit: a bad time is named" 5 '' "from '2026-13-01'"
 
 # ---- backend unavailable ----
 out=$(MYSQL_PORT=1 MYSQL_CONNECT_TIMEOUT=2 "$CLI" group list 2>"$TMP/err"); rc=$?; err=$(<"$TMP/err")
