@@ -1,6 +1,6 @@
 /*
- * Admin users (argon2id password hashes, libsodium crypto_pwhash_str) and
- * the audit log of admin actions.
+ * Admin users (argon2id password hashes, libsodium crypto_pwhash_str).  The
+ * audit log of their actions is audit.c.
  *
  * Verification does the same work for an unknown user, a disabled one and a
  * wrong password (one argon2id computation) and fails with one message, so
@@ -12,7 +12,6 @@
 
 #define PASSWORD_MIN_CHARS 10
 #define PASSWORD_MAX_BYTES 1024
-#define AUDIT_DETAIL_MAX 65536
 #define AUTH_FAILED "invalid username or password"
 
 static const char *ROLES[] = { NULL, "ADMIN", "OPERATOR", "VIEWER" };
@@ -258,71 +257,6 @@ int bl_admin_list(bl_ctx *ctx, char **json)
 					    json_boolean(json_integer_value(json_object_get(r, "disabled"))));
 		rc = bl__json_out(rows, json);
 	}
-	json_decref(rows);
-	return rc;
-}
-
-/* ---- audit log ---- */
-
-int bl_audit_record(bl_ctx *ctx, const char *actor, const char *action, const char *target,
-		    const char *detail_json)
-{
-	if (!ctx)
-		return bl__fail(BL_EINVAL, "bl_audit_record: ctx is NULL");
-	if (!actor || !*actor || strlen(actor) > 128)
-		return bl__fail(BL_EINVAL, "audit actor: must be 1-128 characters");
-	if (!action || !*action || strlen(action) > 64)
-		return bl__fail(BL_EINVAL, "audit action: must be 1-64 characters");
-	if (target && strlen(target) > 255)
-		return bl__fail(BL_EINVAL, "audit target: at most 255 characters");
-	if (detail_json) {
-		if (strlen(detail_json) > AUDIT_DETAIL_MAX)
-			return bl__fail(BL_EINVAL, "audit detail: at most %d bytes", AUDIT_DETAIL_MAX);
-		json_error_t e;
-		json_t *j = json_loads(detail_json, JSON_DECODE_ANY, &e);
-		if (!j)
-			return bl__fail(BL_EINVAL, "audit detail: not JSON: %s at line %d column %d", e.text,
-					e.line, e.column);
-		json_decref(j);
-	}
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	bl__param p[] = { BP_STR(actor), BP_STR(action), BP_STR(target ? target : ""),
-			  detail_json ? BP_STR(detail_json) : BP_NULL };
-	return bl__db_exec(db, "INSERT INTO audit_log (actor, action, target, detail_json) VALUES (?,?,?,?)",
-			   p, 4, NULL, NULL);
-}
-
-int bl_audit_list(bl_ctx *ctx, int64_t before_id, int limit, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_audit_list: NULL argument");
-	if (limit < 1 || limit > 1000)
-		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", limit);
-	if (before_id < 0)
-		return bl__fail(BL_EINVAL, "before_id %lld: must not be negative", (long long)before_id);
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *rows = NULL;
-	bl__param p[] = { BP_I64(before_id), BP_I64(before_id), BP_I64(limit) };
-	int rc = bl__db_json(db,
-			     "SELECT id, LEFT(DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), 23) AS at, actor, "
-			     "action, target, detail_json AS detail FROM audit_log "
-			     "WHERE (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
-			     p, 3, &rows);
-	if (rc)
-		return rc;
-	size_t i;
-	json_t *r;
-	json_array_foreach(rows, i, r) {
-		/* the stored text back as a JSON value */
-		const char *d = json_string_value(json_object_get(r, "detail"));
-		json_t *v = d ? json_loads(d, JSON_DECODE_ANY, NULL) : NULL;
-		json_object_set_new(r, "detail", v ? v : json_null());
-	}
-	rc = bl__json_out(rows, json);
 	json_decref(rows);
 	return rc;
 }

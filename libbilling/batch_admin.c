@@ -135,7 +135,7 @@ int bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json)
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
-	json_t *rows = NULL, *fails = NULL, *chunks = NULL;
+	json_t *rows = NULL, *fails = NULL, *chunks = NULL, *resv = NULL;
 	bl__param p[] = { BP_I64(run_id) };
 	int rc = bl__db_json(db, "SELECT " RUN_COLUMNS " FROM batch_runs WHERE id = ?", p, 1, &rows);
 	if (rc)
@@ -155,8 +155,16 @@ int bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json)
 				 "SELECT COUNT(*) AS chunks, COALESCE(SUM(status = 'DONE'), 0) AS chunks_done "
 				 "FROM batch_chunks WHERE run_id = ?",
 				 p, 1, &chunks);
+	/* the billing reservation the run made when it completed: when its
+	 * statements go out (BILLING_RESERVATION_DELAY_S after the end) */
+	if (rc == BL_OK)
+		rc = bl__db_json(db,
+				 "SELECT id, status, DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s') AS scheduled_at, "
+				 "channel FROM message_reservations WHERE batch_run_id = ?",
+				 p, 1, &resv);
 	if (rc == BL_OK) {
-		json_t *c = json_array_get(chunks, 0);
+		json_t *c = json_array_get(chunks, 0), *one = json_array_get(resv, 0);
+		json_object_set(run, "reservation", one ? one : json_null());
 		json_object_set(run, "chunks", json_object_get(c, "chunks"));
 		json_object_set(run, "chunks_done", json_object_get(c, "chunks_done"));
 		json_object_set(run, "failures", fails);
@@ -164,7 +172,31 @@ int bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json)
 	}
 	json_decref(fails);
 	json_decref(chunks);
+	json_decref(resv);
 	json_decref(run);
+	return rc;
+}
+
+/* The run a dashboard headlines (issue 21): a dry run issues nothing, so it
+ * is shown only when there is nothing else. */
+int bl_batch_current(bl_ctx *ctx, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_batch_current: NULL argument");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	json_t *rows = NULL;
+	int rc = bl__db_json(db,
+			     "SELECT " RUN_COLUMNS " FROM batch_runs "
+			     "ORDER BY status = 'STARTED' DESC, mode <> 'DRY_RUN' DESC, id DESC LIMIT 1",
+			     NULL, 0, &rows);
+	if (rc == BL_OK) {
+		json_t *one = json_array_get(rows, 0);
+		rc = one ? bl__json_out(one, json)
+			 : (*json = bl__strdup("null")) ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
+	}
+	json_decref(rows);
 	return rc;
 }
 

@@ -8,12 +8,22 @@
 
 #define ENQUEUE_CHUNK 2000
 
+/* the size of each version's struct: a version 1 caller's has no v2 fields */
+#define FILTER_V1_SIZE offsetof(bl_message_filter, newest_first)
+
 int bl_message_filter_init(bl_message_filter *f, unsigned version)
 {
-	if (!f || version != BL_MESSAGE_FILTER_VERSION)
+	if (!f || version < 1 || version > BL_MESSAGE_FILTER_VERSION)
 		return bl__fail(BL_EINVAL, "bl_message_filter_init: unsupported version %u", version);
-	*f = (bl_message_filter)BL_MESSAGE_FILTER_INIT;
+	bl_message_filter d = BL_MESSAGE_FILTER_INIT;
+	d.version = version;
+	memcpy(f, &d, version == 1 ? FILTER_V1_SIZE : sizeof d);
 	return BL_OK;
+}
+
+static bool newest_first(const bl_message_filter *f)
+{
+	return f->version >= 2 && f->newest_first;
 }
 
 /* ---- enqueue the statements of a month ---- */
@@ -203,14 +213,17 @@ int bl_message_send(bl_ctx *ctx, int64_t user_id, const char *template_code, con
 	"m.attempts, m.last_error, m.fallback_of, "                                            \
 	"DATE_FORMAT(m.requested_at, '%Y-%m-%d %H:%i:%s') AS requested_at, "                   \
 	"DATE_FORMAT(m.processed_at, '%Y-%m-%d %H:%i:%s') AS processed_at, "                   \
-	"DATE_FORMAT(m.next_attempt_at, '%Y-%m-%d %H:%i:%s') AS next_attempt_at"
+	"DATE_FORMAT(m.next_attempt_at, '%Y-%m-%d %H:%i:%s') AS next_attempt_at, "             \
+	"(SELECT u.name FROM users u WHERE u.id = m.user_id) AS user_name"
 
 static const char *STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "BOUNCED", "SUPPRESSED", NULL };
 
 static int check_filter(const bl_message_filter *f)
 {
-	if (!f || f->version != BL_MESSAGE_FILTER_VERSION)
+	if (!f || f->version < 1 || f->version > BL_MESSAGE_FILTER_VERSION)
 		return bl__fail(BL_EINVAL, "message filter: missing or wrong version (use bl_message_filter_init)");
+	if (newest_first(f) && f->before_id < 0)
+		return bl__fail(BL_EINVAL, "before_id %lld: must not be negative", (long long)f->before_id);
 	if (f->limit < 1 || f->limit > 1000)
 		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", f->limit);
 	if (f->status) {
@@ -255,9 +268,11 @@ static void filter_add(filter_q *q, const char *cond, bl__param v)
 	q->p[q->n++] = v;
 }
 
-static void filter_where(filter_q *q, const bl_message_filter *f)
+static void filter_where(filter_q *q, const bl_message_filter *f, bool cursors)
 {
-	filter_add(q, " WHERE m.id > ?", BP_I64(f->after_id));
+	filter_add(q, " WHERE m.id > ?", BP_I64(cursors ? f->after_id : 0));
+	if (cursors && newest_first(f) && f->before_id)
+		filter_add(q, " AND m.id < ?", BP_I64(f->before_id));
 	if (f->user_id)
 		filter_add(q, " AND m.user_id = ?", BP_I64(f->user_id));
 	if (f->reservation_id)
@@ -328,13 +343,34 @@ int bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json)
 	if (f->status && !f->user_id && !f->reservation_id)
 		bl__sb_puts(&q.sql, " FORCE INDEX (ix_messages_status)");
 	bl__sb_puts(&q.sql, " JOIN message_templates t ON t.id = m.template_id");
-	filter_where(&q, f);
-	filter_add(&q, " ORDER BY m.id LIMIT ?", BP_I64(f->limit));
+	filter_where(&q, f, true);
+	filter_add(&q, newest_first(f) ? " ORDER BY m.id DESC LIMIT ?" : " ORDER BY m.id LIMIT ?",
+		   BP_I64(f->limit));
 	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory") : bl__db_json(db, q.sql.s, q.p, q.n, &rows);
 	bl__sb_free(&q.sql);
 	if (rc == BL_OK)
 		rc = bl__json_out(rows, json);
 	json_decref(rows);
+	return rc;
+}
+
+int bl_message_count(bl_ctx *ctx, const bl_message_filter *f, int64_t *count)
+{
+	if (!ctx || !count)
+		return bl__fail(BL_EINVAL, "bl_message_count: NULL argument");
+	*count = 0;
+	int rc = check_filter(f);
+	MYSQL *db = rc ? NULL : bl__ctx_db(ctx);
+	if (rc || !db)
+		return rc ? rc : bl_error_last_code();
+	bool none = false;
+	if ((rc = filter_matches_nothing(db, f, &none)) || none)
+		return rc;
+	filter_q q = { .n = 0 };
+	bl__sb_puts(&q.sql, "SELECT COUNT(*) FROM messages m");
+	filter_where(&q, f, false);
+	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory") : bl__db_i64(db, q.sql.s, q.p, q.n, count, NULL);
+	bl__sb_free(&q.sql);
 	return rc;
 }
 
@@ -436,7 +472,7 @@ int bl_message_retry_filter(bl_ctx *ctx, const bl_message_filter *f, int64_t *co
 	filter_q q = { .n = 0 };
 	uint64_t changed = 0;
 	bl__sb_puts(&q.sql, "UPDATE messages m " RETRY_SET);
-	filter_where(&q, f);
+	filter_where(&q, f, true);
 	bl__sb_puts(&q.sql, " AND m.status IN ('FAILED','DEAD')");
 	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory")
 		       : bl__db_exec(db, q.sql.s, q.p, q.n, &changed, NULL);

@@ -182,3 +182,113 @@ Test(audit, record_and_list)
 	cr_assert_eq(bl_audit_list(ctx, 0, 0, &s), BL_EINVAL);
 	tu_ctx_drop(ctx);
 }
+
+static size_t count_search(bl_ctx *ctx, const bl_audit_filter *f, json_t **out)
+{
+	char *s = NULL;
+	cr_assert_eq(bl_audit_search(ctx, f, &s), BL_OK, "%s", bl_error_last());
+	json_t *l = load(s);
+	size_t n = json_array_size(l);
+	if (out)
+		*out = l;
+	else
+		json_decref(l);
+	return n;
+}
+
+/* The audit page's filters: actor, action (exact or a prefix ending in '.'),
+ * a KST time range whose upper bound takes the whole day/minute named, and
+ * the cursor; entries at fixed instants on the context's clock. */
+Test(audit, search_filters)
+{
+	bl_ctx *ctx = ctx_with("audit_search", true, true);
+	struct {
+		int d, h, mi;
+		const char *actor, *action;
+	} rows[] = {
+		{ 3, 23, 59, "alice", "template.save" }, { 4, 0, 0, "alice", "template.disable" },
+		{ 4, 9, 30, "bob", "group.add" },        { 4, 23, 59, "bob", "template.save" },
+		{ 5, 0, 0, "cli:root", "batch.stop" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		cr_assert_eq(bl_ctx_set_time(ctx, tu_seoul(2026, 12, rows[i].d, rows[i].h, rows[i].mi, 0) * 1000000),
+			     BL_OK);
+		cr_assert_eq(bl_audit_record(ctx, rows[i].actor, rows[i].action, "T", NULL), BL_OK, "%s",
+			     bl_error_last());
+	}
+	bl_audit_filter f;
+	cr_assert_eq(bl_audit_filter_init(&f, BL_AUDIT_FILTER_VERSION), BL_OK);
+	cr_assert_eq(bl_audit_filter_init(&f, BL_AUDIT_FILTER_VERSION + 1), BL_EINVAL);
+	cr_assert_eq(count_search(ctx, &f, NULL), 5);
+
+	f.actor = "alice";
+	cr_assert_eq(count_search(ctx, &f, NULL), 2);
+	f.actor = "ali";
+	cr_assert_eq(count_search(ctx, &f, NULL), 0, "the actor is matched exactly");
+	f.actor = NULL;
+
+	f.action = "template.save";
+	cr_assert_eq(count_search(ctx, &f, NULL), 2);
+	f.action = "template.";
+	cr_assert_eq(count_search(ctx, &f, NULL), 3, "a prefix ending in '.'");
+	f.action = "template";
+	cr_assert_eq(count_search(ctx, &f, NULL), 0, "no prefix without the dot");
+	f.action = "template.";
+	f.actor = "bob";
+	json_t *l;
+	cr_assert_eq(count_search(ctx, &f, &l), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(l, 0), "at")), "2026-12-04 23:59:00.000",
+			 "at is KST");
+	json_decref(l);
+	f.actor = f.action = NULL;
+
+	/* one Seoul day: from its 00:00 through its 23:59:59.999 */
+	f.from = "2026-12-04";
+	f.to = "2026-12-04";
+	cr_assert_eq(count_search(ctx, &f, &l), 3);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(l, 0), "action")), "template.save",
+			 "newest first");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(l, 2), "action")), "template.disable");
+	json_decref(l);
+	f.from = "2026-12-04T09:30"; /* as a datetime-local input sends it */
+	f.to = "2026-12-04 09:30";
+	cr_assert_eq(count_search(ctx, &f, NULL), 1, "the minute named, whole");
+	f.to = "2026-12-04 09:29:59";
+	cr_assert_eq(count_search(ctx, &f, NULL), 0);
+	f.from = NULL;
+	f.to = "2026-12-03";
+	cr_assert_eq(count_search(ctx, &f, NULL), 1);
+	f.to = NULL;
+	f.from = "2026-12-05 00:00:00";
+	cr_assert_eq(count_search(ctx, &f, NULL), 1);
+	f.from = NULL;
+
+	/* pages of two, newest first */
+	f.limit = 2;
+	cr_assert_eq(count_search(ctx, &f, &l), 2);
+	f.before_id = json_integer_value(json_object_get(json_array_get(l, 1), "id"));
+	json_decref(l);
+	cr_assert_eq(count_search(ctx, &f, NULL), 2);
+	f.limit = 100;
+	cr_assert_eq(count_search(ctx, &f, NULL), 3, "the rest below the cursor");
+	f.before_id = 0;
+
+	char *s = NULL;
+	const char *bad[] = { "2026-13-01", "2026-02-29", "2026-12-04 24:00", "2026-12-4", "yesterday",
+			      "2026-12-04 10:00:00x" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		f.from = bad[i];
+		cr_assert_eq(bl_audit_search(ctx, &f, &s), BL_EINVAL, "%s", bad[i]);
+		cr_assert(strstr(bl_error_last(), "from '"), "%s", bl_error_last());
+	}
+	f.from = "2028-02-29";
+	cr_assert_eq(count_search(ctx, &f, NULL), 0, "a leap day is a day");
+	f.from = NULL;
+	f.limit = 0;
+	cr_assert_eq(bl_audit_search(ctx, &f, &s), BL_EINVAL);
+	f.limit = 10;
+	f.version = 99;
+	cr_assert_eq(bl_audit_search(ctx, &f, &s), BL_EINVAL);
+	cr_assert_eq(bl_audit_search(ctx, NULL, &s), BL_EINVAL);
+	tu_ctx_drop(ctx);
+}

@@ -128,9 +128,14 @@ else
     expect "seeding a month twice is a conflict" 3
 fi
 if (( seeded )); then
-    run user show 1;          expect "user show masks" 0 '"phone": "0[0-9]{2}-\*+-[0-9]{4}"'
-    run user show 1 --reveal; expect "user show --reveal" 0 '"phone": "0[0-9]{8,11}"'
-    phone=$(grep -Eo '"phone": "[0-9]+"' <<<"$out" | grep -Eo '[0-9]+')
+    run --json user show 1;   expect "user show masks" 0 '"phone": ?"0[0-9]{2}-\*+-[0-9]{4}"'
+    # a table like statement show, JSON only with --json (issue 21)
+    run user show 1;          expect "user show prints a table" 0 '^PHONE +EMAIL +CHANNEL'
+    [[ $out != *'{'* && $out =~ $'\n'0[0-9]{2}-\*+-[0-9]{4}\ +[a-z0-9._]\*+@ ]] \
+        && pass "user show: the masked values in the table, no JSON" \
+        || fail "user show: the masked values in the table, no JSON" "$out"
+    run --json user show 1 --reveal; expect "user show --reveal" 0 '"phone": ?"0[0-9]{8,11}"'
+    phone=$(grep -Eo '"phone": ?"[0-9]+"' <<<"$out" | grep -Eo '[0-9]+')
     if [[ -n $phone ]]; then
         dashed="${phone:0:3}-${phone:3:${#phone}-7}-${phone: -4}"
         run user find --phone "$dashed"; expect "user find --phone $dashed" 0 '^1$'

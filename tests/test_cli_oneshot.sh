@@ -73,8 +73,16 @@ jcheck() {
 run migrate;                              expect "migrate" 0 'applied'
 run seed --users 300 --month "$MONTH";    expect "seed 300 subscribers" 0 'subscribers created'
 run batch run --month "$MONTH";           expect "batch run" 0 'COMPLETED'
+# when the statements go out: the reservation the run made (issue 21)
+resv1=$(sql "SELECT CONCAT(id, ' ', DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s')) FROM message_reservations")
+expect "batch run says when the statements go out" 0 \
+    "^billing reservation #${resv1%% *} WAITING: the statements go out by e-mail at ${resv1#* } KST"
 run --json batch list;                    jcheck "--json batch list" 'j[0]["status"] == "COMPLETED"'
 run1=$(sql "SELECT MAX(id) FROM batch_runs")
+run batch status "$run1";                 expect "batch status: the billing reservation" 0 \
+    "^  billing reservation #${resv1%% *} WAITING: .* at ${resv1#* } KST"
+run --json batch status "$run1";          jcheck "--json batch status: reservation" \
+    "j['reservation']['id'] == ${resv1%% *} and j['reservation']['scheduled_at'] == '${resv1#* }'"
 
 # ---- help and usage ----
 run help template;        expect "help template shows the sub-commands" 0 'template edit CODE'
@@ -189,6 +197,12 @@ run --json message search --status DEAD --limit 10 --after 5; jcheck "message se
 run message search --status BOGUS;     expect "message search: bad status" 5 '' 'BOGUS'
 mid=$(sql "SELECT MIN(id) FROM messages")
 run --json message show "$mid";        jcheck "message show" 'j["status"] == "DEAD" and "attempt_log" in j'
+name=$(sql "SELECT u.name FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = $mid")
+run message show "$mid";               expect "message show prints the message, not JSON" 0 \
+    "^메시지 message #$mid  DEAD  SMS  BILLING  template DEFAULT_BILLING_SMS v"
+[[ $out != *'"status"'* && $out == *"user 1 $name"* && $out == *"not delivered"* ]] \
+    && pass "message show: the subscriber's name and the delivery, no JSON" \
+    || fail "message show: the subscriber's name and the delivery, no JSON" "$out"
 run message show 99999999;             expect "message show: not found" 2 '' '99999999'
 run message retry "$mid";              expect "message retry ID" 0 'queued again'
 run message retry "$mid";              expect "retrying a WAITING message is a conflict" 3 '' 'WAITING'
@@ -198,6 +212,17 @@ run --json dlq retry;                  jcheck "dlq retry requeues the other 29" 
 run message retry --status FAILED --channel SMS; expect "bulk retry of FAILED" 0 '5 of 5 FAILED'
 run stats;                             expect "stats" 0 'WAITING +0 +35 +35'
 run --json stats;                      jcheck "--json stats" '"messages" in j and j["last_batch_run"]["id"] == '"$run1"
+# a newer dry run issues nothing: stats headlines the real run and labels attempts (issue 21)
+run batch run --month "$MONTH" --mode dry-run; expect "a dry run of the month" 0 'COMPLETED'
+dry=$(sql "SELECT MAX(id) FROM batch_runs")
+run stats;                             expect "stats headlines the real run, not the newer dry run" 0 \
+    "^batch run: #$run1 $MONTH COMPLETED"
+expect "... names the dry run it leaves out" 0 "^  \(the newer dry run #$dry issued nothing"
+expect "... says the hour's counts are attempts, not messages" 0 \
+    '^send attempts in the last hour: [0-9,]+ succeeded, [0-9,]+ failed .* not message counts$'
+expect "... and the table counts messages by status" 0 '^messages \(how many messages are in each status now\)'
+run --json stats;                      jcheck "--json stats: current_batch_run is the real run" \
+    'j["current_batch_run"]["id"] == '"$run1"' and j["last_batch_run"]["id"] == '"$dry"
 
 # ---- admin users and audit ----
 runin 'correct horse battery' admin create ops1 --role operator; expect "admin create (password on stdin)" 0 'ops1 created \(OPERATOR\)'
@@ -210,6 +235,11 @@ run --json admin list;                 jcheck "admin list (no hashes)" 'j[0]["us
 [[ $out != *argon2* ]] && pass "admin list shows no hash" || fail "admin list shows no hash"
 run --json admin audit --limit 100
 jcheck "audit log records the CLI's actions" '{"group.create","group.add","group.delete","template.save","template.disable","message.retry","admin.create","admin.passwd","batch.run"} <= {e["action"] for e in j} and all(e["actor"].startswith("cli:") for e in j)'
+actor=$(sql "SELECT actor FROM audit_log WHERE action = 'admin.create' LIMIT 1")
+run --json admin audit --actor "$actor" --action admin.
+jcheck "admin audit --actor --action FAMILY." "{e['action'] for e in j} == {'admin.create', 'admin.passwd'} and all(e['actor'] == '$actor' for e in j)"
+run --json admin audit --action admin.create --to 2001-01-01; jcheck "admin audit --to: nothing before 2001" 'j == []'
+run admin audit --from 2026-13-01;     expect "admin audit: a bad time is named" 5 '' "from '2026-13-01'"
 
 # ---- backend unavailable ----
 out=$(MYSQL_PORT=1 MYSQL_CONNECT_TIMEOUT=2 "$CLI" group list 2>"$TMP/err"); rc=$?; err=$(<"$TMP/err")

@@ -626,6 +626,34 @@ class T(unittest.TestCase):
         acts = [(x["actor"], x["action"], x["target"]) for x in a.call("GET", "/api/audit?limit=50").json["items"]]
         self.assertIn(("admin", "admin.create", "admin:newbie"), acts)
 
+    def test_admins_audit_page(self):
+        """/admin/audit (issue 21): ADMIN only, filtered by actor, action and time, Korean."""
+        for c in (self.viewer, self.oper):
+            r = c.call("GET", "/admin/audit")
+            self.assertEqual(r.status, 403, r)
+            self.assertIn("관리자(ADMIN)만", r.raw.decode())
+            self.assertNotIn('href="/admin/audit"', c.call("GET", "/admin").raw.decode(), "no link for them")
+        self.assertEqual(self.admin.call("POST", "/api/admins", {"username": "audited", "password": PASSWORD,
+                                                                 "role": "VIEWER"}).status, 201)
+        r = self.admin.call("GET", "/admin/audit")
+        page = r.raw.decode()
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("감사 로그", page)
+        self.assertIn('href="/admin/audit"', page, "linked from the navigation")
+        self.assertIn("관리자 생성", page)
+        r = self.admin.call("GET", "/admin/audit?actor=admin&action=admin.create")
+        rows = re.findall(r'<tr data-id="\d+">(.*?)</tr>', r.raw.decode())
+        self.assertTrue(any("admin:audited" in x for x in rows), rows)
+        self.assertTrue(all('data-action="admin.create"' in x and "<td>admin</td>" in x for x in rows), rows)
+        r = self.admin.call("GET", "/admin/audit?action=admin.&actor=nobody-at-all")
+        self.assertIn("조건에 맞는 기록이 없습니다", r.raw.decode())
+        # a range in the past has nothing of today's; a bad bound is named in Korean
+        r = self.admin.call("GET", "/admin/audit?action=admin.create&to=2001-01-01T00:00")
+        self.assertIn("조건에 맞는 기록이 없습니다", r.raw.decode())
+        r = self.admin.call("GET", "/admin/audit?from=2026-13-01")
+        self.assertEqual(r.status, 400, r)
+        self.assertRegex(r.raw.decode(), r'data-slot="from"><p class="field-error" role="alert">입력값을 확인하세요')
+
     # ---- last: every route answered, logs clean, graceful stop ----
 
     def test_zx_every_route_was_exercised(self):

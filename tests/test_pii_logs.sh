@@ -162,6 +162,7 @@ queued=$(sql "SELECT COUNT(*) FROM messages")
     || fail "the month's bills are queued" "$queued messages"
 
 # ---- 2. the worker ----
+worker_t0=$(date +%s)
 "$WORKER" --threads 4 --idle-exit-ms 1500 >"$LOGS/worker.out" 2>"$LOGS/worker.err" </dev/null &
 worker_pid=$!
 deadline=$((SECONDS + 30))
@@ -175,6 +176,16 @@ if [[ $open == 0 && $dead -gt 0 && $retried -gt 0 && $mails -gt 0 ]]; then
     pass "the worker delivered the month: $dead DEAD, $retried transient failures, $mails e-mails in the Maildir"
 else
     fail "the worker delivered the month" "$open open, $dead DEAD, $retried transient failures, $mails e-mails"
+fi
+# its log says the time in KST, as everything else (issue 21): the stamp, read as
+# Asia/Seoul (UTC+9, the POSIX zone KST-9), is the time it started
+first=$(grep -m1 ' billing-worker: ' "$LOGS/worker.err")
+stamp=$(sed -n 's/^\([0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]\) KST billing-worker: .*/\1/p' <<<"$first")
+at=$( [[ -n $stamp ]] && TZ=KST-9 date -d "$stamp" +%s)
+if [[ -n $at ]] && (( at - worker_t0 >= -2 && at - worker_t0 <= 60 )); then
+    pass "the worker's log lines carry the time in KST ($stamp KST)"
+else
+    fail "the worker's log lines carry the time in KST" "first line: $first"
 fi
 
 # ---- the plain values (never written under $LOGS) ----

@@ -637,6 +637,10 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 {
 	const char *s[] = { "BILLING_RESERVATION_DELAY_S", "300", NULL };
 	bl_ctx *ctx = fresh("resv_batch", s);
+	char *none = NULL;
+	cr_assert_eq(bl_batch_current(ctx, &none), BL_OK, "%s", bl_error_last());
+	cr_assert_str_eq(none, "null", "no run yet");
+	bl_free(none);
 	bl_seed_opts so;
 	bl_seed_opts_init(&so, BL_SEED_OPTS_VERSION);
 	so.users = 200;
@@ -651,6 +655,18 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 	cr_assert_eq(tu_i64(ctx, "SELECT COUNT(*) FROM message_reservations"), 0);
 	cr_assert_eq(bl_reservation_after_batch(ctx, dry, NULL, NULL), BL_ECONFLICT);
 	cr_assert(strstr(bl_error_last(), "dry run"), "%s", bl_error_last());
+	char *rj = NULL;
+	cr_assert_eq(bl_batch_get(ctx, dry, &rj), BL_OK, "%s", bl_error_last());
+	json_t *dj = json_loads(rj, 0, NULL);
+	bl_free(rj);
+	cr_assert(json_is_null(json_object_get(dj, "reservation")), "a dry run's reservation is null");
+	json_decref(dj);
+	/* the run to headline: the dry run while it is the only one */
+	cr_assert_eq(bl_batch_current(ctx, &rj), BL_OK, "%s", bl_error_last());
+	dj = json_loads(rj, 0, NULL);
+	bl_free(rj);
+	cr_assert_eq(num(dj, "id"), dry, "only the dry run");
+	json_decref(dj);
 	/* stopped after its first chunk: none; resumed to COMPLETED: one */
 	bl_batch_opts_init(&o, BL_BATCH_OPTS_VERSION);
 	o.chunk_size = 20;
@@ -664,6 +680,19 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 	cr_assert(strstr(bl_error_last(), "STOPPED"), "%s", bl_error_last());
 	stop_after_first = false;
 	cancel_flag = 0;
+	/* a newer dry run does not take the headline from a real run */
+	bl_batch_opts dro;
+	bl_batch_opts_init(&dro, BL_BATCH_OPTS_VERSION);
+	dro.mode = BL_BATCH_DRY_RUN;
+	int64_t dry2 = 0;
+	cr_assert_eq(bl_batch_run(ctx, "2026-10", &dro, &dry2), BL_OK, "%s", bl_error_last());
+	cr_assert_gt(dry2, run);
+	cr_assert_eq(bl_batch_current(ctx, &rj), BL_OK, "%s", bl_error_last());
+	dj = json_loads(rj, 0, NULL);
+	bl_free(rj);
+	cr_assert_eq(num(dj, "id"), run, "the newest real run, not the newer dry run #%lld", (long long)dry2);
+	cr_assert_str_eq(str(dj, "status"), "STOPPED");
+	json_decref(dj);
 	cr_assert_eq(bl_batch_resume(ctx, run, &o), BL_OK, "%s", bl_error_last());
 	cr_assert_eq(tu_i64(ctx, "SELECT COUNT(*) FROM message_reservations"), 1);
 	int64_t id = tu_i64(ctx, "SELECT id FROM message_reservations");
@@ -677,6 +706,14 @@ Test(reservation, one_billing_reservation_per_completed_run, .timeout = 90)
 	cr_assert_eq(bl_clock_parse(str(r, "scheduled_at"), &at_us), BL_OK, "%s", bl_error_last());
 	long long delay = (long long)((at_us - bl_ctx_now(ctx)) / 1000000);
 	cr_assert(delay >= 290 && delay <= 301, "due after BILLING_RESERVATION_DELAY_S: %lld s", delay);
+	/* the run says when its statements go out (the demo's summary, batch status) */
+	cr_assert_eq(bl_batch_get(ctx, run, &rj), BL_OK, "%s", bl_error_last());
+	json_t *rr = json_object_get(dj = json_loads(rj, 0, NULL), "reservation");
+	bl_free(rj);
+	cr_assert_eq(num(rr, "id"), id);
+	cr_assert_str_eq(str(rr, "status"), "WAITING");
+	cr_assert_str_eq(str(rr, "scheduled_at"), str(r, "scheduled_at"));
+	json_decref(dj);
 	json_decref(r);
 	/* again, and from two processes at once ("two schedulers see it"): still one */
 	int64_t again = 0;

@@ -114,14 +114,23 @@ int cmd_admin(cli_state *st, int argc, char **argv)
 	}
 	if (!strcmp(sub, "audit")) {
 		long long before = 0, limit = 50;
+		bl_audit_filter f;
+		bl_audit_filter_init(&f, BL_AUDIT_FILTER_VERSION);
 		int ex = 0;
 		for (int i = 1; i < argc && !ex; i++)
 			if (!cli_opt_num(argc, argv, &i, "--before", 0, INT64_MAX, &before, &ex) &&
-			    !cli_opt_num(argc, argv, &i, "--limit", 1, 1000, &limit, &ex))
-				return cli_usage("usage: admin audit [--before ID] [--limit N]");
+			    !cli_opt_num(argc, argv, &i, "--limit", 1, 1000, &limit, &ex) &&
+			    !cli_opt_str(argc, argv, &i, "--actor", &f.actor, &ex) &&
+			    !cli_opt_str(argc, argv, &i, "--action", &f.action, &ex) &&
+			    !cli_opt_str(argc, argv, &i, "--from", &f.from, &ex) &&
+			    !cli_opt_str(argc, argv, &i, "--to", &f.to, &ex))
+				return cli_usage("usage: admin audit [--actor NAME] [--action A|FAMILY.] [--from T] [--to T] "
+						 "[--before ID] [--limit N]");
 		if (ex)
 			return ex;
-		if ((rc = bl_audit_list(cli_ctx(st), before, (int)limit, &json)))
+		f.before_id = before;
+		f.limit = (int)limit;
+		if ((rc = bl_audit_search(cli_ctx(st), &f, &json)))
 			return cli_fail("admin audit", rc);
 		static const char *const H[] = { "ID", "AT", "ACTOR", "ACTION", "TARGET", "DETAIL" };
 		static const char *const K[] = { "#id", "at", "actor", "action", "target", "detail" };

@@ -18,6 +18,21 @@ static void on_progress(const bl_batch_progress *p, void *payload)
 	pthread_mutex_unlock(&b->mu);
 }
 
+/* When the run's statements go out: its billing reservation (bl_batch_get). */
+static void print_reservation(json_t *run, const char *indent)
+{
+	json_t *v = json_object_get(run, "reservation");
+	const char *status = json_string_value(json_object_get(run, "status"));
+	if (json_is_object(v))
+		printf("%sbilling reservation #%lld %s: the statements go out by e-mail at %s KST "
+		       "(BILLING_RESERVATION_DELAY_S after the run)\n",
+		       indent, (long long)json_integer_value(json_object_get(v, "id")),
+		       json_string_value(json_object_get(v, "status")),
+		       json_string_value(json_object_get(v, "scheduled_at")));
+	else if (status && !strcmp(status, "COMPLETED"))
+		printf("%sno billing reservation: nothing is sent for this run\n", indent);
+}
+
 static int print_run(cli_state *st, int64_t id)
 {
 	char *json;
@@ -60,6 +75,7 @@ static int print_run(cli_state *st, int64_t id)
 			       json_string_value(json_object_get(f, "reason")),
 			       json_string_value(json_object_get(f, "detail")));
 		}
+		print_reservation(r, "  ");
 		json_decref(r);
 	}
 	bl_free(json);
@@ -142,6 +158,13 @@ static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char
 		printf("resume it with: batch resume %lld\n", (long long)id);
 	if (!rc && p.total == 0 && !st->json)
 		printf("0 charges: nothing was issued and no billing reservation was created\n");
+	char *json = NULL;
+	if (!rc && p.total > 0 && !st->json && bl_batch_get(cli_ctx(st), id, &json) == BL_OK) {
+		json_t *r = json_loads(json, 0, NULL);
+		print_reservation(r, "");
+		json_decref(r);
+	}
+	bl_free(json);
 	return rc ? EXIT_STOPPED : 0;
 }
 

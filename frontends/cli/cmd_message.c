@@ -36,6 +36,66 @@ static int parse_filter(int argc, char **argv, int from, bl_message_filter *f, b
 	return ex;
 }
 
+/* `message show`: the message, its attempts as a table and its delivery, as
+ * `statement show` prints a statement; --json prints the JSON. */
+static void print_message(cli_state *st, const char *json)
+{
+	json_t *m = json_loads(json, 0, NULL);
+#define I(o, k) ((long long)json_integer_value(json_object_get(o, k)))
+#define S(o, k) (json_string_value(json_object_get(o, k)) ? json_string_value(json_object_get(o, k)) : "-")
+	const char *status = S(m, "status");
+	char kind[48] = ""; /* an SMS sent as LMS/MMS */
+	if (json_is_string(json_object_get(m, "kind")) && strcmp(S(m, "kind"), S(m, "channel")))
+		snprintf(kind, sizeof kind, " (%s)", S(m, "kind"));
+	printf("%s메시지 message #%lld%s  %s%s%s  %s%s  %s  template %s v%lld\n", cli_c(st, C_BOLD), I(m, "id"),
+	       st->color ? "\033[0m" : "", cli_c(st, cli_status_color(status)), status, st->color ? "\033[0m" : "",
+	       S(m, "channel"), kind, S(m, "purpose"), S(m, "template_code"), I(m, "template_version"));
+	printf("  user %lld %s", I(m, "user_id"), S(m, "user_name"));
+	if (json_is_integer(json_object_get(m, "statement_id")))
+		printf("  statement #%lld", I(m, "statement_id"));
+	if (json_is_integer(json_object_get(m, "reservation_id")))
+		printf("  reservation #%lld", I(m, "reservation_id"));
+	if (json_is_integer(json_object_get(m, "fallback_of")))
+		printf("  fallback of #%lld", I(m, "fallback_of"));
+	printf("  %lld bytes\n", I(m, "bytes"));
+	bool pending = !strcmp(status, "WAITING") || !strcmp(status, "PROCESSING") || !strcmp(status, "FAILED");
+	printf("  requested %s  processed %s", S(m, "requested_at"), S(m, "processed_at"));
+	if (pending)
+		printf("  next attempt %s", S(m, "next_attempt_at"));
+	printf("  (KST)\n");
+	if (json_is_string(json_object_get(m, "last_error")))
+		printf("  last error: %s\n", S(m, "last_error"));
+	static const char *const AH[] = { "#", "CHANNEL", "STATUS", "STARTED", "FINISHED", "WORKER", "ERROR" };
+	cli_table *t = cli_table_new(7, AH);
+	cli_table_right(t, 0);
+	json_t *log = json_object_get(m, "attempt_log"), *a;
+	size_t i, n = json_array_size(log);
+	json_array_foreach(log, i, a) {
+		char no[24], st_s[48];
+		snprintf(no, sizeof no, "%lld", I(a, "attempt_no"));
+		/* a DEAD message's last failed attempt was its last: say so */
+		bool final = i + 1 == n && !strcmp(status, "DEAD") && !strcmp(S(a, "status"), "FAILED");
+		snprintf(st_s, sizeof st_s, "%s%s", S(a, "status"), final ? " (final)" : "");
+		const char *cells[] = { no, S(a, "channel"), st_s, S(a, "started_at"), S(a, "finished_at"), S(a, "worker"),
+					S(a, "error") };
+		cli_table_row(t, cells);
+	}
+	if (n)
+		cli_table_print(st, t);
+	else
+		printf("  no attempts yet\n");
+	cli_table_free(t);
+	json_t *d = json_object_get(m, "delivery");
+	if (json_is_object(d))
+		printf("  delivered: %s to %s at %s KST (attempt %lld, %lld duplicate request(s))\n", S(d, "kind"),
+		       S(d, "destination_masked"), S(d, "accepted_at"), I(d, "attempt_no"), I(d, "duplicate_requests"));
+	else
+		printf("  not delivered\n");
+#undef I
+#undef S
+	json_decref(m);
+}
+
 static int search(cli_state *st, const bl_message_filter *f)
 {
 	char *json;
@@ -142,7 +202,7 @@ int cmd_message(cli_state *st, int argc, char **argv)
 		if (st->json)
 			puts(json);
 		else
-			cli_print_json(json);
+			print_message(st, json);
 		bl_free(json);
 		return 0;
 	}

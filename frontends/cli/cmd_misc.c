@@ -84,6 +84,23 @@ static int user_search(cli_state *st, int argc, char **argv)
 	return 0;
 }
 
+/* `user show`: a heading and a table, as `statement show`; --json prints the JSON. */
+static void print_user(cli_state *st, const char *json)
+{
+	json_t *u = json_loads(json, 0, NULL);
+	printf("%s고객 subscriber #%lld%s  %s\n", cli_c(st, C_BOLD),
+	       (long long)json_integer_value(json_object_get(u, "id")), st->color ? "\033[0m" : "",
+	       json_string_value(json_object_get(u, "name")) ? json_string_value(json_object_get(u, "name")) : "-");
+	static const char *const H[] = { "PHONE", "EMAIL", "CHANNEL", "E-MAIL OK", "SMS OK", "CREATED" };
+	static const char *const K[] = { "phone", "email", "preferred_channel", "consent_email", "consent_sms",
+					 "created_at" };
+	cli_table *t = cli_table_new(6, H);
+	cli_table_row_json(t, u, K);
+	cli_table_print(st, t);
+	cli_table_free(t);
+	json_decref(u);
+}
+
 int cmd_user(cli_state *st, int argc, char **argv)
 {
 	long long id;
@@ -98,7 +115,7 @@ int cmd_user(cli_state *st, int argc, char **argv)
 		if (st->json)
 			puts(json);
 		else
-			cli_print_json(json);
+			print_user(st, json);
 		bl_free(json);
 		return 0;
 	}
@@ -215,18 +232,23 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return cli_usage("stats takes no arguments");
-	char *msg = NULL, *runs = NULL;
+	char *msg = NULL, *runs = NULL, *curj = NULL;
 	int rc = bl_message_stats(cli_ctx(st), &msg);
 	if (rc)
 		return cli_fail("stats", rc);
-	if ((rc = bl_batch_list(cli_ctx(st), NULL, 1, &runs))) {
+	if ((rc = bl_batch_list(cli_ctx(st), NULL, 1, &runs)) || (rc = bl_batch_current(cli_ctx(st), &curj))) {
 		bl_free(msg);
+		bl_free(runs);
 		return cli_fail("stats", rc);
 	}
 	json_t *m = json_loads(msg, 0, NULL), *r = json_loads(runs, 0, NULL);
+	json_t *cur = json_loads(curj, JSON_DECODE_ANY, NULL);
+	bl_free(curj);
 	if (st->json) {
-		json_t *o = json_pack("{s:O,s:O}", "messages", m, "last_batch_run",
-				      json_array_size(r) ? json_array_get(r, 0) : json_null());
+		/* last_batch_run: the newest run; current_batch_run: the one headlined below */
+		json_t *o = json_pack("{s:O,s:O,s:O}", "messages", m, "last_batch_run",
+				      json_array_size(r) ? json_array_get(r, 0) : json_null(), "current_batch_run",
+				      cur ? cur : json_null());
 		char *s = json_dumps(o, JSON_COMPACT);
 		puts(s ? s : "{}");
 		free(s);
@@ -260,7 +282,8 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 		char a[32], b[32], c[32];
 		const char *cells[] = { "all", cli_won(tot[0], a), cli_won(tot[1], b), cli_won(tot[2], c) };
 		cli_table_row(t, cells);
-		printf("%smessages%s\n", cli_c(st, C_BOLD), st->color ? "\033[0m" : "");
+		printf("%smessages%s (how many messages are in each status now)\n", cli_c(st, C_BOLD),
+		       st->color ? "\033[0m" : "");
 		cli_table_print(st, t);
 		cli_table_free(t);
 		int64_t ok = 0, bad = 0, mins = 0;
@@ -271,11 +294,17 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 			bad += json_integer_value(json_object_get(row, "failed"));
 			mins++;
 		}
-		printf("last hour: %s sent, %s failed attempts (%lld active minute(s), %s/min)\n",
+		/* attempts, not messages: a message that failed and was retried counts
+		 * once per attempt here and once above, in its current status */
+		printf("send attempts in the last hour: %s succeeded, %s failed (%lld active minute(s), %s/min); "
+		       "a failed attempt may be retried, so these are not message counts\n",
 		       cli_won(ok, a), cli_won(bad, b), (long long)mins, cli_won(mins ? ok / mins : 0, c));
-		json_t *run = json_array_get(r, 0);
+		/* the running run, else the newest that is not a dry run (a dry run issues nothing) */
+		json_t *run = json_is_object(cur) ? cur : NULL, *newest = json_array_get(r, 0);
+		const char *mode = run ? json_string_value(json_object_get(run, "mode")) : NULL;
 		if (run)
-			printf("last batch run: #%lld %s %s%s%s  issued %s  billed %s원\n",
+			printf("batch run%s: #%lld %s %s%s%s  issued %s  billed %s원\n",
+			       mode && !strcmp(mode, "DRY_RUN") ? " (dry run: issues nothing)" : "",
 			       (long long)json_integer_value(json_object_get(run, "id")),
 			       json_string_value(json_object_get(run, "target_month")),
 			       cli_c(st, cli_status_color(json_string_value(json_object_get(run, "status")))
@@ -285,8 +314,14 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 			       cli_won(json_integer_value(json_object_get(run, "issued_count")), a),
 			       cli_won(json_integer_value(json_object_get(run, "billed_sum")), b));
 		else
-			printf("last batch run: none\n");
+			printf("batch run: none\n");
+		const char *nmode = newest ? json_string_value(json_object_get(newest, "mode")) : NULL;
+		if (run && nmode && !strcmp(nmode, "DRY_RUN") &&
+		    json_integer_value(json_object_get(newest, "id")) != json_integer_value(json_object_get(run, "id")))
+			printf("  (the newer dry run #%lld issued nothing and is not shown: see 'batch list')\n",
+			       (long long)json_integer_value(json_object_get(newest, "id")));
 	}
+	json_decref(cur);
 	json_decref(m);
 	json_decref(r);
 	bl_free(msg);

@@ -88,8 +88,10 @@ const cli_command COMMANDS[] = {
 	  "                                     else read from the first line of stdin\n"
 	  "admin passwd USERNAME\n"
 	  "admin list\n"
-	  "admin audit [--before ID] [--limit N]   the audit log, newest first",
-	  "create:--role;audit:--before --limit" },
+	  "admin audit [--actor NAME] [--action A|FAMILY.] [--from T] [--to T] [--before ID] [--limit N]\n"
+	  "                                     the audit log, newest first; T in KST: YYYY-MM-DD[ HH:MM[:SS]],\n"
+	  "                                     --to takes the whole day/minute; 'template.' is every template.*",
+	  "create:--role;audit:--actor --action --from --to --before --limit" },
 	{ "reservation", cmd_reservation, "reservation create|list|show|cancel|tick", "reservation create --template CODE (--group CODE | --month YYYY-MM) [--at 'YYYY-MM-DD HH:MM'] [--params JSON]\nreservation create --run RUN_ID       the billing reservation of a completed batch run\nreservation list [--status WAITING|PROCESSING|SENT|CANCELED] [--after ID] [--limit N]\nreservation show ID | reservation cancel ID (WAITING only)\nreservation tick                     expand what is due now (billing-worker does this)", "create:--template --group --month --at --params --run;list:--status --after --limit" },
 	{ "config", cmd_config, "config show|genkey", "config show     settings in effect, secrets masked\n"
 	  "config genkey   a new random BILLING_DATA_KEY", "" },

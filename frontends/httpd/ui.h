@@ -194,5 +194,6 @@ void ui_group_update(req *r);
 void ui_group_delete(req *r);
 void ui_group_add(req *r);
 void ui_group_remove(req *r);
+void ui_audit_list(req *r); /* ui_audit.c */
 
 #endif

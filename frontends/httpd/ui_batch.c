@@ -299,19 +299,13 @@ void ui_dashboard(req *r)
 	ui_page_begin(&b, r, "대시보드", "dashboard");
 	ui_holds_panel(&b, r);
 	/* the running run, else the newest real one: a dry run issues nothing (issue 21) */
-	json_t *cur = NULL, *newest_real = NULL;
-	size_t i;
-	json_t *run;
-	json_array_foreach(runs, i, run) {
-		if (!strcmp(js(run, "status"), "STARTED")) {
-			cur = run;
-			break;
-		}
-		if (!newest_real && strcmp(js(run, "mode"), "DRY_RUN"))
-			newest_real = run;
+	char *cj = NULL;
+	json_t *cur = bl_batch_current(r->ctx, &cj) == BL_OK ? json_loads(cj, JSON_DECODE_ANY, NULL) : NULL;
+	bl_free(cj);
+	if (cur && !json_is_object(cur)) {
+		json_decref(cur);
+		cur = NULL;
 	}
-	if (!cur)
-		cur = newest_real ? newest_real : json_array_get(runs, 0);
 	json_t *ms = json_object_get(stats, "messages"), *bys = json_object_get(ms, "by_status");
 	hb_raw(&b, "<div class=\"grid3\"><div class=\"card span2\">");
 	if (cur) {
@@ -337,6 +331,7 @@ void ui_dashboard(req *r)
 	json_t *bsc = json_object_get(ms, "by_status_channel");
 	for (size_t s = 0; s < sizeof MSG_STATUSES / sizeof MSG_STATUSES[0]; s++) {
 		int64_t e = 0, m = 0;
+		size_t i;
 		json_t *row;
 		json_array_foreach(bsc, i, row)
 			if (!strcmp(js(row, "status"), MSG_STATUSES[s]))
@@ -363,6 +358,7 @@ void ui_dashboard(req *r)
 	hb_printf(&b, "<p class=\"hint\">통계 기준 시각 %s (KST)</p>", js(stats, "generated_at"));
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
+	json_decref(cur);
 	json_decref(stats);
 	json_decref(runs);
 }

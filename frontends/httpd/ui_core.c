@@ -184,7 +184,8 @@ bool ui_dispatch(req *r)
 		else if (rc)
 			deny(r, 503, "세션을 확인할 수 없습니다. 잠시 후 다시 시도하세요.");
 		else if ((int)r->sess.role > (int)r->route->min_role)
-			deny(r, 403, "이 작업을 할 권한이 없습니다 (운영자 이상 필요).");
+			deny(r, 403, r->route->min_role == BL_ROLE_ADMIN ? "이 페이지는 관리자(ADMIN)만 볼 수 있습니다."
+								       : "이 작업을 할 권한이 없습니다 (운영자 이상 필요).");
 		else if (post && (!origin_ok(r) || bl_session_csrf_check(&r->sess, tok) != BL_OK))
 			deny(r, 403, "보안 토큰(CSRF)이 맞지 않습니다. 페이지를 새로 고친 뒤 다시 시도하세요.");
 		else

@@ -312,6 +312,16 @@ const char *ui_flash(req *r)
 		NULL,
 	};
 	const char *k = query(r, "ok");
+	if (k && !strcmp(k, "retried_n")) { /* a bulk retry: how many, from its redirect */
+		static _Thread_local char counted[128];
+		int64_t n = 0;
+		if (!parse_int64(query(r, "n"), &n) || n < 0)
+			return "재발송을 요청했습니다.";
+		if (n == 0)
+			return "조건에 맞는 재시도 대상 메시지가 없어 아무것도 재발송하지 않았습니다 (0건).";
+		snprintf(counted, sizeof counted, "메시지 %lld건의 재발송을 요청했습니다.", (long long)n);
+		return counted;
+	}
 	for (size_t i = 0; k && flashes[i]; i += 2)
 		if (!strcmp(flashes[i], k))
 			return flashes[i + 1];
@@ -356,6 +366,9 @@ void ui_page_begin(hbuf *b, req *r, const char *title, const char *nav)
 		for (size_t i = 0; i < sizeof NAV / sizeof NAV[0]; i++)
 			hb_printf(b, "<li><a href=\"%s\"%r>%s</a></li>", NAV[i][1],
 				  nav && !strcmp(nav, NAV[i][0]) ? " aria-current=\"page\"" : "", NAV[i][2]);
+		if (ui_can(r, BL_ROLE_ADMIN))
+			hb_printf(b, "<li><a href=\"/admin/audit\" id=\"nav-audit\"%r>감사 로그</a></li>",
+				  nav && !strcmp(nav, "audit") ? " aria-current=\"page\"" : "");
 		hb_printf(b, "</ul></nav><div class=\"who\"><span class=\"user\">%s <small>%s</small></span>"
 			     "<form method=\"post\" action=\"/admin/logout\" class=\"inline\">",
 			  r->sess.username, bl_admin_role_name(r->sess.role));

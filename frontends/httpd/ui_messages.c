@@ -368,13 +368,18 @@ static void message_page(req *r, bool dead)
 	bl_message_filter f;
 	json_t *items = NULL;
 	int status = 200;
+	int64_t total = -1;
 	if (!filter_of(r, &f, dead)) {
 		status = 400;
 	} else {
-		parse_int64(query(r, "cursor"), &f.after_id);
+		/* newest first, 50 to a page, the cursor below the last one shown */
+		f.newest_first = true;
+		parse_int64(query(r, "cursor"), &f.before_id);
 		f.limit = 51;
 		char *json = NULL;
 		int rc = bl_message_search(r->ctx, &f, &json);
+		if (rc == BL_OK && dead && bl_message_count(r->ctx, &f, &total) != BL_OK)
+			total = -1; /* the list without its total rather than no list */
 		if (rc == BL_EINVAL) {
 			ui_error_lib(r, rc, errmap);
 			status = 400;
@@ -388,6 +393,8 @@ static void message_page(req *r, bool dead)
 	ui_form_fields(r, FILTER_KEYS);
 	if (dead)
 		hb_raw(&b, "<p class=\"hint\">재시도를 모두 소진했거나 영구 실패한 메시지입니다. 재시도하면 같은 메시지의 새 시도가 만들어집니다.</p>");
+	if (dead && total >= 0)
+		hb_printf(&b, "<p class=\"total\" id=\"dead-total\">조건에 맞는 실패 메시지: 총 <b>%N</b>건 (최신 순)</p>", total);
 	hb_printf(&b, "<form method=\"get\" action=\"%s\" class=\"filters\" id=\"message-filters\">", path);
 	if (!dead)
 		select_opts(&b, "status", "상태", query(r, "status"), MSG_STATUSES, ui_msg_status);
@@ -428,9 +435,10 @@ static void message_page(req *r, bool dead)
 			break;
 		const char *ms = js(m, "status");
 		hb_printf(&b, "<tr data-id=\"%D\"><td><a href=\"/admin/messages/%D\">#%D</a></td><td>%s</td>"
-			      "<td><a href=\"/admin/statements?user_id=%D\">%D</a></td><td>%s v%D</td><td>%s",
-			  ji(m, "id"), ji(m, "id"), ji(m, "id"), js(m, "requested_at"), ji(m, "user_id"), ji(m, "user_id"),
-			  js(m, "template_code"), ji(m, "template_version"), ui_channel_label(js(m, "channel")));
+			      "<td class=\"user\"><a href=\"/admin/statements?user_id=%D\">%s</a> <small class=\"hint\">#%D</small></td>"
+			      "<td>%s v%D</td><td>%s",
+			  ji(m, "id"), ji(m, "id"), ji(m, "id"), js(m, "requested_at"), ji(m, "user_id"), js(m, "user_name"),
+			  ji(m, "user_id"), js(m, "template_code"), ji(m, "template_version"), ui_channel_label(js(m, "channel")));
 		if (strcmp(js(m, "kind"), js(m, "channel")))
 			hb_printf(&b, " (%s)", js(m, "kind"));
 		hb_raw(&b, "</td><td>");
@@ -602,5 +610,7 @@ void ui_message_retry_filter(req *r)
 	json_t *detail = json_pack("{s:I,s:s?,s:s?,s:s?}", "count", (json_int_t)n, "status", f.status, "channel",
 				   f.channel, "template", f.template_code);
 	audit(r, "message.retry_filter", "messages", detail);
-	redirect_ok(r, back_of(r, "/admin/messages"), "retried");
+	char ok[48];
+	snprintf(ok, sizeof ok, "retried_n&n=%lld", (long long)n);
+	redirect_ok(r, back_of(r, "/admin/messages"), ok);
 }

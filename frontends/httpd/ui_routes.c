@@ -61,6 +61,7 @@ const route UI_ROUTES[] = {
 	{ "POST", "/admin/groups/{code}/delete", ui_group_delete, 0, O, "delete" },
 	{ "POST", "/admin/groups/{code}/members", ui_group_add, 0, O, "add a member" },
 	{ "POST", "/admin/groups/{code}/members/{user_id}/remove", ui_group_remove, 0, O, "remove a member" },
+	{ "GET", "/admin/audit", ui_audit_list, 0, BL_ROLE_ADMIN, "audit log, filtered" },
 };
 const size_t UI_NROUTES = sizeof UI_ROUTES / sizeof UI_ROUTES[0];
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <billing/billing.h>
 
 static volatile int stop_flag;
@@ -19,15 +18,14 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+/* Log lines carry the time in KST, as everything else (issue 21), named. */
 static void log_line(const char *line, void *payload)
 {
 	(void)payload;
 	char ts[32];
-	time_t now = (time_t)(bl_ctx_now(NULL) / 1000000);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(stderr, "%s billing-worker: %s\n", ts, line);
+	if (bl_clock_format(bl_ctx_now(NULL), ts, sizeof ts) != BL_OK)
+		snprintf(ts, sizeof ts, "(no time)");
+	fprintf(stderr, "%s KST billing-worker: %s\n", ts, line);
 }
 
 static void usage(FILE *f)

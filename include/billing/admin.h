@@ -37,6 +37,24 @@ BL_EXTERN(int) bl_audit_record(bl_ctx *ctx, const char *actor, const char *actio
 /** Audit entries newest first, before a cursor id (0: newest), as a JSON array. */
 BL_EXTERN(int) bl_audit_list(bl_ctx *ctx, int64_t before_id, int limit, char **json);
 
+/** Which audit entries bl_audit_search returns; NULL or "" means "any". */
+typedef struct {
+	unsigned version;
+	const char *actor;    /**< exactly this actor ("alice", "cli:root") */
+	const char *action;   /**< exactly this action, or all with this prefix when it ends in '.' */
+	const char *from;     /**< at or after "YYYY-MM-DD[ HH:MM[:SS]]" (KST; 'T' for the space) */
+	const char *to;       /**< up to the end of this day, minute or second (same forms) */
+	int limit;            /**< page size (1-1000) */
+	int64_t before_id;    /**< cursor: ids below this (0: from the newest) */
+} bl_audit_filter;
+
+#define BL_AUDIT_FILTER_VERSION 1
+#define BL_AUDIT_FILTER_INIT { BL_AUDIT_FILTER_VERSION, NULL, NULL, NULL, NULL, 100, 0 }
+BL_EXTERN(int) bl_audit_filter_init(bl_audit_filter *f, unsigned version);
+
+/** Audit entries matching a filter, newest first, as a JSON array (as bl_audit_list). */
+BL_EXTERN(int) bl_audit_search(bl_ctx *ctx, const bl_audit_filter *f, char **json);
+
 BL_END_DECLS
 
 #endif

@@ -105,11 +105,18 @@ BL_EXTERN(int) bl_batch_recover(bl_ctx *ctx, int *recovered);
 /** Progress and counts of a run. */
 BL_EXTERN(int) bl_batch_progress_get(bl_ctx *ctx, int64_t run_id, bl_batch_progress *out);
 
-/** A run as JSON (bl_free), with up to 100 of its failures. */
+/** A run as JSON (bl_free), with up to 100 of its failures and its billing reservation. */
 BL_EXTERN(int) bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json);
 
 /** Runs, newest first, optionally of one month (NULL: all), as a JSON array. */
 BL_EXTERN(int) bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **json);
+
+/**
+ * The run to headline (dashboards, `stats`): a running one, else the newest
+ * that is not a dry run, else the newest; as a JSON object like
+ * bl_batch_list's items, or JSON null when there is no run.
+ */
+BL_EXTERN(int) bl_batch_current(bl_ctx *ctx, char **json);
 
 /**
  * Scheduler hook.  When `now` (unix seconds; 0 = the context's clock, bl_ctx_now) is past the

@@ -84,14 +84,23 @@ typedef struct {
 	const char *from, *to;     /**< requested_at range "YYYY-MM-DD[ HH:MM:SS]", or NULL */
 	int limit;                 /**< page size (1-1000) */
 	int64_t after_id;          /**< cursor: ids greater than this */
+	/* version 2 */
+	bool newest_first;         /**< newest first, from before_id down (after_id still applies) */
+	int64_t before_id;         /**< cursor of newest_first: ids below this (0: from the newest) */
 } bl_message_filter;
 
-#define BL_MESSAGE_FILTER_VERSION 1
-#define BL_MESSAGE_FILTER_INIT { BL_MESSAGE_FILTER_VERSION, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 100, 0 }
+#define BL_MESSAGE_FILTER_VERSION 2
+#define BL_MESSAGE_FILTER_INIT { BL_MESSAGE_FILTER_VERSION, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 100, 0, false, 0 }
+/** Version 1 (without newest_first/before_id) is still accepted. */
 BL_EXTERN(int) bl_message_filter_init(bl_message_filter *f, unsigned version);
 
-/** Messages matching a filter, oldest first after the cursor, as JSON. */
+/**
+ * Messages matching a filter, oldest first after the cursor (or newest first
+ * below before_id), each with its subscriber's name (user_name), as JSON.
+ */
 BL_EXTERN(int) bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json);
+/** How many messages match a filter (limit and cursors ignored). */
+BL_EXTERN(int) bl_message_count(bl_ctx *ctx, const bl_message_filter *f, int64_t *count);
 /** One message with its attempts (destination masked). */
 BL_EXTERN(int) bl_message_get(bl_ctx *ctx, int64_t message_id, char **json);
 

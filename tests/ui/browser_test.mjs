@@ -163,7 +163,7 @@ async function shot(name) {
 }
 const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
 
-console.log('1..20');
+console.log('1..22');
 
 await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
   await page.goto(`${base}/admin/batch`);
@@ -316,6 +316,30 @@ await step('retry a failed message from the dead letters', async () => {
 
 /* ---- issue 21: the operator walk-through ---- */
 
+await step('messages newest first with names; the dead letters\' total; a bulk retry says how many', async () => {
+  await page.goto(`${base}/admin/messages`);
+  const ids = (await page.locator('#messages tbody tr[data-id]').evaluateAll((rs) => rs.map((r) => Number(r.dataset.id))));
+  check(ids.length === 50 && ids.every((id, i) => i === 0 || id < ids[i - 1]), `newest first: ${ids.slice(0, 5)}`);
+  check(ids[0] === Number(dbq('SELECT MAX(id) FROM messages')), `the newest first: ${ids[0]}`);
+  const name = dbq(`SELECT u.name FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = ${ids[0]}`);
+  check((await text('#messages tbody tr:first-child td.user')).startsWith(name), `the subscriber's name ${name}`);
+  await Promise.all([page.waitForURL(/cursor=/), page.click('a[rel=next]')]);
+  const next = Number(await page.locator('#messages tbody tr[data-id]').first().getAttribute('data-id'));
+  check(next < ids[49], `page two continues below: ${next}`);
+
+  const dead = Number(dbq("SELECT COUNT(*) FROM messages WHERE status = 'DEAD'"));
+  await page.goto(`${base}/admin/dead`);
+  check((await text('#dead-total')).includes(`총 ${dead.toLocaleString('en-US')}건`), `total ${dead}: ${await text('#dead-total')}`);
+  const user = dbq("SELECT user_id FROM messages WHERE status = 'DEAD' ORDER BY id LIMIT 1");
+  const mine = Number(dbq(`SELECT COUNT(*) FROM messages WHERE status = 'DEAD' AND user_id = ${user}`));
+  await page.goto(`${base}/admin/dead?user_id=${user}`);
+  check((await text('#dead-total')).includes(`총 ${mine}건`), `the filter's total ${mine}`);
+  await Promise.all([page.waitForURL(/ok=retried_n/), page.click('#retry-all')]);
+  check((await text('.flash')) === `메시지 ${mine}건의 재발송을 요청했습니다.`, `flash: ${await text('.flash')}`);
+  check((await text('#dead-total')).includes('총 0건'), 'none left for that subscriber');
+});
+
+
 await step('a new template with an existing code is refused, nothing is overwritten', async () => {
   const before = dbq("SELECT MAX(version), SUM(enabled), MIN(purpose) FROM message_templates WHERE code = 'DEFAULT_BILLING_SMS'");
   await page.goto(`${base}/admin/templates/new`);
@@ -385,8 +409,11 @@ await step('a future month is refused unless forced; a month without charges ask
   check(dbq("SELECT COUNT(*) FROM batch_runs WHERE target_month = '2020-01'") === '0', 'no run yet');
   await page.check('#ask-empty input');
   await Promise.all([page.waitForURL(/\/admin\/batch\/\d+/), page.click('#batch-start button[type=submit]')]);
-  await page.waitForFunction(() => document.querySelector('#run-progress').getAttribute('data-status') === 'COMPLETED');
-  await page.reload();
+  /* the run page reloads itself once when a run it watched ends (app.js); a reload of
+   * our own raced with it ("Not attached to an active page"): wait for the server's
+   * rendering of the ended run instead */
+  await page.waitForSelector('#zero-charges');
+  await page.waitForLoadState('load');
   check((await text('#run-progress .badge')).includes('청구 0건'), 'says 0 charges');
   check((await page.locator('#zero-charges').count()) === 1, 'explains it');
   check(dbq("SELECT COUNT(*) FROM message_reservations WHERE target_month = '2020-01'") === '0', 'no billing reservation');
@@ -466,12 +493,60 @@ await step('a VIEWER sees no operator forms and cannot post one', async () => {
   check(noCsrf.status === 403, `logout with a wrong CSRF token: ${noCsrf.status}`);
 });
 
+await step('the audit page (ADMIN): linked, filtered by actor, action and time, paginated; a VIEWER gets 403', async () => {
+  /* 60 entries of one actor at fixed instants (KST), 30 in each of two minutes */
+  const rows = Array.from({ length: 60 }, (_, i) =>
+    `('2026-01-15 10:0${i < 30 ? 0 : 1}:${String(i % 30).padStart(2, '0')}', 'ui-pager', 'group.add', 'G${i}', NULL)`);
+  dbq(`INSERT INTO audit_log (at, actor, action, target, detail_json) VALUES ${rows.join(',')}`);
+  await page.goto(`${base}/admin`);
+  await Promise.all([page.waitForURL(/\/admin\/audit$/), page.click('#nav-audit')]);
+  check((await text('h1')) === '감사 로그', `title: ${await text('h1')}`);
+  check((await page.locator('#audit tbody tr[data-id]').count()) === 50, 'a page of 50');
+  /* an action: the <script> group created by the admin in the step before */
+  await page.selectOption('#audit-filter select[name=action]', 'group.create');
+  await Promise.all([page.waitForURL(/action=group\.create/), page.click('#audit-search')]);
+  const actions = await page.locator('#audit tbody td[data-action]').evaluateAll((ts) => ts.map((t) => t.dataset.action));
+  check(actions.length > 0 && actions.every((a) => a === 'group.create'), `actions: ${actions.join(',')}`);
+  check((await text('#audit tbody')).includes('UI_XSS') && (await text('#audit tbody')).includes('그룹 생성'),
+    'the group, labelled in Korean');
+  /* an actor and a family of actions, over two pages */
+  await page.fill('#audit-filter input[name=actor]', 'ui-pager');
+  await page.selectOption('#audit-filter select[name=action]', 'group.');
+  await Promise.all([page.waitForURL(/actor=ui-pager/), page.click('#audit-search')]);
+  check((await page.locator('#audit tbody tr[data-id]').count()) === 50, 'first page of the actor');
+  check((await text('#audit tbody tr:first-child')).includes('G59'), 'newest first');
+  await Promise.all([page.waitForURL(/cursor=/), page.click('a[rel=next]')]);
+  check((await page.locator('#audit tbody tr[data-id]').count()) === 10, 'the other 10 on page two');
+  check((await text('#audit tbody tr:last-child')).includes('G0'), 'the oldest last');
+  check((await page.inputValue('#audit-filter input[name=actor]')) === 'ui-pager', 'the filter kept across pages');
+  check((await page.locator('a[rel=next]').count()) === 0, 'no third page');
+  /* a time range: the second minute only, whole */
+  await page.goto(`${base}/admin/audit?actor=ui-pager`);
+  await page.fill('#audit-filter input[name=from]', '2026-01-15T10:01');
+  await page.fill('#audit-filter input[name=to]', '2026-01-15T10:01');
+  await Promise.all([page.waitForURL(/from=/), page.click('#audit-search')]);
+  const targets = await page.locator('#audit tbody tr[data-id] td:nth-child(4)').allTextContents();
+  check(targets.length === 30 && targets[0] === 'G59' && targets[29] === 'G30', `range: ${targets.join(',')}`);
+  check((await text('#audit tbody tr:first-child td:first-child')) === '2026-01-15 10:01:29', 'KST time to the second');
+  await page.goto(`${base}/admin/audit?actor=ui-pager&to=2026-01-15T09:59`);
+  check((await text('#audit tbody')).includes('조건에 맞는 기록이 없습니다'), 'nothing before');
+  /* a VIEWER: no link, and the page is refused */
+  const login = await fetch(`${base}/admin/login`, { method: 'POST', redirect: 'manual',
+    body: new URLSearchParams({ username: 'viewer', password: PASSWORD }) });
+  const cookie = (login.headers.get('set-cookie') || '').split(';')[0];
+  const dash = await (await fetch(`${base}/admin`, { headers: { cookie } })).text();
+  check(dash.includes('<h1>') && !dash.includes('/admin/audit'), 'no audit link for a VIEWER');
+  const r = await fetch(`${base}/admin/audit`, { headers: { cookie }, redirect: 'manual' });
+  check(r.status === 403 && (await r.text()).includes('관리자(ADMIN)만'), `VIEWER: ${r.status}`);
+  await shot('audit');
+});
+
 await step('every page answers (templates, versions, groups, messages, ...)', async () => {
   const paths = ['/admin', '/admin/batch', `/admin/batch/${runId}`, '/admin/statements', '/admin/templates',
     '/admin/templates/new', '/admin/templates/DEFAULT_BILLING_EMAIL', '/admin/templates/DEFAULT_BILLING_SMS/versions',
     '/admin/templates/DEFAULT_BILLING_SMS?version=1', '/admin/reservations', '/admin/reservations?status=CANCELED',
     '/admin/reservations/new', '/admin/messages', '/admin/messages?status=SUCCESS&channel=SMS', '/admin/messages/1',
-    '/admin/dead', '/admin/groups', '/admin/groups/USER_ALL', '/admin/groups/VIP?q_name=%EA%B9%80'];
+    '/admin/dead', '/admin/groups', '/admin/groups/USER_ALL', '/admin/groups/VIP?q_name=%EA%B9%80', '/admin/audit'];
   for (const p of paths) {
     const r = await page.goto(`${base}${p}`);
     check(r.status() === 200, `${p}: ${r.status()}`);

@@ -132,11 +132,12 @@ class WorkerOpts(Structure):
 
 class MessageFilter(Structure):
     _c_type_ = "bl_message_filter"
-    VERSION = 1
+    VERSION = 2
     _fields_ = [("version", c_uint), ("run_id", c_int64), ("user_id", c_int64),
                 ("reservation_id", c_int64), ("status", c_char_p), ("channel", c_char_p),
                 ("template_code", c_char_p), ("from", c_char_p), ("to", c_char_p),
-                ("limit", c_int), ("after_id", c_int64)]
+                ("limit", c_int), ("after_id", c_int64), ("newest_first", c_bool),
+                ("before_id", c_int64)]
 
 
 class RetryPolicy(Structure):
@@ -167,9 +168,16 @@ class ReservationOpts(Structure):
                 ("params_json", c_char_p), ("created_by", c_char_p)]
 
 
+class AuditFilter(Structure):
+    _c_type_ = "bl_audit_filter"
+    VERSION = 1
+    _fields_ = [("version", c_uint), ("actor", c_char_p), ("action", c_char_p), ("from", c_char_p),
+                ("to", c_char_p), ("limit", c_int), ("before_id", c_int64)]
+
+
 STRUCTURES = [BatchProgress, BatchOpts, SeedStats, SeedOpts, Charge, Line, Totals, UserOpts,
               UserFilter, TemplateOpts, EnqueueStats, WorkerOpts, MessageFilter, RetryPolicy,
-              Session, LoginOpts, ReservationOpts]
+              Session, LoginOpts, ReservationOpts, AuditFilter]
 
 # --------------------------------------------------------------- signatures --
 # name: (restype, argtypes).  RC means "int return code": c_int with an
@@ -264,6 +272,7 @@ SIGNATURES = {
     "bl_batch_recover": (RC, [vp, P(c_int)]),
     "bl_batch_progress_get": (RC, [vp, i64, P(BatchProgress)]),
     "bl_batch_get": (RC, [vp, i64, out_s]),
+    "bl_batch_current": (RC, [vp, out_s]),
     "bl_batch_list": (RC, [vp, s, c_int, out_s]),
     "bl_batch_due": (RC, [vp, i64, P(c_bool), s]),
     # template.h
@@ -292,6 +301,7 @@ SIGNATURES = {
     "bl_message_maintain": (RC, [vp, s, P(i64)]),
     "bl_message_filter_init": (RC, [P(MessageFilter), c_uint]),
     "bl_message_search": (RC, [vp, P(MessageFilter), out_s]),
+    "bl_message_count": (RC, [vp, P(MessageFilter), P(i64)]),
     "bl_message_get": (RC, [vp, i64, out_s]),
     "bl_message_retry": (RC, [vp, i64]),
     "bl_message_retry_filter": (RC, [vp, P(MessageFilter), P(i64)]),
@@ -325,6 +335,8 @@ SIGNATURES = {
     "bl_admin_list": (RC, [vp, out_s]),
     "bl_audit_record": (RC, [vp, s, s, s, s]),
     "bl_audit_list": (RC, [vp, i64, c_int, out_s]),
+    "bl_audit_filter_init": (RC, [P(AuditFilter), c_uint]),
+    "bl_audit_search": (RC, [vp, P(AuditFilter), out_s]),
     # session.h
     "bl_login_opts_init": (RC, [P(LoginOpts), c_uint]),
     "bl_session_login": (RC, [vp, P(LoginOpts), s, P(Session), P(c_int)]),
