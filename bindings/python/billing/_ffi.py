@@ -167,9 +167,15 @@ class ReservationOpts(Structure):
                 ("params_json", c_char_p), ("created_by", c_char_p)]
 
 
+class BounceStats(Structure):
+    _c_type_ = "bl_bounce_stats"
+    _fields_ = [("files", c_int64), ("hard", c_int64), ("soft", c_int64), ("ignored", c_int64),
+                ("rejected", c_int64)]
+
+
 STRUCTURES = [BatchProgress, BatchOpts, SeedStats, SeedOpts, Charge, Line, Totals, UserOpts,
               UserFilter, TemplateOpts, EnqueueStats, WorkerOpts, MessageFilter, RetryPolicy,
-              Session, LoginOpts, ReservationOpts]
+              Session, LoginOpts, ReservationOpts, BounceStats]
 
 # --------------------------------------------------------------- signatures --
 # name: (restype, argtypes).  RC means "int return code": c_int with an
@@ -331,6 +337,16 @@ SIGNATURES = {
     "bl_session_end": (RC, [vp, s]),
     "bl_session_purge": (RC, [vp, P(i64)]),
     "bl_session_csrf_check": (RC, [P(Session), s]),
+    # email.h
+    "bl_suppression_add": (RC, [vp, s, s, s, s]),
+    "bl_suppression_remove": (RC, [vp, i64, s]),
+    "bl_suppression_check": (RC, [vp, s, P(c_bool)]),
+    "bl_suppression_list": (RC, [vp, i64, c_int, out_s]),
+    "bl_unsubscribe_token": (RC, [vp, i64, c_int, out_s]),
+    "bl_unsubscribe_verify": (RC, [vp, s, P(i64), P(c_int)]),
+    "bl_unsubscribe_rate_take": (RC, [vp, s, P(i64)]),
+    "bl_unsubscribe_apply": (RC, [vp, s, s, P(i64), P(c_int)]),
+    "bl_bounces_ingest": (RC, [vp, s, P(BounceStats)]),
 }
 
 # ------------------------------------------------------------------ loading --
