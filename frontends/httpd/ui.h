@@ -194,5 +194,9 @@ void ui_group_update(req *r);
 void ui_group_delete(req *r);
 void ui_group_add(req *r);
 void ui_group_remove(req *r);
+/* ui_email.c */
+void ui_suppression_list(req *r);
+void ui_suppression_add(req *r);
+void ui_suppression_remove(req *r);
 
 #endif

@@ -315,6 +315,8 @@ const char *ui_flash(req *r)
 		"deleted", "삭제했습니다.",
 		"added", "고객을 그룹에 추가했습니다.",
 		"removed", "고객을 그룹에서 제외했습니다.",
+		"suppressed", "주소를 수신 차단 목록에 넣었습니다.",
+		"unsuppressed", "수신 차단을 해제했습니다.",
 		NULL,
 	};
 	const char *k = query(r, "ok");
@@ -345,6 +347,7 @@ static const char *const NAV[][3] = {
 	{ "messages", "/admin/messages", "발송 이력" },
 	{ "dead", "/admin/dead", "실패 메시지(DLQ)" },
 	{ "groups", "/admin/groups", "고객 그룹" },
+	{ "suppressions", "/admin/suppressions", "수신 차단" },
 };
 
 void ui_page_begin(hbuf *b, req *r, const char *title, const char *nav)
