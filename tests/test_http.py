@@ -505,6 +505,27 @@ class T(unittest.TestCase):
 
     # ---- templates ----
 
+    def test_advertising_templates_need_the_mark_and_an_opt_out(self):
+        a = self.oper
+        body = {"code": "HTTP_AD", "name": "광고", "channel": "EMAIL", "purpose": "NOTICE", "advertising": True,
+                "subject": "새 요금제 안내", "body_text": "혜택 안내. 수신거부: 메일 아래 링크"}
+        e = self.err(a.call("POST", "/api/templates", body), 422, "validation_failed")
+        self.assertEqual(e["field"], "subject")
+        self.assertIn("(광고)", e["message"])
+        e = self.err(a.call("POST", "/api/templates", dict(body, subject="(광고) 새 요금제", body_text="혜택 안내")),
+                     422, "validation_failed")
+        self.assertEqual(e["field"], "body_text")
+        self.assertIn("수신거부", e["message"])
+        sms = {"code": "HTTP_AD_SMS", "name": "광고", "channel": "SMS", "purpose": "NOTICE", "advertising": True,
+               "body_text": "새 요금제 무료수신거부 080-000-0000"}
+        e = self.err(a.call("POST", "/api/templates", sms), 422, "validation_failed")
+        self.assertEqual(e["field"], "body_text")
+        r = a.call("POST", "/api/templates", dict(body, subject="(광고) 새 요금제"))
+        self.assertEqual(r.status, 201, r)
+        self.assertIs(a.call("GET", "/api/templates/HTTP_AD").json["advertising"], True)
+        self.assertIs(a.call("GET", "/api/templates/DEFAULT_BILLING_SMS").json["advertising"], False)
+        self.err(a.call("POST", "/api/templates", dict(body, code="HTTP_AD2", advertising="yes")), 400)
+
     def test_templates(self):
         a = self.oper
         body = {"code": "HTTP_NOTICE", "name": "공지 <b>", "channel": "SMS", "purpose": "NOTICE",

@@ -77,7 +77,12 @@ def page(item):
 TEMPLATE_BODY = obj({"code": S, "name": S, "channel": {"type": "string", "enum": ["EMAIL", "SMS"]},
                      "purpose": {"type": "string", "enum": ["BILLING", "NOTICE"]},
                      "subject": S, "body_html": S, "body_text": S,
-                     "variables": ANY_OBJ, "enabled": B}, ["name", "channel", "purpose"])
+                     "variables": ANY_OBJ, "enabled": B,
+                     "advertising": {"type": "boolean", "default": False,
+                                     "description": "an advertising NOTICE: the subject (e-mail) or text (SMS) "
+                                                    "must start with (광고) and the body must say how to opt "
+                                                    "out (수신거부); else 422 naming the part"}},
+                    ["name", "channel", "purpose"])
 
 # (method, path) -> operation details; summaries match routes.c
 OPS = {

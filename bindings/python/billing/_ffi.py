@@ -107,12 +107,12 @@ class UserFilter(Structure):
 
 class TemplateOpts(Structure):
     _c_type_ = "bl_template_opts"
-    VERSION = 2
+    VERSION = 3
     _fields_ = [("version", c_uint), ("code", c_char_p), ("name", c_char_p),
                 ("channel", c_int), ("purpose", c_int), ("subject", c_char_p),
                 ("body_html", c_char_p), ("body_text", c_char_p),
                 ("variables_json", c_char_p), ("enabled", c_bool), ("created_by", c_char_p),
-                ("create_only", c_bool), ("confirmed", c_bool)]
+                ("create_only", c_bool), ("confirmed", c_bool), ("advertising", c_bool)]
 
 
 class EnqueueStats(Structure):
