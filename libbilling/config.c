@@ -109,6 +109,10 @@ static const setting SETTINGS[] = {
 	  "domain of Message-IDs and of the VERP bounce addresses bounce+<id>.<tag>@domain" },
 	{ "BILLING_UNSUBSCRIBE_URL", "https://billing.example.invalid/unsubscribe", V_NONEMPTY, 0, 0, false,
 	  "billing-httpd's public /unsubscribe URL; NOTICE e-mails link to it with ?t=<token>" },
+	{ "BILLING_UNSUBSCRIBE_LIMIT", "60", V_INT, 1, 1000000, false,
+	  "requests to the public /unsubscribe page per client address per BILLING_UNSUBSCRIBE_WINDOW_S" },
+	{ "BILLING_UNSUBSCRIBE_WINDOW_S", "60", V_INT, 1, 86400, false,
+	  "window of BILLING_UNSUBSCRIBE_LIMIT, in seconds" },
 	{ "BILLING_BOUNCE_MAILDIR", "", V_STR, 0, 0, false,
 	  "Maildir of bounces (DSNs) that billing-worker ingests (empty: none)" },
 	/* admin users */

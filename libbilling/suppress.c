@@ -148,6 +148,40 @@ static int email_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	return BL_OK;
 }
 
+int bl_unsubscribe_verify(bl_ctx *ctx, const char *token, int64_t *user_id, bl_channel *channel)
+{
+	if (!ctx || !token)
+		return bl__fail(BL_EINVAL, "bl_unsubscribe_verify: NULL argument");
+	bl__mail_keys k;
+	int64_t uid = 0;
+	bl_channel ch = BL_CHANNEL_EMAIL;
+	int rc = bl__mail_keys_derive(bl_ctx_config(ctx), &k);
+	if (rc == BL_OK)
+		rc = bl__unsub_verify(&k, token, &uid, &ch);
+	memset(&k, 0, sizeof k);
+	if (rc)
+		return rc;
+	if (user_id)
+		*user_id = uid;
+	if (channel)
+		*channel = ch;
+	return BL_OK;
+}
+
+int bl_unsubscribe_rate_take(bl_ctx *ctx, const char *client, int64_t *retry_after_s)
+{
+	int64_t wait = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_unsubscribe_rate_take: ctx is NULL");
+	const bl_config *cfg = bl_ctx_config(ctx);
+	int rc = bl__rate_take(ctx, "unsubscribe requests", client && *client ? client : "-",
+			       bl__config_int(cfg, "BILLING_UNSUBSCRIBE_LIMIT"),
+			       bl__config_int(cfg, "BILLING_UNSUBSCRIBE_WINDOW_S"), &wait);
+	if (retry_after_s)
+		*retry_after_s = wait;
+	return rc;
+}
+
 int bl_unsubscribe_apply(bl_ctx *ctx, const char *token, const char *client, int64_t *user_id,
 			 bl_channel *channel)
 {

@@ -477,7 +477,9 @@ int bl_template_opts_init(bl_template_opts *opts, unsigned version)
 	bl_template_opts d = BL_TEMPLATE_OPTS_INIT;
 	d.version = version;
 	/* a version-1 caller's struct ends after created_by */
-	memcpy(opts, &d, version == 1 ? offsetof(bl_template_opts, create_only) : sizeof d);
+	memcpy(opts, &d, version == 1   ? offsetof(bl_template_opts, create_only)
+			 : version == 2 ? offsetof(bl_template_opts, advertising)
+					: sizeof d);
 	return BL_OK;
 }
 

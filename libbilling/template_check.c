@@ -544,6 +544,35 @@ static int check_part(const char *code, const char *part, const tpl_prog *p, bl_
 
 /* ---- the whole template ---- */
 
+/* 정보통신망법 §50: an advertisement says "(광고)" first (the e-mail's
+ * subject, the SMS text) and tells in its body how to opt out. */
+#define AD_MARK "(광고)"
+
+static bool tells_opt_out(const char *s)
+{
+	return s && (strstr(s, "수신거부") || strstr(s, "수신 거부"));
+}
+
+static int check_advertising(const bl_template_opts *t)
+{
+	const char *code = t->code;
+	if (t->purpose != BL_PURPOSE_NOTICE)
+		return bl__fail(BL_EINVAL, "template '%s': only a NOTICE template can be advertising (a BILLING "
+					   "statement is transactional)", code);
+	bool sms = t->channel == BL_CHANNEL_SMS;
+	const char *part = sms ? "body_text" : "subject", *first = sms ? t->body_text : t->subject;
+	if (strncmp(first, AD_MARK, strlen(AD_MARK)))
+		return bl__tpl_fail_at(code, part, first, 0, "an advertising template's %s must start with "
+				       AD_MARK " (정보통신망법 §50)", sms ? "text" : "subject");
+	if (!tells_opt_out(t->body_text))
+		return bl__fail(BL_EINVAL, "template '%s' body_text: an advertising template must tell how to opt "
+					   "out (수신거부) in its text", code);
+	if (!sms && t->body_html && *t->body_html && !tells_opt_out(t->body_html))
+		return bl__fail(BL_EINVAL, "template '%s' body_html: an advertising template must tell how to opt "
+					   "out (수신거부) in its HTML body", code);
+	return BL_OK;
+}
+
 static int check_shape(const bl_template_opts *t)
 {
 	if (!t || t->version < 1 || t->version > BL_TEMPLATE_OPTS_VERSION)
@@ -582,7 +611,7 @@ static int check_shape(const bl_template_opts *t)
 			return bl__tpl_fail_at(code, "subject", t->subject, (size_t)(nl - t->subject),
 					       "line break in the subject");
 	}
-	return BL_OK;
+	return t->version >= 3 && t->advertising ? check_advertising(t) : BL_OK;
 }
 
 int bl_template_validate(const bl_template_opts *o)

@@ -298,13 +298,14 @@ static int save_once(MYSQL *db, const bl_template_opts *t, const char *vars, int
 		BP_STR(vars),
 		BP_I64(t->enabled ? 1 : 0),
 		BP_STR(t->created_by && *t->created_by ? t->created_by : "system"),
+		BP_I64(t->version >= 3 && t->advertising ? 1 : 0),
 	};
 	uint64_t newid = 0;
 	rc = bl__db_exec(db,
 			 "INSERT INTO message_templates (code, version, name, channel, purpose, subject, "
-			 "body_html, body_text, variables_json, enabled, created_by) "
-			 "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-			 p, 11, NULL, &newid);
+			 "body_html, body_text, variables_json, enabled, created_by, advertising) "
+			 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+			 p, 12, NULL, &newid);
 	if (rc)
 		return rc;
 	/* enabled is the code's: the same on every version */
@@ -366,12 +367,15 @@ int bl_template_save(bl_ctx *ctx, const bl_template_opts *t, int64_t *template_i
 
 /* ---- reads ---- */
 
-/* enabled 0/1 → false/true; variables_json text → "variables" object. */
+/* enabled, advertising 0/1 → false/true; variables_json text → "variables" object. */
 static void tidy_row(json_t *o)
 {
-	json_t *e = json_object_get(o, "enabled");
-	if (e)
-		json_object_set_new(o, "enabled", json_boolean(json_integer_value(e) != 0));
+	static const char *const flags[] = { "enabled", "advertising" };
+	for (size_t i = 0; i < 2; i++) {
+		json_t *e = json_object_get(o, flags[i]);
+		if (e)
+			json_object_set_new(o, flags[i], json_boolean(json_integer_value(e) != 0));
+	}
 	json_t *vj = json_object_get(o, "variables_json");
 	if (vj) {
 		json_t *parsed = json_is_string(vj) ? json_loads(json_string_value(vj), 0, NULL) : NULL;
@@ -381,7 +385,7 @@ static void tidy_row(json_t *o)
 }
 
 #define LIST_COLS \
-	"id, code, version, name, channel, purpose, enabled, " \
+	"id, code, version, name, channel, purpose, advertising, enabled, " \
 	"DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, created_by"
 
 /* The checks every (code, version) read starts with, and its connection. */
@@ -408,7 +412,7 @@ int bl_template_get(bl_ctx *ctx, const char *code, int version, char **json)
 	bl__param p[] = { BP_STR(code), BP_I64(version), BP_I64(version) };
 	int rc = bl__db_json(db,
 			     "SELECT id, code, version, name, channel, purpose, subject, body_html, "
-			     "body_text, variables_json, enabled, "
+			     "body_text, variables_json, enabled, advertising, "
 			     "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, created_by "
 			     "FROM message_templates WHERE code = ? AND (version = ? OR ? = 0) "
 			     "ORDER BY version DESC LIMIT 1",
@@ -437,7 +441,7 @@ int bl_template_list(bl_ctx *ctx, char **json)
 	json_t *rows = NULL;
 	int rc = bl__db_json(db,
 			     "SELECT t.id, t.code, t.version, t.name, t.channel, t.purpose, t.subject, "
-			     "t.variables_json, t.enabled, "
+			     "t.variables_json, t.enabled, t.advertising, "
 			     "DATE_FORMAT(t.created_at, '%Y-%m-%d %H:%i:%s') AS created_at, t.created_by "
 			     "FROM message_templates t JOIN (SELECT code, MAX(version) AS v "
 			     "FROM message_templates GROUP BY code) m ON m.code = t.code AND m.v = t.version "

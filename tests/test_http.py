@@ -31,6 +31,7 @@ HTTPD = os.environ.get("BILLING_HTTPD") or os.path.join(BUILD, "frontends", "htt
 CLI = os.environ.get("BILLING_CLI") or os.path.join(BUILD, "frontends", "cli", "billing-cli")
 DB = "bltest_http_%d" % os.getpid()
 MAX_BODY = 65536
+UNSUB_LIMIT = 25  # requests to /unsubscribe per client per minute
 PASSWORD = "correct horse battery"
 SERVER = {}  # proc, port, log, tmp
 
@@ -45,7 +46,7 @@ def env():
         "MYSQL_DATABASE": DB, "REDIS_PREFIX": "bltest:http:%d:" % os.getpid(),
         "BILLING_DATA_KEY": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
         "BILLING_PWHASH_FAST": "1", "BILLING_ENV": "test", "BILLING_LOGIN_MAX_FAILS": "3", "BILLING_LOGIN_WINDOW_S": "120",
-        "BILLING_HTTP_MAX_BODY": str(MAX_BODY), "BILLING_MAILDIR": "",
+        "BILLING_HTTP_MAX_BODY": str(MAX_BODY), "BILLING_MAILDIR": "", "BILLING_UNSUBSCRIBE_LIMIT": str(UNSUB_LIMIT),
     })
     return e
 
@@ -165,6 +166,16 @@ def routes():
 def concrete(path):
     return (path.replace("{user_id}", "1").replace("{id}", "1").replace("{month}", "2026-10")
             .replace("{code}", "USER_ALL"))
+
+
+def unsubscribe_token(uid, channel="EMAIL"):
+    """The token a NOTICE e-mail's List-Unsubscribe link carries (the Python binding)."""
+    os.environ.setdefault("BILLING_LIB", os.path.join(BUILD, "libbilling.so.0"))
+    sys.path.insert(0, os.path.join(SRC, "bindings", "python"))
+    import billing
+    keep = ("MYSQL_", "REDIS_", "BILLING_DATA_KEY")
+    with billing.connect(**{k: v for k, v in env().items() if k.startswith(keep)}) as ctx:
+        return ctx.unsubscribe_token(uid, channel)
 
 
 def log_text():
@@ -494,6 +505,27 @@ class T(unittest.TestCase):
 
     # ---- templates ----
 
+    def test_advertising_templates_need_the_mark_and_an_opt_out(self):
+        a = self.oper
+        body = {"code": "HTTP_AD", "name": "광고", "channel": "EMAIL", "purpose": "NOTICE", "advertising": True,
+                "subject": "새 요금제 안내", "body_text": "혜택 안내. 수신거부: 메일 아래 링크"}
+        e = self.err(a.call("POST", "/api/templates", body), 422, "validation_failed")
+        self.assertEqual(e["field"], "subject")
+        self.assertIn("(광고)", e["message"])
+        e = self.err(a.call("POST", "/api/templates", dict(body, subject="(광고) 새 요금제", body_text="혜택 안내")),
+                     422, "validation_failed")
+        self.assertEqual(e["field"], "body_text")
+        self.assertIn("수신거부", e["message"])
+        sms = {"code": "HTTP_AD_SMS", "name": "광고", "channel": "SMS", "purpose": "NOTICE", "advertising": True,
+               "body_text": "새 요금제 무료수신거부 080-000-0000"}
+        e = self.err(a.call("POST", "/api/templates", sms), 422, "validation_failed")
+        self.assertEqual(e["field"], "body_text")
+        r = a.call("POST", "/api/templates", dict(body, subject="(광고) 새 요금제"))
+        self.assertEqual(r.status, 201, r)
+        self.assertIs(a.call("GET", "/api/templates/HTTP_AD").json["advertising"], True)
+        self.assertIs(a.call("GET", "/api/templates/DEFAULT_BILLING_SMS").json["advertising"], False)
+        self.err(a.call("POST", "/api/templates", dict(body, code="HTTP_AD2", advertising="yes")), 400)
+
     def test_templates(self):
         a = self.oper
         body = {"code": "HTTP_NOTICE", "name": "공지 <b>", "channel": "SMS", "purpose": "NOTICE",
@@ -653,6 +685,104 @@ class T(unittest.TestCase):
         r = self.admin.call("GET", "/admin/audit?from=2026-13-01")
         self.assertEqual(r.status, 400, r)
         self.assertRegex(r.raw.decode(), r'data-slot="from"><p class="field-error" role="alert">입력값을 확인하세요')
+    # ---- e-mail: the public unsubscribe page, the suppression list ----
+
+    def consent(self, uid):
+        return sql("SELECT consent_email, consent_sms FROM `%s`.users WHERE id = %d" % (DB, uid)).split()
+
+    def test_unsubscribe_page_one_click_and_tampered(self):
+        uid = next(u for u in range(20, 300) if self.consent(u) == ["1", "1"])
+        token = unsubscribe_token(uid)
+        anon = Client()
+        # GET: a Korean confirmation page with a one-click form; nothing changes yet
+        r = anon.call("GET", "/unsubscribe?t=" + token)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.headers["Content-Type"].startswith("text/html"), r.headers)
+        page = r.raw.decode()
+        self.assertIn("수신거부 확인", page)
+        self.assertIn('<form method="post" action="/unsubscribe?t=%s">' % token, page)
+        self.assertEqual(self.consent(uid), ["1", "1"])
+        # a tampered or missing token: a Korean error page, 400, nothing changes
+        bad = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
+        for method, path in (("GET", "/unsubscribe?t=" + bad), ("GET", "/unsubscribe"),
+                             ("POST", "/unsubscribe?t=" + bad), ("POST", "/unsubscribe?t=" + token[:10]),
+                             ("POST", "/unsubscribe")):
+            r = anon.call(method, path, raw=b"List-Unsubscribe=One-Click" if method == "POST" else None,
+                          ctype="application/x-www-form-urlencoded")
+            self.assertEqual(r.status, 400, (method, path, r))
+            self.assertIn("올바르지 않거나 변조되었습니다", r.raw.decode())
+        self.assertEqual(self.consent(uid), ["1", "1"])
+        # a body over the small form limit is refused before anything is done
+        r = anon.call("POST", "/unsubscribe?t=" + token, raw=b"x" * 5000, ctype="application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(self.consent(uid), ["1", "1"])
+        # RFC 8058: a POST without session or CSRF token, multipart as mail providers send it
+        boundary = "XyZ"
+        mp = ("--%s\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--%s--\r\n"
+              % (boundary, boundary)).encode()
+        r = anon.call("POST", "/unsubscribe?t=" + token, raw=mp, ctype="multipart/form-data; boundary=" + boundary)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("수신거부가 처리되었습니다", r.raw.decode())
+        self.assertEqual(self.consent(uid), ["0", "1"])
+        self.assertEqual(sql("SELECT COUNT(*) FROM `%s`.email_suppressions WHERE reason = 'UNSUBSCRIBE' AND "
+                             "address_masked = 'user #%d'" % (DB, uid)).strip(), "1")
+        audit = sql("SELECT actor, target, detail_json FROM `%s`.audit_log WHERE action = 'consent.unsubscribe'" % DB)
+        self.assertIn("user #%d" % uid, audit)
+        self.assertIn("127.0.0.1", audit)
+        # again (a second click): still fine, nothing more
+        r = anon.call("POST", "/unsubscribe?t=" + token, raw=b"List-Unsubscribe=One-Click",
+                      ctype="application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 200, r)
+        # the page's own form may carry the token as a field; an SMS token turns SMS off
+        sms = unsubscribe_token(uid, "SMS")
+        r = anon.call("POST", "/unsubscribe", raw=("List-Unsubscribe=One-Click&t=" + sms).encode(),
+                      ctype="application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("문자(SMS)", r.raw.decode())
+        self.assertEqual(self.consent(uid), ["0", "0"])
+        # the token never reaches the access log (only the parameter's name)
+        self.assertNotIn(token, log_text())
+        self.assertIn("POST /unsubscribe?t= 200", log_text())
+        # rate-limited per client: at most UNSUB_LIMIT a minute, then 429 with Retry-After
+        statuses = [anon.call("GET", "/unsubscribe?t=" + token).status for _ in range(UNSUB_LIMIT + 1)]
+        self.assertEqual(statuses[-1], 429, statuses)
+        r = anon.call("POST", "/unsubscribe?t=" + token, raw=b"List-Unsubscribe=One-Click",
+                      ctype="application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 429, r)
+        self.assertGreater(int(r.headers["Retry-After"]), 0)
+        self.assertIn("요청이 너무 많습니다", r.raw.decode())
+
+    def test_suppressions(self):
+        o, v = self.oper, self.viewer
+        addr = "supp-http@customers.test"
+        self.err(v.call("POST", "/api/suppressions", {"email": addr}), 403, "forbidden")
+        r = o.call("POST", "/api/suppressions", {"email": addr, "reason": "COMPLAINT", "note": "call 010-9876-5432"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["reason"], "COMPLAINT")
+        self.assertIn("*", r.json["address"])
+        self.assertNotIn(addr, r.raw.decode())
+        self.err(o.call("POST", "/api/suppressions", {"email": addr}), 409, "conflict")
+        e = self.err(o.call("POST", "/api/suppressions", {"email": "x@customers.test", "reason": "BORED"}), 422)
+        self.assertEqual(e["field"], "reason")
+        self.err(o.call("POST", "/api/suppressions", {"reason": "MANUAL"}), 400)
+        r = o.call("POST", "/api/suppressions", {"email": "supp-http2@customers.test"})
+        self.assertEqual((r.status, r.json["reason"]), (201, "MANUAL"), r)
+        page = v.call("GET", "/api/suppressions?limit=500")
+        self.assertEqual(page.status, 200, page)
+        mine = [x for x in page.json["items"] if x["created_by"] == "oper"]
+        self.assertEqual([x["reason"] for x in mine], ["COMPLAINT", "MANUAL"])
+        self.assertNotIn(addr, page.raw.decode())
+        self.assertNotIn("010-9876-5432", page.raw.decode())
+        first = v.call("GET", "/api/suppressions?limit=1")
+        self.assertEqual(len(first.json["items"]), 1)
+        self.assertIsNotNone(first.json["next_cursor"])
+        self.err(v.call("DELETE", "/api/suppressions/%d" % mine[0]["id"]), 403)
+        r = o.call("DELETE", "/api/suppressions/%d" % mine[0]["id"])
+        self.assertEqual((r.status, r.json), (200, {"id": mine[0]["id"], "removed": True}), r)
+        self.err(o.call("DELETE", "/api/suppressions/%d" % mine[0]["id"]), 404, "not_found")
+        acts = [(x["actor"], x["action"]) for x in self.admin.call("GET", "/api/audit?limit=100").json["items"]]
+        self.assertIn(("oper", "suppression.add"), acts)
+        self.assertIn(("oper", "suppression.remove"), acts)
 
     # ---- last: every route answered, logs clean, graceful stop ----
 

@@ -792,6 +792,61 @@ class T5Database(unittest.TestCase):
         with self.assertRaises(billing.AuthError):
             ctx.session_login("py_admin", "wrong password!", "127.0.0.1")
 
+    # -- e-mail: suppression list, unsubscribe tokens, bounces (email.h) --
+    def test_72_email_suppression_unsubscribe_bounces(self):
+        if not billing.has_function("bl_unsubscribe_verify"):
+            self.skipTest("e-mail suppression is not implemented in this libbilling")
+        ctx = self.ctx
+        addr = "py-suppress@customers.test"
+        self.assertFalse(ctx.suppression_check(addr))
+        ctx.suppression_add(addr, "MANUAL", "by hand: call 010-1234-5678", actor="py_admin")
+        self.assertTrue(ctx.suppression_check(addr))
+        with self.assertRaises(billing.Conflict):
+            ctx.suppression_add(addr)
+        with self.assertRaises(billing.InvalidArgument):
+            ctx.suppression_add("other@customers.test", "BORED")
+        entries = [e for e in ctx.suppression_list(limit=1000) if e["created_by"] == "py_admin"]
+        self.assertEqual(len(entries), 1)
+        self.assertNotIn(addr, json.dumps(entries))
+        self.assertNotIn("010-1234-5678", json.dumps(entries))
+        self.assertEqual(entries[0]["reason"], "MANUAL")
+        ctx.suppression_remove(entries[0]["id"], actor="py_admin")
+        self.assertFalse(ctx.suppression_check(addr))
+        with self.assertRaises(billing.NotFound):
+            ctx.suppression_remove(entries[0]["id"])
+        # tokens: verify changes nothing, a tampered one is refused, apply turns the consent off
+        uid = next(u for u in range(1, 200) if ctx.user_get(u)["consent_sms"])
+        token = ctx.unsubscribe_token(uid, "SMS")
+        self.assertRegex(token, r"^[A-Za-z0-9_-]+$")
+        self.assertEqual(ctx.unsubscribe_verify(token), (uid, "SMS"))
+        bad = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+        with self.assertRaises((billing.CryptoError, billing.InvalidArgument)):
+            ctx.unsubscribe_verify(bad)
+        with self.assertRaises((billing.CryptoError, billing.InvalidArgument)):
+            ctx.unsubscribe_apply(bad, "127.0.0.1")
+        self.assertTrue(ctx.user_get(uid)["consent_sms"])
+        self.assertEqual(ctx.unsubscribe_apply(token, "127.0.0.1"), (uid, "SMS"))
+        self.assertFalse(ctx.user_get(uid)["consent_sms"])
+        # the per-client limit (BILLING_UNSUBSCRIBE_LIMIT, default 60 a minute)
+        client = "198.51.100.%d" % (os.getpid() % 250)
+        for _ in range(int(ctx.setting("BILLING_UNSUBSCRIBE_LIMIT"))):
+            ctx.unsubscribe_rate_take(client)
+        with self.assertRaises(billing.RateLimited) as cm:
+            ctx.unsubscribe_rate_take(client)
+        self.assertGreater(cm.exception.retry_after, 0)
+        # bounces: an empty Maildir reads nothing; a file that is no DSN is kept aside
+        md = tempfile.mkdtemp(prefix="bl-py-bounces.")
+        try:
+            for sub in ("new", "cur", "tmp"):
+                os.mkdir(os.path.join(md, sub))
+            self.assertEqual(ctx.bounces_ingest(md), dict(files=0, hard=0, soft=0, ignored=0, rejected=0))
+            with open(os.path.join(md, "new", "1.x"), "w") as fh:
+                fh.write("From: someone@example.test\nSubject: hello\n\nnot a report\n")
+            self.assertEqual(ctx.bounces_ingest(md), dict(files=1, hard=0, soft=0, ignored=0, rejected=1))
+            self.assertEqual(os.listdir(os.path.join(md, "new")), [])
+        finally:
+            shutil.rmtree(md, ignore_errors=True)
+
     # -- the README example --
     def test_90_readme_example(self):
         """bindings/python/examples/month_report.py runs, and README.md shows it."""

@@ -5,12 +5,13 @@ over STARTTLS with certificate checks; every delivered file is parsed with
 Python's email package; recipients refused at RCPT and recipients that
 bounce after acceptance (a real DSN) end BOUNCED and suppressed; the MTA is
 stopped in the middle of the run and every message is still delivered
-exactly once; an unsubscribe, then a NOTICE → SUPPRESSED; bad DSNs, a
+exactly once; the one-click unsubscribe through billing-httpd's real
+/unsubscribe (the URL taken from a delivered notice's List-Unsubscribe),
+then a NOTICE → SUPPRESSED; bad DSNs, a
 forged VERP tag and SMTP servers that answer garbage or hang.
 
 Prints TAP.  BL_SMTP_E2E_USERS (default 1000) scales the run.
 """
-import ctypes
 import email
 import email.policy
 import glob
@@ -25,6 +26,8 @@ import sys
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -38,6 +41,7 @@ PF = os.path.join(RUN_DIR, "postfix")
 INBOX, BOUNCES = os.path.join(PF, "mail", "inbox"), os.path.join(PF, "mail", "bounces")
 BUILD = os.environ.get("BL_BUILD_DIR") or os.path.join(SRC, "build")
 WORKER = os.path.join(BUILD, "frontends", "worker", "billing-worker")
+HTTPD = os.path.join(BUILD, "frontends", "httpd", "billing-httpd")
 SERVICES = os.path.join(SRC, "scripts", "services")
 NOUSER = set(range(7, USERS + 1, 97))          # refused at RCPT: 550 5.1.1
 GONE = set(range(11, USERS + 1, 89)) - NOUSER  # accepted, then a DSN
@@ -66,18 +70,6 @@ def address(i):
     if i in GONE:
         return "gone-%d@customers.test" % i
     return "subscriber%d@customers.test" % i
-
-
-def lib():
-    L = ctypes.CDLL(billing.library_path())
-    L.bl_bounces_ingest.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int64 * 5)]
-    L.bl_unsubscribe_token.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int,
-                                       ctypes.POINTER(ctypes.c_void_p)]
-    L.bl_unsubscribe_apply.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
-                                       ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int)]
-    L.bl_suppression_check.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_bool)]
-    L.bl_free.argtypes = [ctypes.c_void_p]
-    return L
 
 
 def smtp_settings(**extra):
@@ -268,11 +260,8 @@ class SmtpEndToEnd(unittest.TestCase):
             if last == "1":     # earlier ones may be the outage's
                 self.assertIn("550 5.1.1", e)
             self.assertFalse(PLAIN.search(e), e)
-        L = lib()
         for u in NOUSER:
-            listed = ctypes.c_bool(False)
-            self.assertEqual(L.bl_suppression_check(self.ctx.handle, address(u).encode(), ctypes.byref(listed)), 0)
-            self.assertTrue(listed.value, address(u))
+            self.assertTrue(self.ctx.suppression_check(address(u)), address(u))
 
     def test_07_bounced_after_acceptance(self):
         st = self.statuses()
@@ -296,10 +285,8 @@ class SmtpEndToEnd(unittest.TestCase):
             f.write(raw)
 
     def ingest(self):
-        stats = (ctypes.c_int64 * 5)()
-        rc = lib().bl_bounces_ingest(self.ctx.handle, BOUNCES.encode(), ctypes.byref(stats))
-        self.assertEqual(rc, 0, billing.error_last() if hasattr(billing, "error_last") else rc)
-        return list(stats)
+        st = self.ctx.bounces_ingest(BOUNCES)
+        return [st[k] for k in ("files", "hard", "soft", "ignored", "rejected")]
 
     def test_08_bad_dsns_kept_aside(self):
         ok_id, = sql(self.cfg, "SELECT id FROM messages WHERE status = 'SUCCESS' LIMIT 1")[0]
@@ -337,40 +324,91 @@ class SmtpEndToEnd(unittest.TestCase):
         self.assertIn("already BOUNCED", dict(sql(self.cfg, "SELECT file, reason FROM email_bounces "
                                                             "WHERE file = 't-again'"))["t-again"])
 
+    @classmethod
+    def start_httpd(cls):
+        """billing-httpd on a free port: the public /unsubscribe the e-mails link to."""
+        log = open(os.path.join(RUN_DIR, "test-smtp-httpd.log"), "w+b")
+        proc = subprocess.Popen([HTTPD, "--port", "0", "--bind", "127.0.0.1", "--threads", "2"],
+                                env=dict(os.environ, **cls.cfg), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=log, cwd=RUN_DIR)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(log.name, errors="replace").read())
+            if m:
+                return proc, int(m.group(1))
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.kill()
+        raise AssertionError("billing-httpd did not start: " + open(log.name, errors="replace").read()[-2000:])
+
+    def delivered(self, message_id):
+        for p in maildir_files(INBOX):
+            with open(p, "rb") as f:
+                m = email.message_from_binary_file(f, policy=email.policy.default)
+            if str(m["Message-ID"]) == "<msg-%s@billing.test>" % message_id:
+                return m
+        return None
+
+    def http(self, method, url, body=None, ctype=None):
+        h = {"Content-Type": ctype} if ctype else {}
+        rq = urllib.request.Request(url, data=body, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(rq, timeout=30) as f:
+                return f.status, f.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8")
+
     def test_09_unsubscribe_then_notice_suppressed(self):
-        L = lib()
         user = max(set(range(1, USERS + 1)) - NOUSER - GONE)
         other = user - 1 if (user - 1) not in NOUSER | GONE else user - 2
         self.ctx.template_save("SMTP_NOTICE", "notice", channel="EMAIL", purpose="NOTICE",
                                subject="(광고) 새 요금제 안내", body_text="안내입니다. 수신거부: 링크",
                                body_html="<p>안내입니다.</p>", variables={})
-        tok = ctypes.c_void_p()
-        self.assertEqual(L.bl_unsubscribe_token(self.ctx.handle, user, 1, ctypes.byref(tok)), 0)
-        token = ctypes.string_at(tok.value).decode()
-        L.bl_free(tok)
-        # tampered: nothing changes
-        bad = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
-        self.assertNotEqual(L.bl_unsubscribe_apply(self.ctx.handle, bad.encode(), b"test", None, None), 0)
-        self.assertEqual(sql(self.cfg, "SELECT consent_email FROM users WHERE id = %d" % user)[0][0], "1")
-        uid, ch = ctypes.c_int64(), ctypes.c_int()
-        self.assertEqual(L.bl_unsubscribe_apply(self.ctx.handle, token.encode(), b"test", ctypes.byref(uid),
-                                                ctypes.byref(ch)), 0)
-        self.assertEqual((uid.value, ch.value), (user, 1))
+        httpd, port = self.start_httpd()
+        try:
+            base = "http://127.0.0.1:%d/unsubscribe" % port
+            # a first notice carries the link to this server
+            m0 = self.ctx.message_send(user, "SMTP_NOTICE", idempotency_key="notice-0-%d" % user)
+            self.worker({"BILLING_UNSUBSCRIBE_URL": base}).wait(60)
+            first = self.delivered(m0)
+            self.assertIsNotNone(first)
+            lu = str(first["List-Unsubscribe"])
+            self.assertRegex(lu, r"^<%s\?t=[A-Za-z0-9_-]+>,\s*<mailto:" % re.escape(base))
+            self.assertEqual(str(first["List-Unsubscribe-Post"]), "List-Unsubscribe=One-Click")
+            url = re.match(r"^<([^>]+)>", lu).group(1)
+            token = url.split("?t=", 1)[1]
+            # the link opens the Korean confirmation page; nothing changes yet
+            status, page = self.http("GET", url)
+            self.assertEqual(status, 200, page)
+            self.assertIn("수신거부 확인", page)
+            self.assertEqual(sql(self.cfg, "SELECT consent_email FROM users WHERE id = %d" % user)[0][0], "1")
+            # tampered: an error page, nothing changes
+            bad = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+            for method in ("GET", "POST"):
+                status, page = self.http(method, base + "?t=" + bad, b"List-Unsubscribe=One-Click"
+                                         if method == "POST" else None, "application/x-www-form-urlencoded")
+                self.assertEqual(status, 400, page)
+                self.assertIn("변조", page)
+            self.assertEqual(sql(self.cfg, "SELECT consent_email FROM users WHERE id = %d" % user)[0][0], "1")
+            # RFC 8058 one-click: the mailbox provider POSTs the header's URL, no session, no CSRF token
+            status, page = self.http("POST", url, b"List-Unsubscribe=One-Click", "application/x-www-form-urlencoded")
+            self.assertEqual(status, 200, page)
+            self.assertIn("수신거부가 처리되었습니다", page)
+        finally:
+            httpd.send_signal(signal.SIGTERM)
+            httpd.wait(30)
         self.assertEqual(sql(self.cfg, "SELECT consent_email FROM users WHERE id = %d" % user)[0][0], "0")
-        self.assertEqual(sql(self.cfg, "SELECT COUNT(*) FROM audit_log WHERE action = 'consent.unsubscribe'")[0][0], "1")
-        m1 = self.ctx.message_send(user, "SMTP_NOTICE")
-        m2 = self.ctx.message_send(other, "SMTP_NOTICE")
+        self.assertEqual(sql(self.cfg, "SELECT COUNT(*) FROM audit_log WHERE action = 'consent.unsubscribe' "
+                                       "AND target = 'user #%d'" % user)[0][0], "1")
+        m1 = self.ctx.message_send(user, "SMTP_NOTICE", idempotency_key="notice-1-%d" % user)
+        m2 = self.ctx.message_send(other, "SMTP_NOTICE", idempotency_key="notice-1-%d" % other)
         w = self.worker()
         w.wait(60)
         st = dict(sql(self.cfg, "SELECT id, status FROM messages WHERE id IN (%s, %s)" % (m1, m2)))
         self.assertEqual(st[str(m1)], "SUPPRESSED")
         self.assertEqual(st[str(m2)], "SUCCESS")
-        found = None
-        for p in maildir_files(INBOX):
-            with open(p, "rb") as f:
-                m = email.message_from_binary_file(f, policy=email.policy.default)
-            if str(m["Message-ID"]) == "<msg-%s@billing.test>" % m2:
-                found = m
+        found = self.delivered(m2)
         self.assertIsNotNone(found)
         lu = str(found["List-Unsubscribe"])
         self.assertRegex(lu, r"^<https://billing\.test/unsubscribe\?t=[A-Za-z0-9_-]+>,\s*<mailto:")

@@ -465,6 +465,56 @@ Test(validation, sms_text_must_be_sendable)
 			   "allows 2000");
 }
 
+Test(validation, advertising_needs_mark_and_opt_out)
+{
+	/* e-mail: the subject starts with (광고), both bodies tell how to opt out */
+	bl_template_opts o = email("(광고) {{userName}}님께 새 요금제", "<p>혜택 안내. 수신거부: 링크</p>",
+				   "혜택 안내. 수신거부는 메일 아래 링크로.");
+	o.purpose = BL_PURPOSE_NOTICE;
+	o.advertising = true;
+	cr_expect_eq(bl_template_validate(&o), BL_OK, "%s", bl_error_last());
+	o.subject = "새 요금제 (광고)";
+	expect_invalid(&o, "template 'T_MAIL' subject:1:1: an advertising template's subject must start "
+			   "with (광고) (정보통신망법 §50)");
+	o.subject = "(광고) 새 요금제";
+	o.body_text = "혜택 안내입니다.";
+	expect_invalid(&o, "template 'T_MAIL' body_text: an advertising template must tell how to opt out "
+			   "(수신거부) in its text");
+	o.body_text = "수신 거부: 메일 아래 링크";
+	o.body_html = "<p>혜택 안내</p>";
+	expect_invalid(&o, "template 'T_MAIL' body_html: an advertising template must tell how to opt out "
+			   "(수신거부) in its HTML body");
+	/* not marked: no such rule */
+	o.advertising = false;
+	o.subject = "새 요금제";
+	cr_expect_eq(bl_template_validate(&o), BL_OK, "%s", bl_error_last());
+	/* a BILLING statement is never an advertisement */
+	o = email("(광고) 청구서", NULL, "수신거부");
+	o.advertising = true;
+	expect_invalid(&o, "template 'T_MAIL': only a NOTICE template can be advertising (a BILLING "
+			   "statement is transactional)");
+	/* SMS: the text itself starts with (광고) and carries the opt-out */
+	bl_template_opts s = sms("(광고) 새 요금제 안내 무료수신거부 080-000-0000");
+	s.purpose = BL_PURPOSE_NOTICE;
+	s.advertising = true;
+	cr_expect_eq(bl_template_validate(&s), BL_OK, "%s", bl_error_last());
+	s.body_text = " (광고) 새 요금제 안내 무료수신거부 080-000-0000";
+	expect_invalid(&s, "template 'T_SMS' body_text:1:1: an advertising template's text must start with "
+			   "(광고) (정보통신망법 §50)");
+	s.body_text = "(광고) 새 요금제 안내";
+	expect_invalid(&s, "template 'T_SMS' body_text: an advertising template must tell how to opt out "
+			   "(수신거부) in its text");
+	/* a version-2 caller has no flag: never checked */
+	bl_template_opts v2;
+	cr_assert_eq(bl_template_opts_init(&v2, 2), BL_OK);
+	v2.code = "T_V2";
+	v2.name = "v2";
+	v2.channel = BL_CHANNEL_SMS;
+	v2.purpose = BL_PURPOSE_NOTICE;
+	v2.body_text = "새 요금제 안내";
+	cr_expect_eq(bl_template_validate(&v2), BL_OK, "%s", bl_error_last());
+}
+
 /* ---- SMS bytes and kinds ---- */
 
 Test(smslen, counts_like_carriers)

@@ -650,6 +650,25 @@ Test(templates, create_only_and_confirmed_changes)
 	cr_expect_eq(bl_template_save(ctx, &o1, &id, &v), BL_OK, "%s", bl_error_last());
 	cr_expect_eq(bl_template_save(ctx, &o1, &id, &v), BL_OK, "%s", bl_error_last()); /* v1: a new version */
 	cr_expect_eq(v, 2);
-	cr_expect_eq(bl_template_opts_init(&o1, 3), BL_EINVAL);
+	cr_expect_eq(bl_template_opts_init(&o1, BL_TEMPLATE_OPTS_VERSION + 1), BL_EINVAL); /* a future version */
 	cr_expect_eq(bl_template_usage(ctx, "NOPE", &js), BL_ENOTFOUND);
+	cr_expect_eq(tu_i64(ctx, "SELECT MAX(advertising) FROM message_templates WHERE code='GUARD_V1_SMS'"), 0);
+
+	/* an advertising template: the flag is stored, and read back as a boolean */
+	bl_template_opts ad;
+	cr_assert_eq(bl_template_opts_init(&ad, BL_TEMPLATE_OPTS_VERSION), BL_OK);
+	ad.code = "GUARD_AD_SMS";
+	ad.name = "ad";
+	ad.channel = BL_CHANNEL_SMS;
+	ad.purpose = BL_PURPOSE_NOTICE;
+	ad.advertising = true;
+	ad.body_text = "새 요금제 안내 무료수신거부 080-000-0000";
+	cr_expect_eq(bl_template_save(ctx, &ad, &id, &v), BL_EINVAL);
+	cr_expect_eq(tu_i64(ctx, "SELECT COUNT(*) FROM message_templates WHERE code='GUARD_AD_SMS'"), 0);
+	ad.body_text = "(광고) 새 요금제 안내 무료수신거부 080-000-0000";
+	cr_expect_eq(bl_template_save(ctx, &ad, &id, &v), BL_OK, "%s", bl_error_last());
+	char *got = NULL;
+	cr_assert_eq(bl_template_get(ctx, "GUARD_AD_SMS", 0, &got), BL_OK, "%s", bl_error_last());
+	cr_expect(strstr(got, "\"advertising\":true"), "%s", got);
+	bl_free(got);
 }

@@ -255,13 +255,14 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 		json_decref(o);
 	} else {
 		/* status × channel grid */
-		static const char *const ST[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD" };
+		static const char *const ST[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
+						  "BOUNCED", "SUPPRESSED" };
 		static const char *const H[] = { "STATUS", "EMAIL", "SMS", "TOTAL" };
 		cli_table *t = cli_table_new(4, H);
 		for (int c = 1; c < 4; c++)
 			cli_table_right(t, c);
 		int64_t tot[3] = { 0 };
-		for (size_t s = 0; s < 6; s++) {
+		for (size_t s = 0; s < sizeof ST / sizeof ST[0]; s++) {
 			int64_t e = 0, sm = 0;
 			size_t i;
 			json_t *row;

@@ -38,7 +38,8 @@ const char *cli_status_color(const char *s)
 		{ "COMPLETED", C_GREEN }, { "SUCCESS", C_GREEN },   { "SENT", C_GREEN },
 		{ "FAILED", C_RED },      { "DEAD", C_RED },        { "STOPPED", C_YELLOW },
 		{ "EXCEEDED", C_YELLOW }, { "WAITING", C_YELLOW },  { "CANCELED", C_DIM },
-		{ "STARTED", C_CYAN },    { "PROCESSING", C_CYAN },
+		{ "STARTED", C_CYAN },    { "PROCESSING", C_CYAN },  { "BOUNCED", C_RED },
+		{ "SUPPRESSED", C_DIM },
 	};
 	for (size_t i = 0; s && i < sizeof M / sizeof M[0]; i++)
 		if (!strcmp(s, M[i].word))

@@ -37,7 +37,8 @@ MSG_FILTER = [q("from", "requested at or after, YYYY-MM-DD[ HH:MM:SS]"),
               q("to", "requested before, YYYY-MM-DD[ HH:MM:SS]"),
               q("channel", "EMAIL or SMS", enum=["EMAIL", "SMS"]),
               q("status", "message status",
-                enum=["WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD"]),
+                enum=["WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "SUPPRESSED",
+                      "BOUNCED"]),
               q("user_id", "subscriber id", "integer"),
               q("template", "template code"),
               q("run_id", "statements of this batch run", "integer"),
@@ -76,7 +77,12 @@ def page(item):
 TEMPLATE_BODY = obj({"code": S, "name": S, "channel": {"type": "string", "enum": ["EMAIL", "SMS"]},
                      "purpose": {"type": "string", "enum": ["BILLING", "NOTICE"]},
                      "subject": S, "body_html": S, "body_text": S,
-                     "variables": ANY_OBJ, "enabled": B}, ["name", "channel", "purpose"])
+                     "variables": ANY_OBJ, "enabled": B,
+                     "advertising": {"type": "boolean", "default": False,
+                                     "description": "an advertising NOTICE: the subject (e-mail) or text (SMS) "
+                                                    "must start with (광고) and the body must say how to opt "
+                                                    "out (수신거부); else 422 naming the part"}},
+                    ["name", "channel", "purpose"])
 
 # (method, path) -> operation details; summaries match routes.c
 OPS = {
@@ -221,6 +227,38 @@ OPS = {
                                 responses=ok("statistics", ANY_OBJ)),
     ("GET", "/api/audit"): dict(summary="audit log, newest first", tag="admin", params=PAGE,
                                 responses=ok("a page of audit entries", page(ANY_OBJ))),
+    ("GET", "/unsubscribe"): dict(
+        summary="Korean confirmation page of an unsubscribe link (HTML)", public=True, tag="unsubscribe",
+        params=[{**q("t", "the token of the List-Unsubscribe link (signed; no personal data)"), "required": True}],
+        responses={"200": {"description": "the confirmation page with its one-click form",
+                           "content": {"text/html": {"schema": S}}},
+                   "400": {"description": "a malformed or tampered token (an HTML page); nothing changes",
+                           "content": {"text/html": {"schema": S}}},
+                   "429": {"description": "too many requests from this client; see Retry-After"}}),
+    ("POST", "/unsubscribe"): dict(
+        summary="one-click unsubscribe (the page's form or RFC 8058 List-Unsubscribe=One-Click)", public=True,
+        tag="unsubscribe",
+        params=[q("t", "the token (else a form field t)")],
+        form=True,
+        responses={"200": {"description": "the consent for the token's channel is off (audited; e-mail: the "
+                                          "address is suppressed); an HTML page",
+                           "content": {"text/html": {"schema": S}}},
+                   "400": {"description": "a malformed or tampered token: nothing changes (an HTML page)",
+                           "content": {"text/html": {"schema": S}}},
+                   "413": {"description": "a body over 4 KiB"},
+                   "429": {"description": "too many requests from this client; see Retry-After"}}),
+    ("GET", "/api/suppressions"): dict(summary="suppressed e-mail addresses (masked)", tag="email", params=PAGE,
+                                       responses=ok("a page of entries", page(ref("Suppression")))),
+    ("POST", "/api/suppressions"): dict(
+        summary="suppress an e-mail address (audited)", tag="email", role="OPERATOR",
+        body=obj({"email": S, "reason": {"type": "string", "enum": ["HARD_BOUNCE", "COMPLAINT", "UNSUBSCRIBE",
+                                                                     "MANUAL"], "default": "MANUAL"},
+                  "note": S}, ["email"]),
+        responses=ok("suppressed", obj({"address": {"type": "string", "description": "masked"},
+                                        "reason": S}), "201")),
+    ("DELETE", "/api/suppressions/{id}"): dict(summary="remove a suppression (audited)", tag="email",
+                                               role="OPERATOR", params=[ID],
+                                               responses=ok("removed", obj({"id": I, "removed": B}))),
     ("GET", "/api/admins"): dict(summary="admin users", tag="admin", role="ADMIN", params=PAGE,
                                  responses=ok("a page of admin users", page(ANY_OBJ))),
     ("POST", "/api/admins"): dict(summary="create an admin user", tag="admin", role="ADMIN",
@@ -254,6 +292,10 @@ def build():
             op["parameters"] = d["params"]
         if d.get("body"):
             op["requestBody"] = body(d["body"])
+        if d.get("form"):
+            op["requestBody"] = {"required": False, "content": {
+                "application/x-www-form-urlencoded": {"schema": obj({"List-Unsubscribe": S, "t": S})},
+                "multipart/form-data": {"schema": obj({"List-Unsubscribe": S})}}}
         if d.get("public"):
             op["security"] = []
         else:
@@ -271,7 +313,7 @@ def build():
         "openapi": "3.0.3",
         "info": {"title": "billing-httpd admin API", "version": "0.1.0",
                  "description": "Admin REST API of libbilling (docs/http.md). Every route except "
-                                "POST /api/session, /healthz and /metrics needs the session cookie; "
+                                "POST /api/session, /unsubscribe, /healthz and /metrics needs the session cookie; "
                                 "state-changing requests also need the X-CSRF-Token header. Lists are "
                                 "pages: pass next_cursor back as ?cursor=. Phone numbers and e-mail "
                                 "addresses are always masked."},
@@ -297,6 +339,10 @@ def build():
                                  "failures": {"type": "array", "items": ANY_OBJ}}),
                 "User": obj({"id": I, "name": S, "phone": {"type": "string", "description": "masked"},
                              "email": {"type": "string", "description": "masked"}}),
+                "Suppression": obj({"id": I, "address": {"type": "string", "description": "masked"},
+                                    "reason": S, "detail": {"type": "string", "nullable": True},
+                                    "message_id": {"type": "integer", "nullable": True},
+                                    "created_by": S, "created_at": S}),
                 "Group": obj({"id": I, "code": S, "name": S, "description": S, "kind": S,
                               "member_count": I}),
             },

@@ -69,14 +69,16 @@ static void save(req *r, const char *code)
 	bl_template_opts t;
 	bl_template_opts_init(&t, BL_TEMPLATE_OPTS_VERSION);
 	int channel, purpose;
-	bool enabled = true;
+	bool enabled = true, advertising = false;
 	const size_t big = 1 << 20;
 	if (!parse_enum(r, "channel", "EMAIL", "SMS", BL_CHANNEL_EMAIL, BL_CHANNEL_SMS, &channel) ||
 	    !parse_enum(r, "purpose", "BILLING", "NOTICE", BL_PURPOSE_BILLING, BL_PURPOSE_NOTICE, &purpose) ||
 	    !body_str(r, "name", true, 400, &t.name) || !body_str(r, "subject", false, 1000, &t.subject) ||
 	    !body_str(r, "body_html", false, big, &t.body_html) ||
-	    !body_str(r, "body_text", false, big, &t.body_text) || !body_bool(r, "enabled", false, &enabled))
+	    !body_str(r, "body_text", false, big, &t.body_text) || !body_bool(r, "enabled", false, &enabled) ||
+	    !body_bool(r, "advertising", false, &advertising))
 		return;
+	t.advertising = advertising;
 	t.code = code;
 	t.channel = (bl_channel)channel;
 	t.purpose = (bl_purpose)purpose;

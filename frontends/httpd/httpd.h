@@ -26,7 +26,9 @@ typedef void (*handler_fn)(req *r);
 
 /* route flags */
 #define R_PUBLIC 0x1 /* answers without a session */
-#define R_NOCSRF 0x2 /* state-changing without a CSRF token (login only) */
+#define R_NOCSRF 0x2 /* state-changing without a CSRF token (login, the public unsubscribe POST) */
+#define R_FORM 0x4   /* takes a small form body (any type, FORM_MAX_BODY), not JSON */
+#define FORM_MAX_BODY 4096
 
 typedef struct {
 	const char *method;
@@ -234,5 +236,14 @@ void h_audit_list(req *r);
 void h_admin_list(req *r);
 void h_admin_create(req *r);
 void h_openapi(req *r);
+
+/* ---- h_unsubscribe.c: the public unsubscribe page ---- */
+void h_unsubscribe_page(req *r);
+void h_unsubscribe(req *r);
+
+/* ---- h_email.c: the suppression list ---- */
+void h_suppression_list(req *r);
+void h_suppression_add(req *r);
+void h_suppression_remove(req *r);
 
 #endif

@@ -20,6 +20,10 @@ const route ROUTES[] = {
 	{ "GET", "/healthz", h_healthz, R_PUBLIC, V, "database and Redis reachability" },
 	{ "GET", "/metrics", h_metrics, R_PUBLIC, V, "Prometheus metrics" },
 	{ "GET", "/api/openapi.json", h_openapi, 0, V, "this API as OpenAPI 3" },
+	/* the unsubscribe link of NOTICE e-mails (List-Unsubscribe, RFC 8058): no login, rate-limited */
+	{ "GET", "/unsubscribe", h_unsubscribe_page, R_PUBLIC, V, "Korean confirmation page of an unsubscribe link (HTML)" },
+	{ "POST", "/unsubscribe", h_unsubscribe, R_PUBLIC | R_NOCSRF | R_FORM, V,
+	  "one-click unsubscribe (the page's form or RFC 8058 List-Unsubscribe=One-Click)" },
 	/* session */
 	{ "POST", "/api/session", h_login, R_PUBLIC | R_NOCSRF, V, "log in" },
 	{ "GET", "/api/session", h_session_get, 0, V, "the current session and its CSRF token" },
@@ -70,6 +74,10 @@ const route ROUTES[] = {
 	/* statistics, audit, admin users */
 	{ "GET", "/api/stats", h_stats, 0, V, "message and batch statistics (cached about 1 s)" },
 	{ "GET", "/api/audit", h_audit_list, 0, V, "audit log, newest first" },
+	/* e-mail suppression list */
+	{ "GET", "/api/suppressions", h_suppression_list, 0, V, "suppressed e-mail addresses (masked)" },
+	{ "POST", "/api/suppressions", h_suppression_add, 0, O, "suppress an e-mail address (audited)" },
+	{ "DELETE", "/api/suppressions/{id}", h_suppression_remove, 0, O, "remove a suppression (audited)" },
 	{ "GET", "/api/admins", h_admin_list, 0, A, "admin users" },
 	{ "POST", "/api/admins", h_admin_create, 0, A, "create an admin user" },
 };

@@ -189,6 +189,12 @@ static void prepare(req *r)
 		const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
 		const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
 		unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+		if (r->route->flags & R_FORM) { /* a small form: its type is the handler's business */
+			if (len > FORM_MAX_BODY)
+				early(r, 413, "payload_too_large", "request body of %llu bytes exceeds %d", len,
+				      FORM_MAX_BODY);
+			return;
+		}
 		if (len > opts.max_body) {
 			early(r, 413, "payload_too_large", "request body of %llu bytes exceeds %zu", len,
 			      opts.max_body);
@@ -206,7 +212,7 @@ static void dispatch(req *r)
 {
 	if (ui_dispatch(r))
 		return;
-	if (r->body_len && !is_read(r->method)) { /* a body on GET is ignored */
+	if (r->body_len && !is_read(r->method) && !(r->route->flags & R_FORM)) { /* a body on GET is ignored */
 		json_error_t e;
 		r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
 		if (!r->json) {
@@ -266,8 +272,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->body_seen += n;
 		if (r->answered || r->early_status || r->discard_body)
 			return r->body_seen > DRAIN_MAX ? MHD_NO : MHD_YES; /* drained, within bounds */
-		if (r->body_len + n > opts.max_body) {
-			early(r, 413, "payload_too_large", "request body exceeds %zu bytes", opts.max_body);
+		size_t limit = r->route && (r->route->flags & R_FORM) ? FORM_MAX_BODY : opts.max_body;
+		if (r->body_len + n > limit) {
+			early(r, 413, "payload_too_large", "request body exceeds %zu bytes", limit);
 			return MHD_YES;
 		}
 		if (r->body_len + n + 1 > r->body_cap) {

@@ -195,5 +195,9 @@ void ui_group_delete(req *r);
 void ui_group_add(req *r);
 void ui_group_remove(req *r);
 void ui_audit_list(req *r); /* ui_audit.c */
+/* ui_email.c */
+void ui_suppression_list(req *r);
+void ui_suppression_add(req *r);
+void ui_suppression_remove(req *r);
 
 #endif

@@ -276,7 +276,8 @@ void ui_durations_chart(hbuf *b, json_t *runs)
 
 /* ---- dashboard ---- */
 
-static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD" };
+static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
+					    "BOUNCED", "SUPPRESSED" };
 
 void ui_dashboard(req *r)
 {

@@ -309,6 +309,8 @@ const char *ui_flash(req *r)
 		"deleted", "삭제했습니다.",
 		"added", "고객을 그룹에 추가했습니다.",
 		"removed", "고객을 그룹에서 제외했습니다.",
+		"suppressed", "주소를 수신 차단 목록에 넣었습니다.",
+		"unsuppressed", "수신 차단을 해제했습니다.",
 		NULL,
 	};
 	const char *k = query(r, "ok");
@@ -349,6 +351,7 @@ static const char *const NAV[][3] = {
 	{ "messages", "/admin/messages", "발송 이력" },
 	{ "dead", "/admin/dead", "실패 메시지(DLQ)" },
 	{ "groups", "/admin/groups", "고객 그룹" },
+	{ "suppressions", "/admin/suppressions", "수신 차단" },
 };
 
 void ui_page_begin(hbuf *b, req *r, const char *title, const char *nav)
@@ -412,7 +415,7 @@ const char *ui_msg_status(const char *s)
 {
 	static const char *const m[] = { "WAITING", "대기", "PROCESSING", "처리 중", "SUCCESS", "성공",
 					 "FAILED", "실패(재시도 예정)", "EXCEEDED", "재시도 초과", "DEAD",
-					 "최종 실패", NULL };
+					 "최종 실패", "BOUNCED", "반송됨", "SUPPRESSED", "발송 제외(수신거부)", NULL };
 	return lookup(m, s);
 }
 

@@ -298,7 +298,8 @@ void ui_reservation_cancel(req *r)
 
 /* ---- messages ---- */
 
-static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", NULL };
+static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
+					    "BOUNCED", "SUPPRESSED", NULL };
 static const char *const FILTER_KEYS[] = { "status", "channel", "template", "user_id", "run_id", "reservation_id",
 					   "from", "to", NULL };
 

@@ -62,6 +62,10 @@ const route UI_ROUTES[] = {
 	{ "POST", "/admin/groups/{code}/members", ui_group_add, 0, O, "add a member" },
 	{ "POST", "/admin/groups/{code}/members/{user_id}/remove", ui_group_remove, 0, O, "remove a member" },
 	{ "GET", "/admin/audit", ui_audit_list, 0, BL_ROLE_ADMIN, "audit log, filtered" },
+	/* e-mail suppression list */
+	{ "GET", "/admin/suppressions", ui_suppression_list, 0, V, "suppressed addresses (masked)" },
+	{ "POST", "/admin/suppressions", ui_suppression_add, 0, O, "suppress an address" },
+	{ "POST", "/admin/suppressions/{id}/remove", ui_suppression_remove, 0, O, "remove a suppression" },
 };
 const size_t UI_NROUTES = sizeof UI_ROUTES / sizeof UI_ROUTES[0];
 

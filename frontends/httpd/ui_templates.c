@@ -98,6 +98,7 @@ static bool draft_from_form(req *r, const char *code, draft *d)
 	d->sample = form(r, "sample");
 	d->t.enabled = form(r, "enabled") != NULL;
 	d->t.confirmed = form(r, "confirmed") != NULL;
+	d->t.advertising = form(r, "advertising") != NULL;
 	d->t.created_by = r->sess.username;
 	if (!strcmp(d->channel, "EMAIL"))
 		d->t.channel = BL_CHANNEL_EMAIL;
@@ -288,8 +289,11 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	bool enabled = from_form ? form(r, "enabled") != NULL : ji(tpl, "enabled") != 0;
 	if (is_new && from_form && !form(r, "name"))
 		enabled = true;
-	hb_printf(&b, "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\"%r> 사용</label></div>",
-		  enabled ? " checked" : "");
+	bool ad = from_form ? form(r, "advertising") != NULL : json_is_true(json_object_get(tpl, "advertising"));
+	hb_printf(&b, "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\"%r> 사용</label>"
+		      "<label class=\"check\" title=\"제목(문자는 본문)이 (광고)로 시작하고 본문에 수신거부 방법이 있어야 합니다\">"
+		      "<input type=\"checkbox\" name=\"advertising\" value=\"1\"%r> 광고</label></div>",
+		  enabled ? " checked" : "", ad ? " checked" : "");
 	ui_field_error(&b, r, "channel");
 	ui_field_error(&b, r, "purpose");
 	hb_printf(&b, "<label data-part=\"subject\"%r>제목 (이메일)<input name=\"subject\" value=\"%s\"></label>",

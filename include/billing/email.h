@@ -46,6 +46,20 @@ BL_EXTERN(int) bl_unsubscribe_token(bl_ctx *ctx, int64_t user_id, bl_channel cha
 BL_EXTERN(int) bl_unsubscribe_apply(bl_ctx *ctx, const char *token, const char *client, int64_t *user_id,
 				    bl_channel *channel);
 
+/**
+ * Check an unsubscribe token without changing anything (the confirmation
+ * page): BL_OK and whose (*user_id, *channel; may be NULL) when it verifies,
+ * BL_EINVAL (malformed) or BL_ECRYPTO (tampered) otherwise.
+ */
+BL_EXTERN(int) bl_unsubscribe_verify(bl_ctx *ctx, const char *token, int64_t *user_id, bl_channel *channel);
+/**
+ * Count one request of the public unsubscribe page from `client` (its
+ * address): at most BILLING_UNSUBSCRIBE_LIMIT per BILLING_UNSUBSCRIBE_WINDOW_S
+ * per client, shared by every process (Redis).  BL_ELIMIT past it, with
+ * *retry_after_s; BL_EREDIS when Redis is unreachable (fails closed).
+ */
+BL_EXTERN(int) bl_unsubscribe_rate_take(bl_ctx *ctx, const char *client, int64_t *retry_after_s);
+
 /** What bl_bounces_ingest did. */
 typedef struct {
 	int64_t files;    /**< DSN files read */

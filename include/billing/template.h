@@ -34,13 +34,17 @@ typedef struct {
 	/* version 2 */
 	bool create_only;           /**< refuse (BL_ECONFLICT) when `code` exists: creating never replaces */
 	bool confirmed;             /**< the caller confirmed a change that affects pending work (see save) */
+	/* version 3 */
+	bool advertising;           /**< an advertising NOTICE (정보통신망법 §50): the subject (e-mail) or the
+				         text (SMS) must start with "(광고)" and the body must tell how to opt
+				         out ("수신거부"); bl_template_validate enforces it */
 } bl_template_opts;
 
-#define BL_TEMPLATE_OPTS_VERSION 2
+#define BL_TEMPLATE_OPTS_VERSION 3
 #define BL_TEMPLATE_OPTS_INIT \
 	{ BL_TEMPLATE_OPTS_VERSION, NULL, NULL, BL_CHANNEL_EMAIL, BL_PURPOSE_BILLING, NULL, NULL, NULL, NULL, true, NULL, \
-	  false, false }
-/** Defaults of `version` (1 or 2; a version-1 struct is filled only up to created_by). */
+	  false, false, false }
+/** Defaults of `version` (1-3; an older struct is filled only up to its last field). */
 BL_EXTERN(int) bl_template_opts_init(bl_template_opts *opts, unsigned version);
 
 /** Check a template without storing it; errors name the part, line and column. */

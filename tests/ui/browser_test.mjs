@@ -163,7 +163,7 @@ async function shot(name) {
 }
 const text = async (sel) => (await page.locator(sel).first().textContent() || '').trim();
 
-console.log('1..22');
+console.log('1..23');
 
 await step('an anonymous visit goes to the login page; a wrong password is refused; log in', async () => {
   await page.goto(`${base}/admin/batch`);
@@ -475,6 +475,46 @@ await step('values are escaped: a group named <script> shows as text', async () 
   check((await page.locator('#groups b').count()) === 0, 'no markup injected');
 });
 
+await step('the suppression list: an operator adds an address (masked) and removes it; a VIEWER only sees it', async () => {
+  await page.goto(`${base}/admin/suppressions`);
+  check((await text('h1')).includes('수신 차단'), 'title');
+  check((await page.locator('nav a[href="/admin/suppressions"]').count()) === 1, 'a menu link');
+  const addr = 'ui-block@customers.test';
+  await page.fill('#suppression-form input[name=email]', addr);
+  await page.selectOption('#suppression-form select[name=reason]', 'COMPLAINT');
+  await page.fill('#suppression-form input[name=note]', '고객 요청');
+  await Promise.all([page.waitForURL(/ok=suppressed/), page.click('#suppression-form button[type=submit]')]);
+  const row = page.locator('#suppressions tbody tr', { hasText: '스팸 신고' });
+  check((await row.count()) === 1, 'one COMPLAINT row');
+  const cells = (await row.textContent()) || '';
+  check(cells.includes('*') && cells.includes('고객 요청') && cells.includes('admin'), `masked row: ${cells}`);
+  check(!(await page.content()).includes(addr), 'the address is nowhere on the page');
+  check(dbq("SELECT COUNT(*) FROM audit_log WHERE action = 'suppression.add' AND actor = 'admin'") === '1', 'audited');
+  // the same address again: refused on the page, at the form
+  await page.fill('#suppression-form input[name=email]', addr);
+  const [again] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/admin/suppressions')
+    && r.request().method() === 'POST'), page.click('#suppression-form button[type=submit]')]);
+  check(again.status() === 409, `duplicate: ${again.status()}`);
+  check((await page.locator('#suppression-form [role=alert]').count()) === 1, 'the conflict is shown at the form');
+  // a VIEWER sees the list, masked, without the forms
+  const login = await fetch(`${base}/admin/login`, { method: 'POST', redirect: 'manual',
+    body: new URLSearchParams({ username: 'viewer', password: PASSWORD }) });
+  const cookie = (login.headers.get('set-cookie') || '').split(';')[0];
+  const html = await (await fetch(`${base}/admin/suppressions`, { headers: { cookie } })).text();
+  check(html.includes('스팸 신고') && !html.includes('id="suppression-form"') && !html.includes('/remove"'),
+    'viewer: the list without forms');
+  const id = await row.getAttribute('data-id');
+  const csrf = (html.match(/name="csrf" value="([0-9a-f]{64})"/) || [])[1];
+  const denied = await fetch(`${base}/admin/suppressions/${id}/remove`, { method: 'POST', redirect: 'manual',
+    headers: { cookie }, body: new URLSearchParams({ csrf }) });
+  check(denied.status === 403, `viewer remove: ${denied.status}`);
+  // the operator removes it
+  await Promise.all([page.waitForURL(/ok=unsuppressed/),
+    page.click(`#suppressions tr[data-id="${id}"] button[type=submit]`)]);
+  check((await page.locator('#suppressions tbody tr', { hasText: '스팸 신고' }).count()) === 0, 'removed');
+  check(dbq("SELECT COUNT(*) FROM audit_log WHERE action = 'suppression.remove'") === '1', 'removal audited');
+});
+
 await step('a VIEWER sees no operator forms and cannot post one', async () => {
   /* a second client (the browser profile keeps one session) */
   const login = await fetch(`${base}/admin/login`, { method: 'POST', redirect: 'manual',
@@ -546,7 +586,8 @@ await step('every page answers (templates, versions, groups, messages, ...)', as
     '/admin/templates/new', '/admin/templates/DEFAULT_BILLING_EMAIL', '/admin/templates/DEFAULT_BILLING_SMS/versions',
     '/admin/templates/DEFAULT_BILLING_SMS?version=1', '/admin/reservations', '/admin/reservations?status=CANCELED',
     '/admin/reservations/new', '/admin/messages', '/admin/messages?status=SUCCESS&channel=SMS', '/admin/messages/1',
-    '/admin/dead', '/admin/groups', '/admin/groups/USER_ALL', '/admin/groups/VIP?q_name=%EA%B9%80', '/admin/audit'];
+    '/admin/dead', '/admin/groups', '/admin/groups/USER_ALL', '/admin/groups/VIP?q_name=%EA%B9%80', '/admin/audit',
+    '/admin/suppressions', '/admin/messages?status=SUPPRESSED', '/admin/messages?status=BOUNCED'];
   for (const p of paths) {
     const r = await page.goto(`${base}${p}`);
     check(r.status() === 200, `${p}: ${r.status()}`);

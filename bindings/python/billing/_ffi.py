@@ -107,12 +107,12 @@ class UserFilter(Structure):
 
 class TemplateOpts(Structure):
     _c_type_ = "bl_template_opts"
-    VERSION = 2
+    VERSION = 3
     _fields_ = [("version", c_uint), ("code", c_char_p), ("name", c_char_p),
                 ("channel", c_int), ("purpose", c_int), ("subject", c_char_p),
                 ("body_html", c_char_p), ("body_text", c_char_p),
                 ("variables_json", c_char_p), ("enabled", c_bool), ("created_by", c_char_p),
-                ("create_only", c_bool), ("confirmed", c_bool)]
+                ("create_only", c_bool), ("confirmed", c_bool), ("advertising", c_bool)]
 
 
 class EnqueueStats(Structure):
@@ -173,11 +173,15 @@ class AuditFilter(Structure):
     VERSION = 1
     _fields_ = [("version", c_uint), ("actor", c_char_p), ("action", c_char_p), ("from", c_char_p),
                 ("to", c_char_p), ("limit", c_int), ("before_id", c_int64)]
+class BounceStats(Structure):
+    _c_type_ = "bl_bounce_stats"
+    _fields_ = [("files", c_int64), ("hard", c_int64), ("soft", c_int64), ("ignored", c_int64),
+                ("rejected", c_int64)]
 
 
 STRUCTURES = [BatchProgress, BatchOpts, SeedStats, SeedOpts, Charge, Line, Totals, UserOpts,
               UserFilter, TemplateOpts, EnqueueStats, WorkerOpts, MessageFilter, RetryPolicy,
-              Session, LoginOpts, ReservationOpts, AuditFilter]
+              Session, LoginOpts, ReservationOpts, AuditFilter, BounceStats]
 
 # --------------------------------------------------------------- signatures --
 # name: (restype, argtypes).  RC means "int return code": c_int with an
@@ -345,6 +349,16 @@ SIGNATURES = {
     "bl_session_end": (RC, [vp, s]),
     "bl_session_purge": (RC, [vp, P(i64)]),
     "bl_session_csrf_check": (RC, [P(Session), s]),
+    # email.h
+    "bl_suppression_add": (RC, [vp, s, s, s, s]),
+    "bl_suppression_remove": (RC, [vp, i64, s]),
+    "bl_suppression_check": (RC, [vp, s, P(c_bool)]),
+    "bl_suppression_list": (RC, [vp, i64, c_int, out_s]),
+    "bl_unsubscribe_token": (RC, [vp, i64, c_int, out_s]),
+    "bl_unsubscribe_verify": (RC, [vp, s, P(i64), P(c_int)]),
+    "bl_unsubscribe_rate_take": (RC, [vp, s, P(i64)]),
+    "bl_unsubscribe_apply": (RC, [vp, s, s, P(i64), P(c_int)]),
+    "bl_bounces_ingest": (RC, [vp, s, P(BounceStats)]),
 }
 
 # ------------------------------------------------------------------ loading --

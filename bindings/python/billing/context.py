@@ -8,6 +8,7 @@ from ._ffi import dec, enc, lib, take_bytes, take_string
 from .admin import AdminMixin
 from .core import (CHANNELS, CREATED_BY, PII_KINDS, Config, StopFlag, _Callback, _enum,
                    _json_out, _out, _struct_dict, batch_mode_parse)
+from .mail import MailMixin
 from .messaging import MessagingMixin
 
 
@@ -30,7 +31,7 @@ def connect(config=None, env_file=None, **settings):
 
 # ----------------------------------------------------------------- Context --
 
-class Context(MessagingMixin, AdminMixin):
+class Context(MessagingMixin, MailMixin, AdminMixin):
     """A bl_ctx: configuration plus one MariaDB and one Redis connection.
 
     Connections open lazily.  Like the C context it is not shared between

@@ -285,7 +285,7 @@ def _struct_dict(st, skip=()):
 
 def _template_opts(code, name, channel="EMAIL", purpose="BILLING", subject=None,
                    body_html=None, body_text=None, variables=None, enabled=True,
-                   created_by=None, create_only=False, confirmed=False):
+                   created_by=None, create_only=False, confirmed=False, advertising=False):
     o = _ffi.TemplateOpts()
     lib().bl_template_opts_init(byref(o), _ffi.TemplateOpts.VERSION)
     o.code = enc(code)
@@ -300,6 +300,7 @@ def _template_opts(code, name, channel="EMAIL", purpose="BILLING", subject=None,
     o.created_by = enc(created_by)
     o.create_only = bool(create_only)
     o.confirmed = bool(confirmed)
+    o.advertising = bool(advertising)
     return o
 
 
