@@ -56,6 +56,7 @@ int bl__wk_thread_open(wk_thread *t)
 		return rc;
 	if (!t->sender && (rc = bl__sender_new(&t->sender, t->sh->cfg, t->name)))
 		return rc;
+	bl__sender_use_sms_shared(t->sender, t->sh->sms);
 	if (!t->rng)
 		t->rng = (uint64_t)bl__mono_ms() * 0x9E3779B97F4A7C15ull + (uint64_t)t->index;
 	return BL_OK;
@@ -273,6 +274,8 @@ static void outcome_transient(wk_thread *t, job *j, const char *err)
 	snprintf(j->error, sizeof j->error, "%s", err);
 	if (bl_retry_policy_from_config(t->sh->cfg, j->channel, &p) == BL_OK)
 		bl_retry_next(&p, j->policy_attempts, rnd(t), &retry, &delay);
+	if (retry && j->res.retry_after_ms > delay)
+		delay = j->res.retry_after_ms; /* the gateway's Retry-After */
 	if (retry) {
 		j->status = "FAILED";
 		j->delay_ms = delay;
@@ -451,9 +454,10 @@ static int record(wk_thread *t, jobs *js, const char *token)
 	if (rc == BL_OK)
 		rc = bl__bulk_new(&att, t->db,
 				  "INSERT INTO message_attempts (message_id, attempt_no, channel, status, error, "
-				  "worker, started_at, finished_at) VALUES",
-				  8, 500, " ON DUPLICATE KEY UPDATE status = VALUES(status), error = VALUES(error), "
-				  "finished_at = VALUES(finished_at)");
+				  "worker, started_at, finished_at, provider, request_id) VALUES",
+				  10, 500, " ON DUPLICATE KEY UPDATE status = VALUES(status), error = VALUES(error), "
+				  "finished_at = VALUES(finished_at), provider = VALUES(provider), "
+				  "request_id = VALUES(request_id)");
 	int64_t sms_tpl = 0;
 	for (size_t i = 0; rc == BL_OK && i < n; i++) {
 		job *j = &js->v[i];
@@ -463,7 +467,9 @@ static int record(wk_thread *t, jobs *js, const char *token)
 		bl__param row[] = { BP_I64(j->id), BP_I64(j->attempt_no),
 				    BP_STR(j->channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
 				    BP_STR(!strcmp(j->status, "SUCCESS") ? "SUCCESS" : "FAILED"),
-				    j->error[0] ? BP_STR(j->error) : BP_NULL, BP_STR(t->name), BP_STR(s), BP_STR(f) };
+				    j->error[0] ? BP_STR(j->error) : BP_NULL, BP_STR(t->name), BP_STR(s), BP_STR(f),
+				    j->sent && j->res.provider[0] ? BP_STR(j->res.provider) : BP_NULL,
+				    j->sent && j->res.request_id[0] ? BP_STR(j->res.request_id) : BP_NULL };
 		rc = bl__bulk_add(att, row);
 		if (rc == BL_OK && !strcmp(j->status, "BOUNCED") && j->have_hash) {
 			bl__param sp[] = { BP_BLOB(j->addr_hash, sizeof j->addr_hash), BP_STR(j->addr_masked),
