@@ -665,14 +665,14 @@ static int send_sms(bl__sender *s, MYSQL *db, const bl__send_req *req, const cha
 int bl__sender_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *masked, int64_t bytes,
 		      bl__send_res *res)
 {
-	return bl__sender_accept_kind(s, db, req, "EMAIL", masked, bytes, res);
+	return bl__sender_accept_kind(s, db, req, "EMAIL", masked, bytes, false, res);
 }
 
 int bl__sender_accept_kind(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *kind, const char *masked,
-			   int64_t bytes, bl__send_res *res)
+			   int64_t bytes, bool now, bl__send_res *res)
 {
 	res->status = BL_SEND_OK;
-	if (s->batching)
+	if (s->batching && !now)
 		return queue_accept(s, req, kind, masked, bytes, NULL, NULL, NULL, res);
 	bool dup = false;
 	int rc = ledger_accept(s, db, req, kind, masked, bytes, NULL, &dup, res);

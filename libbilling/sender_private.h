@@ -110,7 +110,7 @@ BL_PRIVATE int bl__mail_compose(const bl__mail_ident *id, const bl__send_req *re
 BL_PRIVATE int bl__sender_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *masked,
 				 int64_t bytes, bl__send_res *res);
 BL_PRIVATE int bl__sender_accept_kind(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *kind,
-				      const char *masked, int64_t bytes, bl__send_res *res);
+				      const char *masked, int64_t bytes, bool now, bl__send_res *res);
 /* An SMS through the gateways (sender_sms.c): `to` validated, `masked` its masked form. */
 BL_PRIVATE int bl__sender_sms_gateway(bl__sender *s, bl__sms *sms, MYSQL *db, const bl__send_req *req,
 				      const char *to, const char *masked, bl__send_res *res);

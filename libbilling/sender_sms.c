@@ -42,8 +42,10 @@ int bl__sender_sms_gateway(bl__sender *s, bl__sms *sms, MYSQL *db, const bl__sen
 	switch (o.result) {
 	case BL_GWR_ACCEPTED:
 		snprintf(res->request_id, sizeof res->request_id, "%s", o.request_id);
+		/* recorded at once, not at the batch's flush: the gateway's delivery
+		 * result may come back (webhook) before the batch is done */
 		return bl__sender_accept_kind(s, db, req, kind == BL_KIND_SMS ? "SMS" : "LMS", masked,
-					      (int64_t)req->bytes, res);
+					      (int64_t)req->bytes, true, res);
 	case BL_GWR_PERMANENT:
 		res->status = BL_SEND_PERMANENT;
 		break;

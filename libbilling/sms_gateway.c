@@ -289,23 +289,31 @@ static void brk_record(bl__sms_shared *sh, int i, const bl__gw_out *o, int64_t n
 	pthread_mutex_unlock(&sh->mu);
 }
 
-/* The rate limit: a slot every 1/rate s for the worker's threads together. */
-static void rate_wait(bl__sms_shared *sh, int i)
+/* The rate limit: a slot every 1/rate s for the worker's threads together.
+ * A slot more than a second away (a gateway's Retry-After) is not waited
+ * for: false, and *wait_ms how long until it. */
+static bool rate_wait(bl__sms_shared *sh, int i, int64_t *wait_ms)
 {
 	int64_t now = (int64_t)bl__mono_ms() * 1000000, slot;
 	pthread_mutex_lock(&sh->mu);
 	gw_state *s = &sh->st[i];
 	slot = s->next_slot_ns > now ? s->next_slot_ns : now;
+	if (slot - now > 1000000000LL) {
+		pthread_mutex_unlock(&sh->mu);
+		int64_t w = (slot - now) / 1000000;
+		if (*wait_ms == 0 || w < *wait_ms)
+			*wait_ms = w;
+		return false;
+	}
 	if (sh->rate[i] > 0)
 		s->next_slot_ns = slot + 1000000000 / sh->rate[i];
 	pthread_mutex_unlock(&sh->mu);
 	if (slot > now) {
 		int64_t d = slot - now;
-		if (d > 60000000000LL) /* a Retry-After beyond a minute: the retry policy waits instead */
-			d = 60000000000LL;
 		struct timespec ts = { (time_t)(d / 1000000000), (long)(d % 1000000000) };
 		nanosleep(&ts, NULL);
 	}
+	return true;
 }
 
 /* ---- the client ---- */
@@ -406,7 +414,13 @@ int bl__sms_send(bl__sms *s, const bl__sms_msg *m, bl__gw_out *out, char provide
 		int64_t now = (int64_t)bl__mono_ms();
 		if (!brk_allow(s->shared, i, now, &wait_ms))
 			continue;
-		rate_wait(s->shared, i);
+		if (!rate_wait(s->shared, i, &wait_ms)) {
+			/* throttled by the gateway: a half-open probe slot goes back */
+			pthread_mutex_lock(&s->shared->mu);
+			s->shared->st[i].probing = false;
+			pthread_mutex_unlock(&s->shared->mu);
+			continue;
+		}
 		bl__gw_out o;
 		int rc = s->g[i].type == BL_GW_SENS ? bl__sens_send(&s->g[i], &s->h[i], s->cto, s->to, m, &o)
 						    : bl__webhook_send(&s->g[i], &s->h[i], s->cto, s->to, m, &o);
@@ -430,8 +444,8 @@ int bl__sms_send(bl__sms *s, const bl__sms_msg *m, bl__gw_out *out, char provide
 	if (!tried) {
 		out->result = BL_GWR_REFUSED;
 		out->retry_after_ms = wait_ms;
-		snprintf(out->error, sizeof out->error, "every SMS gateway's circuit breaker is open (next probe in %lld ms)",
-			 (long long)wait_ms);
+		snprintf(out->error, sizeof out->error, "no SMS gateway takes requests now (breakers open or "
+			 "Retry-After): next in %lld ms", (long long)wait_ms);
 	} else {
 		snprintf(out->error, sizeof out->error, "%s", errs);
 	}

@@ -72,9 +72,18 @@ static int apply_tx(bl_ctx *ctx, MYSQL *db, const char *provider, const char *re
 	if (rc)
 		return rc;
 	if (aff == 2) {
-		*outcome = BL_SMS_RESULT_IGNORED;
-		snprintf(reason, cap, "replay: this result was received before");
-		return BL_OK; /* the first row keeps its outcome */
+		/* a replay, unless the first one found no accept (yet): look again */
+		bool known = false;
+		bl__param ip = BP_I64((int64_t)id);
+		int64_t unknown = 0;
+		rc = bl__db_i64(db, "SELECT outcome = 'UNKNOWN' FROM sms_results WHERE id = ?", &ip, 1, &unknown, &known);
+		if (rc)
+			return rc;
+		if (!unknown) {
+			*outcome = BL_SMS_RESULT_IGNORED;
+			snprintf(reason, cap, "replay: this result was received before");
+			return BL_OK; /* the first row keeps its outcome */
+		}
 	}
 	/* 2. the accept it belongs to */
 	ledger_row l = { 0 };

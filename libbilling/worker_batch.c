@@ -315,7 +315,26 @@ static bool suppressed(wk_thread *t, job *j, const char *to)
 	return true;
 }
 
-static void send_one(wk_thread *t, job *j, json_t *model)
+/*
+ * Before a message leaves for an SMS gateway: renew this claim's lease.  A
+ * batch of slow gateway requests may outlast the lease; then the stale sweep
+ * hands the message to another thread, and both would send it.  Renewing
+ * just before the send keeps the lease; false when the claim was lost (the
+ * message is not sent by this thread).
+ */
+static bool claim_renew(wk_thread *t, job *j, const char *token)
+{
+	bl__param p[] = { BP_I64(bl__config_int(t->sh->cfg, "BILLING_PENDING_IDLE_MS") * 1000), BP_I64(j->id),
+			  BP_STR(token) };
+	uint64_t n = 0;
+	if (bl__db_set_clock(t->db, bl__clock_now_us(&t->sh->clock)) ||
+	    bl__db_exec(t->db, "UPDATE messages SET next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND "
+			       "WHERE id = ? AND claim_token = ? AND status = 'PROCESSING'", p, 3, &n, NULL))
+		return true; /* cannot tell: the send goes ahead as before */
+	return n == 1;
+}
+
+static void send_one(wk_thread *t, job *j, json_t *model, const char *token)
 {
 	bl__tpl *tpl = NULL;
 	bl__rendered r = { 0 };
@@ -343,6 +362,14 @@ static void send_one(wk_thread *t, job *j, json_t *model)
 			     .bytes = r.bytes, .at_ms = j->started_ms, .user_id = j->user_id,
 			     .notice = !j->billing };
 	bl__wk_rate_wait(t->sh, j->channel);
+	if (j->channel == BL_CHANNEL_SMS && bl__sender_sms(t->sender) && !claim_renew(t, j, token)) {
+		j->status = "FAILED";
+		snprintf(j->error, sizeof j->error, "claim lost before the send (lease expired): not sent by %.100s",
+			 t->name);
+		bl__rendered_free(&r);
+		j->finished_ms = bl__wk_now_ms(t->sh);
+		return;
+	}
 	j->send_rc = bl__sender_send(t->sender, t->db, &req, &j->res);
 	if (j->send_rc)
 		snprintf(j->res.error, sizeof j->res.error, "%.250s", bl_error_last());
@@ -541,7 +568,7 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 		bl__sender_batch_begin(t->sender);
 		for (size_t i = 0; i < js.n; i++)
 			if (!js.v[i].status)
-				send_one(t, &js.v[i], models[i]);
+				send_one(t, &js.v[i], models[i], token);
 		bl__sender_batch_flush(t->sender, t->db); /* failures are in each res */
 		for (size_t i = 0; i < js.n; i++)
 			if (js.v[i].sent) {

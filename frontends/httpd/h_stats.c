@@ -377,6 +377,10 @@ void h_metrics(req *r)
 	gauge_head(&b, "billing_httpd_start_time_seconds", "unix time the process started");
 	put(&b, "billing_httpd_start_time_seconds %lld\n", (long long)start_time);
 	domain_metrics(&b);
+	char *sms = sms_metrics_text(r->ctx); /* h_hooks.c: the SMS gateways' breakers */
+	if (sms)
+		put(&b, "%s", sms);
+	free(sms);
 	if (!b.s) {
 		reply_error(r, 500, NULL, NULL, "out of memory");
 		return;

@@ -20,6 +20,8 @@ const route ROUTES[] = {
 	{ "GET", "/healthz", h_healthz, R_PUBLIC, V, "database and Redis reachability" },
 	{ "GET", "/metrics", h_metrics, R_PUBLIC, V, "Prometheus metrics" },
 	{ "GET", "/api/openapi.json", h_openapi, 0, V, "this API as OpenAPI 3" },
+	{ "POST", "/hooks/sms/{code}", h_sms_hook, R_PUBLIC | R_NOCSRF, V,
+	  "an SMS gateway's delivery result (signed; no session)" },
 	/* session */
 	{ "POST", "/api/session", h_login, R_PUBLIC | R_NOCSRF, V, "log in" },
 	{ "GET", "/api/session", h_session_get, 0, V, "the current session and its CSRF token" },
