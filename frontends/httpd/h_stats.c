@@ -303,11 +303,12 @@ static void domain_metrics(outbuf *b)
 	pthread_mutex_unlock(&smu);
 	put(b, "# HELP billing_stats_computations_total statistics computed from the database (all windows)\n"
 	       "# TYPE billing_stats_computations_total counter\nbilling_stats_computations_total %lu\n", computed);
-	static const char *statuses[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD" };
+	static const char *statuses[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
+					  "DELIVERED", "UNDELIVERED" };
 	static const char *channels[] = { "EMAIL", "SMS" };
 	json_t *rows = json_object_get(json_object_get(j, "messages"), "by_status_channel");
 	gauge_head(b, "billing_messages", "messages by status and channel");
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
 		for (size_t c = 0; c < 2; c++) {
 			json_int_t n = 0;
 			size_t k;
