@@ -9,7 +9,7 @@
 
 extern char **environ;
 
-typedef enum { V_STR, V_NONEMPTY, V_PORT, V_INT, V_IDENT, V_HEXKEY, V_HHMM, V_ENV } vkind;
+typedef enum { V_STR, V_NONEMPTY, V_PORT, V_INT, V_IDENT, V_HEXKEY, V_HHMM, V_ENV, V_SENDERNO } vkind;
 
 typedef struct {
 	const char *key;
@@ -19,6 +19,21 @@ typedef struct {
 	bool secret;
 	const char *doc;
 } setting;
+
+/* One SMS gateway slot (docs/senders.md): type, name, URL, credentials. */
+#define SMS_SLOT(n)                                                                                    \
+	{ "BILLING_SMS_" n "_TYPE", "", V_STR, 0, 0, false, "SMS gateway " n ": sens, webhook or empty (unused)" }, \
+	{ "BILLING_SMS_" n "_NAME", "gw" n, V_IDENT, 0, 0, false, "SMS gateway " n ": name (ledger, /hooks/sms/NAME)" }, \
+	{ "BILLING_SMS_" n "_URL", "", V_STR, 0, 0, false, "SMS gateway " n ": base URL (https://sens.apigw.ntruss.com)" }, \
+	{ "BILLING_SMS_" n "_SERVICE_ID", "", V_STR, 0, 0, false, "SMS gateway " n ": SENS serviceId" }, \
+	{ "BILLING_SMS_" n "_ACCESS_KEY", "", V_STR, 0, 0, false, "SMS gateway " n ": SENS access key id" }, \
+	{ "BILLING_SMS_" n "_SECRET", "", V_STR, 0, 0, true,                                           \
+	  "SMS gateway " n ": SENS secret key; webhook: bearer token or HMAC key" },                    \
+	{ "BILLING_SMS_" n "_AUTH", "hmac", V_NONEMPTY, 0, 0, false, "SMS gateway " n " (webhook): bearer or hmac" }, \
+	{ "BILLING_SMS_" n "_HOOK_SECRET", "", V_STR, 0, 0, true,                                      \
+	  "SMS gateway " n ": key of the delivery-result webhook's HMAC-SHA256 signature" },            \
+	{ "BILLING_SMS_" n "_RATE", "0", V_INT, 0, 1000000, false,                                     \
+	  "SMS gateway " n ": requests per second per worker process (0: unlimited)" }
 
 static const setting SETTINGS[] = {
 	{ "MYSQL_HOST", "127.0.0.1", V_NONEMPTY, 0, 0, false, "MariaDB/MySQL host" },
@@ -161,6 +176,27 @@ static const setting SETTINGS[] = {
 	  "start of the daily quiet hours (Asia/Seoul); equal to the end: none" },
 	{ "BILLING_QUIET_END", "08:00", V_HHMM, 0, 0, false, "end of the daily quiet hours (Asia/Seoul)" },
 	{ "BILLING_QUIET_SMS_NOTICE", "1", V_INT, 0, 1, false, "1: NOTICE SMS wait for the end of the quiet hours" },
+	/* real SMS (docs/senders.md, "SMS gateways"): gateways in priority order (slots 1-3) */
+	{ "BILLING_SMS_FROM", "", V_SENDERNO, 0, 0, false,
+	  "registered sender number (발신번호) of SMS sent through a gateway: digits, '-' allowed" },
+	{ "BILLING_SMS_CONNECT_TIMEOUT_MS", "3000", V_INT, 100, 600000, false, "SMS gateway connect timeout (ms)" },
+	{ "BILLING_SMS_TIMEOUT_MS", "10000", V_INT, 100, 600000, false, "longest SMS gateway request (ms)" },
+	{ "BILLING_SMS_BREAKER_FAILURES", "5", V_INT, 1, 100000, false,
+	  "consecutive transient failures that open a gateway's circuit breaker" },
+	{ "BILLING_SMS_BREAKER_WINDOW_MS", "10000", V_INT, 100, 3600000, false,
+	  "window of the breaker's error rate (ms)" },
+	{ "BILLING_SMS_BREAKER_ERROR_PERMILLE", "500", V_INT, 1, 1000, false,
+	  "error rate in the window that opens the breaker, in thousandths" },
+	{ "BILLING_SMS_BREAKER_MIN_REQUESTS", "20", V_INT, 1, 1000000, false,
+	  "requests in the window before the error rate counts" },
+	{ "BILLING_SMS_BREAKER_OPEN_MS", "5000", V_INT, 10, 86400000, false,
+	  "time an open breaker waits before a half-open probe (ms)" },
+	{ "BILLING_SMS_POLL_MS", "1000", V_INT, 0, 3600000, false,
+	  "worker: delivery results polled this often from gateways with a result query (0: never)" },
+	{ "BILLING_SMS_POLL_BATCH", "200", V_INT, 1, 10000, false, "accepted SMS whose result one poll asks for" },
+	SMS_SLOT("1"),
+	SMS_SLOT("2"),
+	SMS_SLOT("3"),
 	{ "BILLING_QUIET_SMS_BILLING", "0", V_INT, 0, 1, false, "1: BILLING SMS wait for the end of the quiet hours" },
 	{ "BILLING_QUIET_EMAIL_NOTICE", "0", V_INT, 0, 1, false,
 	  "1: NOTICE e-mails wait for the end of the quiet hours" },
@@ -225,6 +261,22 @@ static int validate(const setting *s, const char *v)
 			if (!isxdigit((unsigned char)*p))
 				return bl__fail(BL_ECONFIG, "%s: '%c' is not a hex digit", s->key, *p);
 		return BL_OK;
+	case V_SENDERNO: {
+		/* 발신번호: 8-11 digits, '-' between them; a mobile (01x), an area (0x)
+		 * or a representative number (15xx/16xx/18xx) */
+		size_t nd = 0;
+		for (const char *p = v; *p; p++) {
+			if (isdigit((unsigned char)*p))
+				nd++;
+			else if (*p != '-' || p == v || !p[1] || p[1] == '-')
+				return bl__fail(BL_ECONFIG, "%s: '%s' is not a phone number (digits, '-' between)",
+						s->key, v);
+		}
+		if (*v && (nd < 8 || nd > 11 || (v[0] != '0' && v[0] != '1') || (v[0] == '1' && nd != 8)))
+			return bl__fail(BL_ECONFIG, "%s: '%s' is not a Korean sender number (0x…, 01x…, 15xx-xxxx)",
+					s->key, v);
+		return BL_OK;
+	}
 	case V_HHMM: {
 		int h, m;
 		char extra;

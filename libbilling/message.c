@@ -216,7 +216,8 @@ int bl_message_send(bl_ctx *ctx, int64_t user_id, const char *template_code, con
 	"DATE_FORMAT(m.next_attempt_at, '%Y-%m-%d %H:%i:%s') AS next_attempt_at, "             \
 	"(SELECT u.name FROM users u WHERE u.id = m.user_id) AS user_name"
 
-static const char *STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "BOUNCED", "SUPPRESSED", NULL };
+static const char *STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "BOUNCED", "SUPPRESSED",
+				  "DELIVERED", "UNDELIVERED", NULL };
 
 static int check_filter(const bl_message_filter *f)
 {
@@ -232,7 +233,7 @@ static int check_filter(const bl_message_filter *f)
 			ok |= !strcmp(*s, f->status);
 		if (!ok)
 			return bl__fail(BL_EINVAL, "status '%s': expected WAITING, PROCESSING, SUCCESS, FAILED, "
-						   "EXCEEDED, DEAD, BOUNCED or SUPPRESSED", f->status);
+						   "EXCEEDED, DEAD, BOUNCED, SUPPRESSED, DELIVERED or UNDELIVERED", f->status);
 	}
 	if (f->channel && strcmp(f->channel, "EMAIL") && strcmp(f->channel, "SMS"))
 		return bl__fail(BL_EINVAL, "channel '%s': expected EMAIL or SMS", f->channel);
@@ -394,14 +395,15 @@ int bl_message_get(bl_ctx *ctx, int64_t message_id, char **json)
 	if (!m)
 		return bl__fail(BL_ENOTFOUND, "message #%lld does not exist", (long long)message_id);
 	rc = bl__db_json(db,
-			 "SELECT attempt_no, channel, status, error, worker, "
+			 "SELECT attempt_no, channel, status, error, worker, provider, request_id, result, result_code, "
 			 "DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at, "
 			 "DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i:%s.%f') AS finished_at "
 			 "FROM message_attempts WHERE message_id = ? ORDER BY attempt_no",
 			 p, 1, &att);
 	if (rc == BL_OK)
 		rc = bl__db_json(db,
-				 "SELECT kind, destination_masked, bytes, attempt_no, duplicate_requests, "
+				 "SELECT kind, destination_masked, bytes, attempt_no, duplicate_requests, provider, request_id, "
+				 "result, result_code, "
 				 "DATE_FORMAT(accepted_at, '%Y-%m-%d %H:%i:%s') AS accepted_at "
 				 "FROM message_ledger WHERE message_id = ?",
 				 p, 1, &ledger);

@@ -44,6 +44,7 @@ typedef struct {
 struct bl__sender {
 	const email_provider *email;
 	bl__smtp *smtp;       /* provider smtp */
+	bl__sms *sms;         /* SMS gateways (NULL: the mock SMS provider) */
 	bl__mail_ident ident; /* From, domain, keys */
 	uint64_t seed;
 	int64_t latency_ms[2];
@@ -133,6 +134,8 @@ int bl__sender_new(bl__sender **out, const bl_config *cfg, const char *worker)
 	} else if (rc == BL_OK) {
 		rc = bl__fail(BL_ECONFIG, "BILLING_EMAIL_PROVIDER: '%.32s' is not mock or smtp", prov);
 	}
+	if (rc == BL_OK)
+		rc = bl__sms_new(&s->sms, cfg, NULL);
 	if (rc) {
 		bl__sender_free(s);
 		return rc;
@@ -152,8 +155,20 @@ void bl__sender_free(bl__sender *s)
 	free(s->maildir);
 	free(s->worker);
 	bl__smtp_free(s->smtp);
+	bl__sms_free(s->sms);
 	bl__mail_ident_clear(&s->ident);
 	free(s);
+}
+
+void bl__sender_use_sms_shared(bl__sender *s, bl__sms_shared *shared)
+{
+	if (s)
+		bl__sms_use_shared(s->sms, shared);
+}
+
+bl__sms *bl__sender_sms(bl__sender *s)
+{
+	return s ? s->sms : NULL;
 }
 
 void bl__sender_forget_db(bl__sender *s)
@@ -319,14 +334,15 @@ static int maildir_prepare(bl__sender *s)
 
 static const char LEDGER_SQL[] =
 	"INSERT INTO message_ledger (message_id, channel, kind, destination_masked, bytes, "
-	"attempt_no, worker, maildir_file) VALUES (?,?,?,?,?,?,?,?) "
+	"attempt_no, worker, maildir_file, provider, request_id) VALUES (?,?,?,?,?,?,?,?,?,?) "
 	"ON DUPLICATE KEY UPDATE duplicate_requests = duplicate_requests + 1";
 
 /* Insert or count a duplicate; *dup tells which. */
 static int ledger_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *kind,
-			 const char *masked, int64_t bytes, const char *maildir_file, bool *dup)
+			 const char *masked, int64_t bytes, const char *maildir_file, bool *dup,
+			 const bl__send_res *res)
 {
-	bl__param ps[8] = {
+	bl__param ps[10] = {
 		BP_I64(req->message_id),
 		BP_STR(req->channel == BL_CHANNEL_EMAIL ? "EMAIL" : "SMS"),
 		BP_STR(kind),
@@ -335,9 +351,11 @@ static int ledger_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, cons
 		BP_I64(req->attempt),
 		BP_STR(s->worker),
 		maildir_file ? BP_STR(maildir_file) : BP_NULL,
+		res->provider[0] ? BP_STR(res->provider) : BP_NULL,
+		res->provider[0] ? BP_STR(res->request_id) : BP_NULL,
 	};
 	uint64_t affected = 0;
-	int rc = bl__stmt_cache_exec(&s->ledger, db, LEDGER_SQL, ps, 8, &affected);
+	int rc = bl__stmt_cache_exec(&s->ledger, db, LEDGER_SQL, ps, 10, &affected);
 	if (rc)
 		return bl__fail_wrap(rc, "message ledger: message %lld", (long long)req->message_id);
 	if (affected != 1 && affected != 2)
@@ -495,13 +513,16 @@ int bl__sender_batch_flush(bl__sender *s, MYSQL *db)
 	if (rc == BL_OK)
 		rc = bl__bulk_new(&b, db,
 				  "INSERT INTO message_ledger (message_id, channel, kind, destination_masked, "
-				  "bytes, attempt_no, worker, maildir_file) VALUES",
-				  8, (unsigned)n, " ON DUPLICATE KEY UPDATE duplicate_requests = duplicate_requests + 1");
+				  "bytes, attempt_no, worker, maildir_file, provider, request_id) VALUES",
+				  10, (unsigned)n, " ON DUPLICATE KEY UPDATE duplicate_requests = duplicate_requests + 1");
 	for (size_t i = 0; rc == BL_OK && i < n; i++) {
 		struct pending *p = &pend[i];
-		bl__param row[8] = { BP_I64(p->message_id), BP_STR(p->email ? "EMAIL" : "SMS"), BP_STR(p->kind),
-				     BP_STR(p->masked), BP_I64(p->bytes), BP_I64(p->attempt), BP_STR(s->worker),
-				     p->rel && !in_set(&dup, p->message_id) ? BP_STR(p->rel) : BP_NULL };
+		const bl__send_res *pr = p->res;
+		bl__param row[10] = { BP_I64(p->message_id), BP_STR(p->email ? "EMAIL" : "SMS"), BP_STR(p->kind),
+				      BP_STR(p->masked), BP_I64(p->bytes), BP_I64(p->attempt), BP_STR(s->worker),
+				      p->rel && !in_set(&dup, p->message_id) ? BP_STR(p->rel) : BP_NULL,
+				      pr->provider[0] ? BP_STR(pr->provider) : BP_NULL,
+				      pr->provider[0] ? BP_STR(pr->request_id) : BP_NULL };
 		rc = bl__bulk_add(b, row);
 	}
 	if (rc == BL_OK)
@@ -550,7 +571,7 @@ static int send_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const c
 		if (s->batching)
 			return queue_accept(s, req, "EMAIL", masked, bytes, NULL, NULL, NULL, res);
 		bool dup = false;
-		int rc = ledger_accept(s, db, req, "EMAIL", masked, bytes, NULL, &dup);
+		int rc = ledger_accept(s, db, req, "EMAIL", masked, bytes, NULL, &dup, res);
 		if (rc)
 			return rc;
 		if (dup)
@@ -592,7 +613,7 @@ static int send_email(bl__sender *s, MYSQL *db, const bl__send_req *req, const c
 		return queue_accept(s, req, "EMAIL", masked, bytes, rel, tmp, nw, res);
 	/* 2. the ledger row naming its final place */
 	bool dup = false;
-	rc = ledger_accept(s, db, req, "EMAIL", masked, bytes, rel, &dup);
+	rc = ledger_accept(s, db, req, "EMAIL", masked, bytes, rel, &dup, res);
 	if (rc || dup) {
 		unlink(tmp);
 		if (rc)
@@ -632,7 +653,7 @@ static int send_sms(bl__sender *s, MYSQL *db, const bl__send_req *req, const cha
 				    NULL, NULL, NULL, res);
 	bool dup = false;
 	int rc = ledger_accept(s, db, req, kind == BL_KIND_SMS ? "SMS" : "LMS", masked,
-			       (int64_t)req->bytes, NULL, &dup);
+			       (int64_t)req->bytes, NULL, &dup, res);
 	if (rc)
 		return rc;
 	if (dup)
@@ -644,11 +665,17 @@ static int send_sms(bl__sender *s, MYSQL *db, const bl__send_req *req, const cha
 int bl__sender_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *masked, int64_t bytes,
 		      bl__send_res *res)
 {
+	return bl__sender_accept_kind(s, db, req, "EMAIL", masked, bytes, false, res);
+}
+
+int bl__sender_accept_kind(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *kind, const char *masked,
+			   int64_t bytes, bool now, bl__send_res *res)
+{
 	res->status = BL_SEND_OK;
-	if (s->batching)
-		return queue_accept(s, req, "EMAIL", masked, bytes, NULL, NULL, NULL, res);
+	if (s->batching && !now)
+		return queue_accept(s, req, kind, masked, bytes, NULL, NULL, NULL, res);
 	bool dup = false;
-	int rc = ledger_accept(s, db, req, "EMAIL", masked, bytes, NULL, &dup);
+	int rc = ledger_accept(s, db, req, kind, masked, bytes, NULL, &dup, res);
 	if (rc == BL_OK && dup)
 		set_result(res, BL_SEND_DUPLICATE, "already accepted (message %lld)", (long long)req->message_id);
 	return rc;
@@ -675,8 +702,8 @@ int bl__sender_send(bl__sender *s, MYSQL *db, const bl__send_req *req, bl__send_
 {
 	if (!s || !db || !req || !res)
 		return bl__fail(BL_EINVAL, "bl__sender_send: NULL argument");
+	memset(res, 0, sizeof *res);
 	res->status = BL_SEND_TRANSIENT;
-	res->error[0] = '\0';
 	if (req->channel != BL_CHANNEL_EMAIL && req->channel != BL_CHANNEL_SMS)
 		return bl__fail(BL_EINVAL, "bl__sender_send: message %lld: channel %d is neither EMAIL "
 					   "nor SMS", (long long)req->message_id, (int)req->channel);
@@ -735,6 +762,12 @@ int bl__sender_send(bl__sender *s, MYSQL *db, const bl__send_req *req, bl__send_
 	if (email && s->email != &MOCK_EMAIL) {
 		if (!accepted_before)
 			return s->email->send_email(s, db, req, to, masked, res);
+		set_result(res, BL_SEND_DUPLICATE, "already accepted (message %lld)", (long long)req->message_id);
+		return BL_OK;
+	}
+	if (!email && s->sms) {
+		if (!accepted_before)
+			return bl__sender_sms_gateway(s, s->sms, db, req, to, masked, res);
 		set_result(res, BL_SEND_DUPLICATE, "already accepted (message %lld)", (long long)req->message_id);
 		return BL_OK;
 	}

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "email_private.h"
+#include "sms_private.h"
 
 typedef enum {
 	BL_SEND_OK = 0,        /* accepted now */
@@ -35,6 +36,9 @@ typedef struct {
 typedef struct {
 	bl__send_status status;
 	char error[256];
+	int64_t retry_after_ms; /* the gateway's Retry-After (0: none) */
+	char provider[33];      /* SMS gateway that accepted it ("" : mock / e-mail) */
+	char request_id[101];   /* its request id */
 } bl__send_res;
 
 typedef struct bl__sender bl__sender;
@@ -53,6 +57,10 @@ BL_PRIVATE void bl__sender_free(bl__sender *s);
  */
 BL_PRIVATE void bl__sender_batch_begin(bl__sender *s);
 BL_PRIVATE int bl__sender_batch_flush(bl__sender *s, MYSQL *db);
+/* The SMS gateways' breakers and rate limits of the worker process (all threads). */
+BL_PRIVATE void bl__sender_use_sms_shared(bl__sender *s, bl__sms_shared *shared);
+/* The sender's SMS gateway client (NULL: mock SMS). */
+BL_PRIVATE bl__sms *bl__sender_sms(bl__sender *s);
 /* Drop what the sender prepared on its connection (call before closing it). */
 BL_PRIVATE void bl__sender_forget_db(bl__sender *s);
 
@@ -101,6 +109,11 @@ BL_PRIVATE int bl__mail_compose(const bl__mail_ident *id, const bl__send_req *re
 /* An accepted send: the ledger row now, or at the batch's flush. */
 BL_PRIVATE int bl__sender_accept(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *masked,
 				 int64_t bytes, bl__send_res *res);
+BL_PRIVATE int bl__sender_accept_kind(bl__sender *s, MYSQL *db, const bl__send_req *req, const char *kind,
+				      const char *masked, int64_t bytes, bool now, bl__send_res *res);
+/* An SMS through the gateways (sender_sms.c): `to` validated, `masked` its masked form. */
+BL_PRIVATE int bl__sender_sms_gateway(bl__sender *s, bl__sms *sms, MYSQL *db, const bl__send_req *req,
+				      const char *to, const char *masked, bl__send_res *res);
 BL_PRIVATE int bl__smtp_send_email(bl__smtp *smtp, const bl__mail_ident *id, bl__sender *s, MYSQL *db,
 				   const bl__send_req *req, const char *to, const char *masked,
 				   bl__send_res *res);

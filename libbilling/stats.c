@@ -7,7 +7,8 @@
 
 #define RECENT_RUNS 10
 
-static const char *MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "BOUNCED", "SUPPRESSED", NULL };
+static const char *MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "BOUNCED", "SUPPRESSED",
+				      "DELIVERED", "UNDELIVERED", NULL };
 static const char *CHANNELS[] = { "EMAIL", "SMS", NULL };
 static const char *RUN_STATUSES[] = { "STARTED", "COMPLETED", "FAILED", "STOPPED", NULL };
 

@@ -283,6 +283,51 @@ static void *relay_main(void *arg)
 	return NULL;
 }
 
+/* SMS gateways (docs/senders.md): delivery results polled every
+ * BILLING_SMS_POLL_MS, the breakers' state published for /metrics. */
+static void *sms_main(void *arg)
+{
+	wk_shared *sh = arg;
+	bl_ctx *ctx = NULL;
+	bl__sms *sms = NULL;
+	int64_t every = bl__config_int(sh->cfg, "BILLING_SMS_POLL_MS"), last_poll = 0;
+	while (!stopping(sh)) {
+		if (!ctx && bl_ctx_new(&ctx, sh->cfg) != BL_OK) {
+			wlog(sh, "sms: %s", bl_error_last());
+			sleep_ms(500);
+			continue;
+		}
+		bl__ctx_use_clock(ctx, sh->clock);
+		if (!sms && bl__sms_new(&sms, sh->cfg, sh->sms) != BL_OK) {
+			wlog(sh, "sms: %s", bl_error_last());
+			break;
+		}
+		MYSQL *db = bl__ctx_db(ctx);
+		if (!db || bl__sms_shared_publish(sh->sms, db, sh->consumer)) {
+			wlog(sh, "sms: %s", bl_error_last());
+			bl_ctx_free(ctx);
+			ctx = NULL;
+			sleep_ms(500);
+			continue;
+		}
+		int64_t now = bl__mono_ms(), applied = 0;
+		if (every > 0 && now - last_poll >= every) {
+			last_poll = now;
+			if (bl__sms_poll(ctx, db, sms, &applied))
+				wlog(sh, "sms: result poll: %s", bl_error_last());
+			else if (applied)
+				touch(sh);
+		}
+		sleep_ms(every > 0 && every < 500 ? every : 500);
+	}
+	MYSQL *db = ctx ? bl__ctx_db(ctx) : NULL;
+	if (db)
+		bl__sms_shared_publish(sh->sms, db, sh->consumer);
+	bl__sms_free(sms);
+	bl_ctx_free(ctx);
+	return NULL;
+}
+
 int bl_worker_run(bl_ctx *ctx, const bl_worker_opts *opts)
 {
 	bl_worker_opts defaults = BL_WORKER_OPTS_INIT;
@@ -326,8 +371,17 @@ int bl_worker_run(bl_ctx *ctx, const bl_worker_opts *opts)
 		gethostname(host, sizeof host - 1);
 		snprintf(sh->consumer, sizeof sh->consumer, "%s:%d", host, (int)getpid());
 	}
-	pthread_t relay;
-	bool relay_started = false;
+	/* the SMS gateways' breakers and rate limits, for all threads */
+	if ((rc = bl__sms_shared_new(&sh->sms, cfg))) {
+		pthread_mutex_destroy(&sh->mu);
+		free(ts);
+		free(sh);
+		return rc;
+	}
+	pthread_t relay, smst;
+	bool relay_started = false, sms_started = false;
+	if (bl__sms_shared_count(sh->sms) > 0 && opts->maintenance)
+		sms_started = pthread_create(&smst, NULL, sms_main, sh) == 0;
 	if (opts->relay || opts->maintenance || opts->idle_exit_ms > 0)
 		relay_started = pthread_create(&relay, NULL, relay_main, sh) == 0;
 	int started = 0;
@@ -348,6 +402,13 @@ int bl_worker_run(bl_ctx *ctx, const bl_worker_opts *opts)
 		pthread_mutex_unlock(&sh->mu);
 		pthread_join(relay, NULL);
 	}
+	if (sms_started) {
+		pthread_mutex_lock(&sh->mu);
+		sh->stop_all = true;
+		pthread_mutex_unlock(&sh->mu);
+		pthread_join(smst, NULL);
+	}
+	bl__sms_shared_unref(sh->sms);
 	rc = sh->err ? bl__fail(sh->err, "%s", sh->errmsg) : BL_OK;
 	pthread_mutex_destroy(&sh->mu);
 	free(ts);

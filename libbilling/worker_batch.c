@@ -56,6 +56,7 @@ int bl__wk_thread_open(wk_thread *t)
 		return rc;
 	if (!t->sender && (rc = bl__sender_new(&t->sender, t->sh->cfg, t->name)))
 		return rc;
+	bl__sender_use_sms_shared(t->sender, t->sh->sms);
 	if (!t->rng)
 		t->rng = (uint64_t)bl__mono_ms() * 0x9E3779B97F4A7C15ull + (uint64_t)t->index;
 	return BL_OK;
@@ -273,6 +274,8 @@ static void outcome_transient(wk_thread *t, job *j, const char *err)
 	snprintf(j->error, sizeof j->error, "%s", err);
 	if (bl_retry_policy_from_config(t->sh->cfg, j->channel, &p) == BL_OK)
 		bl_retry_next(&p, j->policy_attempts, rnd(t), &retry, &delay);
+	if (retry && j->res.retry_after_ms > delay)
+		delay = j->res.retry_after_ms; /* the gateway's Retry-After */
 	if (retry) {
 		j->status = "FAILED";
 		j->delay_ms = delay;
@@ -312,7 +315,26 @@ static bool suppressed(wk_thread *t, job *j, const char *to)
 	return true;
 }
 
-static void send_one(wk_thread *t, job *j, json_t *model)
+/*
+ * Before a message leaves for an SMS gateway: renew this claim's lease.  A
+ * batch of slow gateway requests may outlast the lease; then the stale sweep
+ * hands the message to another thread, and both would send it.  Renewing
+ * just before the send keeps the lease; false when the claim was lost (the
+ * message is not sent by this thread).
+ */
+static bool claim_renew(wk_thread *t, job *j, const char *token)
+{
+	bl__param p[] = { BP_I64(bl__config_int(t->sh->cfg, "BILLING_PENDING_IDLE_MS") * 1000), BP_I64(j->id),
+			  BP_STR(token) };
+	uint64_t n = 0;
+	if (bl__db_set_clock(t->db, bl__clock_now_us(&t->sh->clock)) ||
+	    bl__db_exec(t->db, "UPDATE messages SET next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND "
+			       "WHERE id = ? AND claim_token = ? AND status = 'PROCESSING'", p, 3, &n, NULL))
+		return true; /* cannot tell: the send goes ahead as before */
+	return n == 1;
+}
+
+static void send_one(wk_thread *t, job *j, json_t *model, const char *token)
 {
 	bl__tpl *tpl = NULL;
 	bl__rendered r = { 0 };
@@ -340,6 +362,14 @@ static void send_one(wk_thread *t, job *j, json_t *model)
 			     .bytes = r.bytes, .at_ms = j->started_ms, .user_id = j->user_id,
 			     .notice = !j->billing };
 	bl__wk_rate_wait(t->sh, j->channel);
+	if (j->channel == BL_CHANNEL_SMS && bl__sender_sms(t->sender) && !claim_renew(t, j, token)) {
+		j->status = "FAILED";
+		snprintf(j->error, sizeof j->error, "claim lost before the send (lease expired): not sent by %.100s",
+			 t->name);
+		bl__rendered_free(&r);
+		j->finished_ms = bl__wk_now_ms(t->sh);
+		return;
+	}
 	j->send_rc = bl__sender_send(t->sender, t->db, &req, &j->res);
 	if (j->send_rc)
 		snprintf(j->res.error, sizeof j->res.error, "%.250s", bl_error_last());
@@ -451,9 +481,10 @@ static int record(wk_thread *t, jobs *js, const char *token)
 	if (rc == BL_OK)
 		rc = bl__bulk_new(&att, t->db,
 				  "INSERT INTO message_attempts (message_id, attempt_no, channel, status, error, "
-				  "worker, started_at, finished_at) VALUES",
-				  8, 500, " ON DUPLICATE KEY UPDATE status = VALUES(status), error = VALUES(error), "
-				  "finished_at = VALUES(finished_at)");
+				  "worker, started_at, finished_at, provider, request_id) VALUES",
+				  10, 500, " ON DUPLICATE KEY UPDATE status = VALUES(status), error = VALUES(error), "
+				  "finished_at = VALUES(finished_at), provider = VALUES(provider), "
+				  "request_id = VALUES(request_id)");
 	int64_t sms_tpl = 0;
 	for (size_t i = 0; rc == BL_OK && i < n; i++) {
 		job *j = &js->v[i];
@@ -463,7 +494,9 @@ static int record(wk_thread *t, jobs *js, const char *token)
 		bl__param row[] = { BP_I64(j->id), BP_I64(j->attempt_no),
 				    BP_STR(j->channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
 				    BP_STR(!strcmp(j->status, "SUCCESS") ? "SUCCESS" : "FAILED"),
-				    j->error[0] ? BP_STR(j->error) : BP_NULL, BP_STR(t->name), BP_STR(s), BP_STR(f) };
+				    j->error[0] ? BP_STR(j->error) : BP_NULL, BP_STR(t->name), BP_STR(s), BP_STR(f),
+				    j->sent && j->res.provider[0] ? BP_STR(j->res.provider) : BP_NULL,
+				    j->sent && j->res.request_id[0] ? BP_STR(j->res.request_id) : BP_NULL };
 		rc = bl__bulk_add(att, row);
 		if (rc == BL_OK && !strcmp(j->status, "BOUNCED") && j->have_hash) {
 			bl__param sp[] = { BP_BLOB(j->addr_hash, sizeof j->addr_hash), BP_STR(j->addr_masked),
@@ -535,7 +568,7 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 		bl__sender_batch_begin(t->sender);
 		for (size_t i = 0; i < js.n; i++)
 			if (!js.v[i].status)
-				send_one(t, &js.v[i], models[i]);
+				send_one(t, &js.v[i], models[i], token);
 		bl__sender_batch_flush(t->sender, t->db); /* failures are in each res */
 		for (size_t i = 0; i < js.n; i++)
 			if (js.v[i].sent) {

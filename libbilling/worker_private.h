@@ -18,6 +18,7 @@ typedef struct {
 	int64_t autoclaim_every_ms;
 	bl__tpl_limits tpl_limits; /* what one render may cost */
 	int64_t last_activity_ms;
+	bl__sms_shared *sms; /* SMS gateways: breakers, rate limits (sms_gateway.c) */
 	bool stop_all;
 	int err;
 	char errmsg[1024];

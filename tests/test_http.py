@@ -12,6 +12,8 @@ the access log), the OpenAPI document against the route table, /metrics
 Environment: BL_BUILD_DIR (the build tree), BILLING_CLI, BL_SOURCE_DIR,
 MYSQL_*/REDIS_* as exported by `scripts/services env`.
 """
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -47,6 +49,10 @@ def env():
         "BILLING_DATA_KEY": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
         "BILLING_PWHASH_FAST": "1", "BILLING_ENV": "test", "BILLING_LOGIN_MAX_FAILS": "3", "BILLING_LOGIN_WINDOW_S": "120",
         "BILLING_HTTP_MAX_BODY": str(MAX_BODY), "BILLING_MAILDIR": "", "BILLING_UNSUBSCRIBE_LIMIT": str(UNSUB_LIMIT),
+        # an SMS gateway whose delivery-result webhook this server takes (never sent to here)
+        "BILLING_SMS_FROM": "0212345678", "BILLING_SMS_1_TYPE": "webhook", "BILLING_SMS_1_NAME": "hooktest",
+        "BILLING_SMS_1_URL": "http://127.0.0.1:9/sms", "BILLING_SMS_1_SECRET": "gw-secret",
+        "BILLING_SMS_1_HOOK_SECRET": "hook-test-secret",
     })
     return e
 
@@ -219,6 +225,20 @@ class T(unittest.TestCase):
         r = Client().call("GET", "/healthz")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json, {"status": "ok", "db": "ok", "redis": "ok"})
+
+    def test_sms_hook_is_public_and_signed(self):
+        body = json.dumps({"requestId": "Rhttptest", "status": "COMPLETED", "statusName": "success",
+                           "statusCode": "0"}).encode()
+        ts = "1700000000000"
+        sig = hmac.new(b"hook-test-secret", ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+        anon = Client()
+        r = anon.call("POST", "/hooks/sms/hooktest", raw=body, headers={"X-Timestamp": ts, "X-Signature-SHA256": sig})
+        self.assertEqual((r.status, r.json), (200, {"outcome": "UNKNOWN"}), r)
+        r = anon.call("POST", "/hooks/sms/hooktest", raw=body,
+                      headers={"X-Timestamp": ts, "X-Signature-SHA256": "0" * 64})
+        self.assertEqual(r.status, 401, r)
+        r = anon.call("POST", "/hooks/sms/nosuch", raw=body, headers={"X-Timestamp": ts, "X-Signature-SHA256": sig})
+        self.assertEqual(r.status, 404, r)
 
     def test_every_other_route_needs_a_session(self):
         anon = Client()

@@ -304,7 +304,7 @@ static void domain_metrics(outbuf *b)
 	put(b, "# HELP billing_stats_computations_total statistics computed from the database (all windows)\n"
 	       "# TYPE billing_stats_computations_total counter\nbilling_stats_computations_total %lu\n", computed);
 	static const char *statuses[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
-					  "BOUNCED", "SUPPRESSED" };
+					  "BOUNCED", "SUPPRESSED", "DELIVERED", "UNDELIVERED" };
 	static const char *channels[] = { "EMAIL", "SMS" };
 	json_t *rows = json_object_get(json_object_get(j, "messages"), "by_status_channel");
 	gauge_head(b, "billing_messages", "messages by status and channel");
@@ -378,6 +378,10 @@ void h_metrics(req *r)
 	gauge_head(&b, "billing_httpd_start_time_seconds", "unix time the process started");
 	put(&b, "billing_httpd_start_time_seconds %lld\n", (long long)start_time);
 	domain_metrics(&b);
+	char *sms = sms_metrics_text(r->ctx); /* h_hooks.c: the SMS gateways' breakers */
+	if (sms)
+		put(&b, "%s", sms);
+	free(sms);
 	if (!b.s) {
 		reply_error(r, 500, NULL, NULL, "out of memory");
 		return;

@@ -186,6 +186,9 @@ void metrics_login_failed(void);
 void h_stats(req *r);
 void h_metrics(req *r);
 void h_healthz(req *r);
+/* h_hooks.c: SMS delivery-result webhooks, the gateways' breakers for /metrics */
+void h_sms_hook(req *r);
+char *sms_metrics_text(bl_ctx *ctx);
 
 /* ---- h_batch.c ---- */
 void batch_shutdown(void);

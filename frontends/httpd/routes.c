@@ -24,6 +24,8 @@ const route ROUTES[] = {
 	{ "GET", "/unsubscribe", h_unsubscribe_page, R_PUBLIC, V, "Korean confirmation page of an unsubscribe link (HTML)" },
 	{ "POST", "/unsubscribe", h_unsubscribe, R_PUBLIC | R_NOCSRF | R_FORM, V,
 	  "one-click unsubscribe (the page's form or RFC 8058 List-Unsubscribe=One-Click)" },
+	{ "POST", "/hooks/sms/{code}", h_sms_hook, R_PUBLIC | R_NOCSRF, V,
+	  "an SMS gateway's delivery result (signed; no session)" },
 	/* session */
 	{ "POST", "/api/session", h_login, R_PUBLIC | R_NOCSRF, V, "log in" },
 	{ "GET", "/api/session", h_session_get, 0, V, "the current session and its CSRF token" },

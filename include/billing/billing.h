@@ -25,5 +25,6 @@
 #include "stats.h"
 #include "hold.h"
 #include "email.h"
+#include "sms.h"
 
 #endif
