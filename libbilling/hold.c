@@ -1,7 +1,8 @@
 /*
  * Holds: what keeps work back now (bl_hold_list), and the expansion and
  * delivery state of one reservation (bl__hold_reservation), so that a
- * disabled template, quiet hours, a stopped run or Redis being down show on
+ * disabled template, quiet hours, a stopped run, an SMS gateway's open
+ * circuit breaker or Redis being down show on
  * the page of the thing held and on the dashboard, with the way out.
  *
  * Nothing here changes state; every question is one small query, answered
@@ -130,6 +131,41 @@ static int stopped_runs(MYSQL *db, json_t *out)
 			   NULL, 0, stopped_cb, &c);
 }
 
+/* ---- an SMS gateway whose circuit breaker is open ---- */
+
+static int provider_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	(void)nc;
+	collect *c = p;
+	char reason[300], way[300];
+	snprintf(reason, sizeof reason,
+		 "SMS gateway '%s' failed repeatedly: its circuit breaker is %s on %s worker(s) since %s KST; "
+		 "SMS go to the next gateway in BILLING_SMS_n order, or wait when there is none",
+		 v[0], v[1], v[2], v[3]);
+	snprintf(way, sizeof way,
+		 "check the gateway (its status page, the worker log); the breaker probes it again by itself "
+		 "and closes on the first success");
+	json_t *h = hold_new("PROVIDER_OPEN", v[0], reason, way);
+	json_object_set_new(h, "state", json_string(v[1]));
+	json_object_set_new(h, "since", json_string(v[3]));
+	json_array_append_new(c->out, h);
+	return BL_OK;
+}
+
+/* Breaker states as the workers published them in the last 10 minutes
+ * (an older row is of a worker that is gone). */
+static int providers_open(MYSQL *db, json_t *out)
+{
+	collect c = { out, BL_OK };
+	return bl__db_rows(db,
+			   "SELECT provider, IF(SUM(state = 'OPEN') > 0, 'OPEN', 'HALF_OPEN'), COUNT(*), "
+			   "DATE_FORMAT(MIN(updated_at), '%Y-%m-%d %H:%i:%s') FROM sms_provider_state "
+			   "WHERE state <> 'CLOSED' AND updated_at > NOW(3) - INTERVAL 10 MINUTE "
+			   "GROUP BY provider ORDER BY provider",
+			   NULL, 0, provider_cb, &c);
+}
+
 /* ---- Redis ---- */
 
 static int redis_down(bl_ctx *ctx, MYSQL *db, json_t *out)
@@ -168,6 +204,8 @@ int bl_hold_list(bl_ctx *ctx, char **json)
 		rc = quiet_hours(ctx, db, bl__ctx_now_ms(ctx), out);
 	if (rc == BL_OK)
 		rc = stopped_runs(db, out);
+	if (rc == BL_OK)
+		rc = providers_open(db, out);
 	if (rc == BL_OK)
 		rc = redis_down(ctx, db, out);
 	if (rc == BL_OK)

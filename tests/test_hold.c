@@ -219,3 +219,25 @@ Test(hold, stopped_run_is_listed_until_a_newer_run)
 	json_decref(h);
 	tu_ctx_drop(ctx);
 }
+
+Test(hold, open_sms_gateway_breaker_is_listed)
+{
+	bl_ctx *ctx = fresh("hold_gw");
+	set_clock(ctx, tu_seoul(2026, 12, 4, 10, 0, 0));
+	/* as workers publish them (KST): one OPEN now, one CLOSED, one OPEN of a worker gone for an hour */
+	tu_sql(ctx, "INSERT INTO sms_provider_state (provider, worker, state, consecutive, updated_at) VALUES "
+		    "('sens', 'vm:1', 'OPEN', 5, '2026-12-04 09:58:00'), ('sens', 'vm:2', 'CLOSED', 0, '2026-12-04 09:59:00'), "
+		    "('backup', 'vm:1', 'CLOSED', 0, '2026-12-04 09:58:00'), ('old', 'vm:9', 'OPEN', 9, '2026-12-04 09:00:00')");
+	json_t *h = holds(ctx, "PROVIDER_OPEN");
+	cr_assert_eq(json_array_size(h), 1, "%zu holds", json_array_size(h));
+	cr_expect_str_eq(str(json_array_get(h, 0), "subject"), "sens");
+	cr_expect_str_eq(str(json_array_get(h, 0), "state"), "OPEN");
+	cr_expect_str_eq(str(json_array_get(h, 0), "since"), "2026-12-04 09:58:00");
+	cr_expect(strstr(str(json_array_get(h, 0), "way_out"), "closes on the first success"));
+	json_decref(h);
+	tu_sql(ctx, "UPDATE sms_provider_state SET state = 'CLOSED'");
+	h = holds(ctx, "PROVIDER_OPEN");
+	cr_expect_eq(json_array_size(h), 0);
+	json_decref(h);
+	tu_ctx_drop(ctx);
+}

@@ -46,6 +46,13 @@ static void hold_item(hbuf *b, json_t *h)
 			     "않았습니다. <span class=\"way-out\">해결: 실행 화면에서 <b>재개</b>하세요.</span>",
 			  ji(h, "run_id"), ji(h, "run_id"), js(h, "month"),
 			  !strcmp(js(h, "status"), "FAILED") ? "실패" : "중지됨");
+	} else if (!strcmp(kind, "PROVIDER_OPEN")) {
+		hb_printf(b, "<b>문자 게이트웨이 %s 차단됨 (회로 차단기 %s)</b> — 연속 실패로 ", js(h, "subject"),
+			  !strcmp(js(h, "state"), "OPEN") ? "열림" : "시험 중");
+		kst_short(b, js(h, "since"));
+		hb_raw(b, " (KST)부터 이 게이트웨이로 보내지 않고 다음 게이트웨이로 보냅니다 (없으면 대기). "
+			  "<span class=\"way-out\">해결: 게이트웨이 상태와 워커 로그를 확인하세요. 차단기는 스스로 다시 시험하고 "
+			  "성공하면 닫힙니다.</span>");
 	} else if (!strcmp(kind, "REDIS_DOWN")) {
 		hb_printf(b, "<b>Redis 연결 안 됨</b> — 발송할 메시지 %N건이 대기열에 올라가지 못합니다. "
 			     "<span class=\"way-out\">해결: Redis를 시작하거나 REDIS_HOST/REDIS_PORT 설정을 확인하세요.</span>",

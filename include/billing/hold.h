@@ -20,6 +20,8 @@ BL_BEGIN_DECLS
  *     unsent messages it holds and the window's end ("until", KST);
  *   - BATCH_STOPPED: the newest run of a month is STOPPED or FAILED
  *     (subject: "run #N", the month's statements are incomplete);
+ *   - PROVIDER_OPEN: an SMS gateway's circuit breaker is open (or probing),
+ *     as workers published it in the last 10 minutes;
  *   - REDIS_DOWN: Redis does not answer; due messages are not published.
  * "reason" and "way_out" are English sentences for logs and the CLI; pages
  * build their own words from the other fields.  Counts not known are null.
