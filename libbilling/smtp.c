@@ -275,6 +275,17 @@ int bl__smtp_send(bl__smtp *s, const char *env_from, const char *rcpt, const cha
 			return BL_OK;
 		}
 		describe(s, i, c, code, reply, cap);
+		if (s->left == 0 && code < 400 && !unreachable(c)) {
+			/* the whole message went out and no reply came back: the relay
+			 * may have queued it (RFC 1047).  Retried all the same -- a
+			 * statement is sent at least once -- with the same Message-ID,
+			 * and the attempt says so. */
+			char was[512];
+			const char *rest = strstr(reply, ": ");
+			snprintf(was, sizeof was, "%s", rest ? rest + 2 : reply);
+			snprintf(reply, cap, "smtp relay %d: it may have been delivered (no reply after the message was "
+					     "sent): %s", i + 1, was);
+		}
 		if (code >= 500 && code <= 599) {
 			r->fails = 0; /* the relay works; the message is refused */
 			*st = BL_SMTP_PERMANENT;

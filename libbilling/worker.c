@@ -362,6 +362,7 @@ int bl_worker_run(bl_ctx *ctx, const bl_worker_opts *opts)
 	sh->rate_email = bl__config_int(cfg, "BILLING_RATE_EMAIL");
 	sh->rate_sms = bl__config_int(cfg, "BILLING_RATE_SMS");
 	bl__tpl_limits_get(cfg, &sh->tpl_limits);
+	sh->email_smtp = !strcmp(bl_config_get(cfg, "BILLING_EMAIL_PROVIDER"), "smtp");
 	sh->autoclaim_every_ms = bl__config_int(cfg, "BILLING_PENDING_IDLE_MS") / 4 + 100;
 	sh->last_activity_ms = bl__mono_ms();
 	if (opts->consumer && *opts->consumer)

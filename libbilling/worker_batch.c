@@ -316,8 +316,9 @@ static bool suppressed(wk_thread *t, job *j, const char *to)
 }
 
 /*
- * Before a message leaves for an SMS gateway: renew this claim's lease.  A
- * batch of slow gateway requests may outlast the lease; then the stale sweep
+ * Before a message leaves for a real provider (an SMS gateway, an SMTP
+ * relay): renew this claim's lease.  A batch of slow requests (a relay that
+ * hangs, a gateway that times out) may outlast the lease; then the stale sweep
  * hands the message to another thread, and both would send it.  Renewing
  * just before the send keeps the lease; false when the claim was lost (the
  * message is not sent by this thread).
@@ -362,7 +363,8 @@ static void send_one(wk_thread *t, job *j, json_t *model, const char *token)
 			     .bytes = r.bytes, .at_ms = j->started_ms, .user_id = j->user_id,
 			     .notice = !j->billing };
 	bl__wk_rate_wait(t->sh, j->channel);
-	if (j->channel == BL_CHANNEL_SMS && bl__sender_sms(t->sender) && !claim_renew(t, j, token)) {
+	bool real = j->channel == BL_CHANNEL_SMS ? bl__sender_sms(t->sender) != NULL : t->sh->email_smtp;
+	if (real && !claim_renew(t, j, token)) {
 		j->status = "FAILED";
 		snprintf(j->error, sizeof j->error, "claim lost before the send (lease expired): not sent by %.100s",
 			 t->name);

@@ -17,6 +17,7 @@ typedef struct {
 	int64_t next_email_ns, next_sms_ns; /* token bucket slots */
 	int64_t autoclaim_every_ms;
 	bl__tpl_limits tpl_limits; /* what one render may cost */
+	bool email_smtp;           /* BILLING_EMAIL_PROVIDER=smtp: real sends renew their lease */
 	int64_t last_activity_ms;
 	bl__sms_shared *sms; /* SMS gateways: breakers, rate limits (sms_gateway.c) */
 	bool stop_all;

@@ -188,6 +188,11 @@ class SmtpEndToEnd(unittest.TestCase):
             if cls.started_mta:
                 services("stop", "mta")
 
+    def may_repeat(self):
+        """Messages whose attempt lost the relay's reply after the data was sent."""
+        return {int(m) for (m,) in sql(self.cfg, "SELECT DISTINCT message_id FROM message_attempts "
+                                                 "WHERE error LIKE '%it may have been delivered%'")}
+
     def statuses(self):
         return {int(i): s for i, s in sql(self.cfg, "SELECT user_id, status FROM messages "
                                                     "WHERE purpose = 'BILLING'")}
@@ -215,7 +220,15 @@ class SmtpEndToEnd(unittest.TestCase):
             with open(p, "rb") as f:
                 m = email.message_from_binary_file(f, policy=email.policy.default)
             ids.append(str(m["Message-ID"]))
-        self.assertEqual(len(ids), len(set(ids)), "a message delivered twice")
+        # Exactly once, except where SMTP cannot tell: a relay stopped after the
+        # message data and before its reply (RFC 1047) may have queued it, and
+        # the message is sent again (at least once, same Message-ID).  Every such
+        # repeat must be one whose attempt recorded exactly that.
+        twice = {i for i in ids if ids.count(i) > 1}
+        may = self.may_repeat()
+        self.assertEqual({i for i in twice if i not in {"<msg-%d@billing.test>" % m for m in may}}, set(),
+                         "a message delivered twice without a lost reply to explain it")
+        ids = list(dict.fromkeys(ids))
         want = {"<msg-%s@billing.test>" % mid for (mid,) in
                 sql(self.cfg, "SELECT id FROM messages WHERE status = 'SUCCESS' AND purpose = 'BILLING'")}
         self.assertEqual(set(ids) - {i for i in ids if i not in want}, want)
@@ -227,7 +240,8 @@ class SmtpEndToEnd(unittest.TestCase):
         for p in glob.glob(os.path.join(INBOX, "tmp", "*")):
             os.unlink(p)
         env = dict(os.environ, PARSE_MAILDIR_FROM="billing@billing.test",
-                   PARSE_MAILDIR_DOMAIN="billing.test", PARSE_MAILDIR_LF="1")
+                   PARSE_MAILDIR_DOMAIN="billing.test", PARSE_MAILDIR_LF="1",
+                   PARSE_MAILDIR_MAY_REPEAT=",".join(str(m) for m in self.may_repeat()))
         r = subprocess.run([sys.executable, os.path.join(HERE, "parse_maildir.py"), INBOX], env=env,
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -6,7 +6,7 @@ from ctypes import byref, c_bool, c_int, c_int64, c_size_t, c_void_p
 from . import _ffi, errors
 from ._ffi import dec, enc, lib, take_bytes, take_string
 from .admin import AdminMixin
-from .core import (CHANNELS, CREATED_BY, PII_KINDS, Config, StopFlag, _Callback, _enum,
+from .core import (CHANNELS, CREATED_BY, PII_KINDS, Config, StopFlag, _Callback, _enum, _json_arg,
                    _json_out, _out, _struct_dict, batch_mode_parse)
 from .mail import MailMixin
 from .messaging import MessagingMixin
