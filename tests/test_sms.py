@@ -10,8 +10,7 @@ agree), every delivery result lands, undelivered ones are sent again.  Then
 bad input: a hung gateway, a garbage answer, 429 with Retry-After, a refused
 message, a bad webhook signature, a replayed webhook, an unknown request id.
 
-Prints TAP.  BL_SMS_E2E_USERS (default 1000, to stay near two minutes on two shared
-cores; the issue's 2,000 run with BL_SMS_E2E_USERS=2000) scales the run.
+Prints TAP.  BL_SMS_E2E_USERS (default 2000, the issue's size) scales the run.
 """
 import hashlib
 import hmac
@@ -32,7 +31,7 @@ from test_python import SRC, MONTH, TapResult, settings  # noqa: E402
 from test_smtp import sql                                 # noqa: E402
 import billing                                            # noqa: E402
 
-USERS = int(os.environ.get("BL_SMS_E2E_USERS", "1000"))
+USERS = int(os.environ.get("BL_SMS_E2E_USERS", "2000"))
 RUN_DIR = os.environ.get("BL_RUN_DIR") or os.path.join(SRC, ".run")
 BUILD = os.environ.get("BL_BUILD_DIR") or os.path.join(SRC, "build")
 WORKER = os.path.join(BUILD, "frontends", "worker", "billing-worker")

@@ -65,8 +65,9 @@ static void print_message(cli_state *st, const char *json)
 	printf("  (KST)\n");
 	if (json_is_string(json_object_get(m, "last_error")))
 		printf("  last error: %s\n", S(m, "last_error"));
-	static const char *const AH[] = { "#", "CHANNEL", "STATUS", "STARTED", "FINISHED", "WORKER", "ERROR" };
-	cli_table *t = cli_table_new(7, AH);
+	static const char *const AH[] = { "#", "CHANNEL", "STATUS", "STARTED", "FINISHED", "WORKER", "GATEWAY", "RESULT",
+					  "ERROR" };
+	cli_table *t = cli_table_new(9, AH);
 	cli_table_right(t, 0);
 	json_t *log = json_object_get(m, "attempt_log"), *a;
 	size_t i, n = json_array_size(log);
@@ -76,8 +77,12 @@ static void print_message(cli_state *st, const char *json)
 		/* a DEAD message's last failed attempt was its last: say so */
 		bool final = i + 1 == n && !strcmp(status, "DEAD") && !strcmp(S(a, "status"), "FAILED");
 		snprintf(st_s, sizeof st_s, "%s%s", S(a, "status"), final ? " (final)" : "");
+		char res[96];
+		const char *rs = json_string_value(json_object_get(a, "result")),
+			   *rc = json_string_value(json_object_get(a, "result_code"));
+		snprintf(res, sizeof res, "%s%s%s", rs ? rs : "-", rc && *rc ? " " : "", rc ? rc : "");
 		const char *cells[] = { no, S(a, "channel"), st_s, S(a, "started_at"), S(a, "finished_at"), S(a, "worker"),
-					S(a, "error") };
+					S(a, "provider"), res, S(a, "error") };
 		cli_table_row(t, cells);
 	}
 	if (n)

@@ -256,7 +256,7 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 	} else {
 		/* status × channel grid */
 		static const char *const ST[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
-						  "BOUNCED", "SUPPRESSED" };
+						  "BOUNCED", "SUPPRESSED", "DELIVERED", "UNDELIVERED" };
 		static const char *const H[] = { "STATUS", "EMAIL", "SMS", "TOTAL" };
 		cli_table *t = cli_table_new(4, H);
 		for (int c = 1; c < 4; c++)

@@ -66,6 +66,7 @@ const cli_command COMMANDS[] = {
 	  "message search [--status S] [--channel EMAIL|SMS] [--template CODE] [--user ID] [--run ID]\n"
 	  "               [--reservation ID] [--from DATE] [--to DATE] [--after ID] [--limit N]\n"
 	  "               S: WAITING PROCESSING SUCCESS FAILED EXCEEDED DEAD BOUNCED SUPPRESSED\n"
+	  "                  DELIVERED UNDELIVERED\n"
 	  "message show ID                      a message with its attempts\n"
 	  "message retry ID                     a new attempt of a FAILED/EXCEEDED/DEAD message\n"
 	  "message retry --status FAILED|DEAD [filters as search]   bulk retry, with progress",

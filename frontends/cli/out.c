@@ -39,7 +39,7 @@ const char *cli_status_color(const char *s)
 		{ "FAILED", C_RED },      { "DEAD", C_RED },        { "STOPPED", C_YELLOW },
 		{ "EXCEEDED", C_YELLOW }, { "WAITING", C_YELLOW },  { "CANCELED", C_DIM },
 		{ "STARTED", C_CYAN },    { "PROCESSING", C_CYAN },  { "BOUNCED", C_RED },
-		{ "SUPPRESSED", C_DIM },
+		{ "SUPPRESSED", C_DIM },  { "DELIVERED", C_GREEN },  { "UNDELIVERED", C_RED },
 	};
 	for (size_t i = 0; s && i < sizeof M / sizeof M[0]; i++)
 		if (!strcmp(s, M[i].word))

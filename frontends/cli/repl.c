@@ -255,7 +255,7 @@ static bool option_values(const char *cmd, const char *opt, strlist *out)
 	else if (!strcmp(opt, "--mode"))
 		add_words(out, "normal failed-only dry-run reissue");
 	else if (!strcmp(opt, "--status"))
-		add_words(out, "WAITING PROCESSING SUCCESS FAILED EXCEEDED DEAD BOUNCED SUPPRESSED");
+		add_words(out, "WAITING PROCESSING SUCCESS FAILED EXCEEDED DEAD BOUNCED SUPPRESSED DELIVERED UNDELIVERED");
 	else if (!strcmp(opt, "--channel"))
 		add_words(out, "EMAIL SMS");
 	else if (!strcmp(opt, "--role"))

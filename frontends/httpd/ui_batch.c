@@ -277,7 +277,7 @@ void ui_durations_chart(hbuf *b, json_t *runs)
 /* ---- dashboard ---- */
 
 static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
-					    "BOUNCED", "SUPPRESSED" };
+					    "BOUNCED", "SUPPRESSED", "DELIVERED", "UNDELIVERED" };
 
 void ui_dashboard(req *r)
 {

@@ -415,7 +415,8 @@ const char *ui_msg_status(const char *s)
 {
 	static const char *const m[] = { "WAITING", "대기", "PROCESSING", "처리 중", "SUCCESS", "성공",
 					 "FAILED", "실패(재시도 예정)", "EXCEEDED", "재시도 초과", "DEAD",
-					 "최종 실패", "BOUNCED", "반송됨", "SUPPRESSED", "발송 제외(수신거부)", NULL };
+					 "최종 실패", "BOUNCED", "반송됨", "SUPPRESSED", "발송 제외(수신거부)",
+					 "DELIVERED", "수신 확인", "UNDELIVERED", "미수신(통신사)", NULL };
 	return lookup(m, s);
 }
 

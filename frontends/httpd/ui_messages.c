@@ -299,7 +299,7 @@ void ui_reservation_cancel(req *r)
 /* ---- messages ---- */
 
 static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
-					    "BOUNCED", "SUPPRESSED", NULL };
+					    "BOUNCED", "SUPPRESSED", "DELIVERED", "UNDELIVERED", NULL };
 static const char *const FILTER_KEYS[] = { "status", "channel", "template", "user_id", "run_id", "reservation_id",
 					   "from", "to", NULL };
 
@@ -527,7 +527,8 @@ void ui_message_get(req *r)
 	else
 		hb_raw(&b, "<p>아직 전달되지 않았습니다.</p>");
 	hb_raw(&b, "</div></div><h2>시도 이력</h2><table class=\"list\" id=\"attempts\"><thead><tr><th class=\"num\">회차</th>"
-		   "<th>채널</th><th>결과</th><th>오류</th><th>작업자</th><th>시작</th><th>종료</th></tr></thead><tbody>");
+		   "<th>채널</th><th>결과</th><th>오류</th><th>게이트웨이</th><th>통신사 결과</th><th>작업자</th><th>시작</th>"
+		   "<th>종료</th></tr></thead><tbody>");
 	size_t i;
 	json_t *a;
 	json_t *log = json_object_get(m, "attempt_log");
@@ -546,8 +547,9 @@ void ui_message_get(req *r)
 			ui_badge(&b, "FAILED", "실패 (재시도 예정)");
 		else
 			ui_badge(&b, "FAILED", "실패");
-		hb_printf(&b, "</td><td class=\"err\">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", js(a, "error"),
-			  js(a, "worker"), js(a, "started_at"), js(a, "finished_at"));
+		hb_printf(&b, "</td><td class=\"err\">%s</td><td>%s</td><td>%s%s%s</td><td>%s</td><td>%s</td><td>%s</td></tr>",
+			  js(a, "error"), js(a, "provider"), js(a, "result"), *js(a, "result_code") ? " " : "",
+			  js(a, "result_code"), js(a, "worker"), js(a, "started_at"), js(a, "finished_at"));
 	}
 	if (!json_array_size(log))
 		hb_raw(&b, "<tr><td colspan=\"7\" class=\"empty\">시도가 없습니다.</td></tr>");
