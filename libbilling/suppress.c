@@ -148,17 +148,26 @@ static int email_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	return BL_OK;
 }
 
+/* The (user, channel) a token names, checked against the keys of the context. */
+static int token_check(bl_ctx *ctx, const char *token, int64_t *uid, bl_channel *ch)
+{
+	bl__mail_keys k;
+	*uid = 0;
+	*ch = BL_CHANNEL_EMAIL;
+	int rc = bl__mail_keys_derive(bl_ctx_config(ctx), &k);
+	if (rc == BL_OK)
+		rc = bl__unsub_verify(&k, token, uid, ch);
+	memset(&k, 0, sizeof k);
+	return rc;
+}
+
 int bl_unsubscribe_verify(bl_ctx *ctx, const char *token, int64_t *user_id, bl_channel *channel)
 {
 	if (!ctx || !token)
 		return bl__fail(BL_EINVAL, "bl_unsubscribe_verify: NULL argument");
-	bl__mail_keys k;
-	int64_t uid = 0;
-	bl_channel ch = BL_CHANNEL_EMAIL;
-	int rc = bl__mail_keys_derive(bl_ctx_config(ctx), &k);
-	if (rc == BL_OK)
-		rc = bl__unsub_verify(&k, token, &uid, &ch);
-	memset(&k, 0, sizeof k);
+	int64_t uid;
+	bl_channel ch;
+	int rc = token_check(ctx, token, &uid, &ch);
 	if (rc)
 		return rc;
 	if (user_id)
@@ -188,13 +197,9 @@ int bl_unsubscribe_apply(bl_ctx *ctx, const char *token, const char *client, int
 	MYSQL *db = ctx_db(ctx, "bl_unsubscribe_apply");
 	if (!db)
 		return bl_error_last_code();
-	bl__mail_keys k;
-	int64_t uid = 0;
-	bl_channel ch = BL_CHANNEL_EMAIL;
-	int rc = bl__mail_keys_derive(bl_ctx_config(ctx), &k);
-	if (rc == BL_OK)
-		rc = bl__unsub_verify(&k, token, &uid, &ch);
-	memset(&k, 0, sizeof k);
+	int64_t uid;
+	bl_channel ch;
+	int rc = token_check(ctx, token, &uid, &ch);
 	if (rc)
 		return rc; /* nothing changed */
 	bl__param p = BP_I64(uid);
