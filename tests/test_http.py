@@ -175,13 +175,25 @@ def concrete(path):
 
 
 def unsubscribe_token(uid, channel="EMAIL"):
-    """The token a NOTICE e-mail's List-Unsubscribe link carries (the Python binding)."""
-    os.environ.setdefault("BILLING_LIB", os.path.join(BUILD, "libbilling.so.0"))
-    sys.path.insert(0, os.path.join(SRC, "bindings", "python"))
-    import billing
-    keep = ("MYSQL_", "REDIS_", "BILLING_DATA_KEY")
-    with billing.connect(**{k: v for k, v in env().items() if k.startswith(keep)}) as ctx:
-        return ctx.unsubscribe_token(uid, channel)
+    """The token a NOTICE e-mail's List-Unsubscribe link carries (the Python binding, in a
+    child: under the sanitizer build the library needs the ASan runtime preloaded)."""
+    lib = os.environ.get("BILLING_LIB") or os.path.join(BUILD, "libbilling.so.0")
+    e = dict(env(), BILLING_LIB=lib, PYTHONPATH=os.path.join(SRC, "bindings", "python"),
+             PYTHONDONTWRITEBYTECODE="1")
+    deps = subprocess.run(["ldd", lib], capture_output=True, text=True).stdout
+    m = re.search(r"libasan\.so\S*\s+=>\s+(\S+)", deps)
+    if m:
+        e["LD_PRELOAD"] = m.group(1)
+        e["ASAN_OPTIONS"] = "detect_leaks=0"  # the interpreter's own allocations
+    code = ("import billing, os, sys\n"
+            "keep = ('MYSQL_', 'REDIS_', 'BILLING_DATA_KEY')\n"
+            "with billing.connect(**{k: v for k, v in os.environ.items() if k.startswith(keep)}) as ctx:\n"
+            "    print(ctx.unsubscribe_token(int(sys.argv[1]), sys.argv[2]))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(uid), channel], env=e, capture_output=True,
+                         text=True, timeout=60)
+    if out.returncode:
+        raise RuntimeError("unsubscribe token: " + out.stderr[-1000:])
+    return out.stdout.strip()
 
 
 def log_text():

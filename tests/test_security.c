@@ -110,7 +110,9 @@ Test(render_bounds, output_is_capped)
 	json_t *arr = json_array();
 	for (int i = 0; i < 2000; i++)
 		json_array_append_new(arr, json_integer(i));
-	char *data = json_dumps(json_pack("{s:o}", "a", arr), JSON_COMPACT);
+	json_t *obj = json_pack("{s:o}", "a", arr);
+	char *data = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
 	char src[1100];
 	memcpy(src, "{{#a}}", 6);
 	memset(src + 6, 'x', 1000);
