@@ -80,7 +80,6 @@ void peers_client(struct MHD_Connection *c, char *out, size_t n);
 void peers_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		  enum MHD_ConnectionNotificationCode toe);
 void peers_busy(struct MHD_Connection *c, bool busy);
-long peers_cut_total(void);
 int peers_start(int64_t request_timeout_ms);
 void peers_stop(void);
 

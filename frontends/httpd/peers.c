@@ -147,7 +147,6 @@ static int64_t timeout_ms;
 static pthread_t watchdog;
 static bool watching, stopping;
 static pthread_cond_t gcond;
-static long cut_total;
 
 static int64_t mono_ms(void)
 {
@@ -207,26 +206,6 @@ void peers_busy(struct MHD_Connection *c, bool busy)
 	pthread_mutex_unlock(&gmu);
 }
 
-bool peers_late(struct MHD_Connection *c)
-{
-	guard *g = guard_of(c);
-	bool late = false;
-	if (g) {
-		pthread_mutex_lock(&gmu);
-		late = mono_ms() - g->since_ms > timeout_ms;
-		pthread_mutex_unlock(&gmu);
-	}
-	return late;
-}
-
-long peers_cut_total(void)
-{
-	pthread_mutex_lock(&gmu);
-	long n = cut_total;
-	pthread_mutex_unlock(&gmu);
-	return n;
-}
-
 static void *watch(void *arg)
 {
 	(void)arg;
@@ -239,7 +218,6 @@ static void *watch(void *arg)
 			if (!g->busy && !g->cut && g->fd >= 0 && now - g->since_ms > timeout_ms) {
 				shutdown(g->fd, SHUT_RDWR); /* MHD sees the end and closes it */
 				g->cut = true;
-				cut_total++;
 			}
 	}
 	pthread_mutex_unlock(&gmu);
