@@ -1,5 +1,5 @@
 /*
- * The statement rules (../shared/BILLING_RULES.md), as a pure function, and
+ * The statement rules (docs/billing-rules.md), as a pure function, and
  * statement reads.
  */
 #include "db.h"

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the statement rules (../shared/BILLING_RULES.md): the pure
+ * Unit tests of the statement rules (docs/billing-rules.md): the pure
  * calculation bl_statement_compute() and bl_month_parse().  No server needed.
  */
 #include <criterion/criterion.h>

@@ -6,13 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "httpd.h"
-#ifdef HAVE_RESERVATION
-#include <billing/reservation.h>
-#endif
 
 /* ---- reservations ---- */
 
-#ifdef HAVE_RESERVATION
 void h_reservation_list(req *r)
 {
 	int limit;
@@ -84,16 +80,6 @@ void h_reservation_cancel(req *r)
 	audit(r, "reservation.cancel", target, NULL);
 	reply_reservation(r, 200, id);
 }
-#else
-static void no_reservations(req *r)
-{
-	reply_error(r, 501, NULL, NULL, "reservations are not available in this build of libbilling");
-}
-void h_reservation_list(req *r) { no_reservations(r); }
-void h_reservation_create(req *r) { no_reservations(r); }
-void h_reservation_get(req *r) { no_reservations(r); }
-void h_reservation_cancel(req *r) { no_reservations(r); }
-#endif
 
 /* ---- messages ---- */
 

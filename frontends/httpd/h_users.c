@@ -12,7 +12,6 @@
 
 void h_statement_search(req *r)
 {
-#ifdef HAVE_STATEMENT_SEARCH
 	int limit;
 	int64_t cursor, user_id, min_b, max_b;
 	const char *month;
@@ -24,9 +23,6 @@ void h_statement_search(req *r)
 	char *json = NULL;
 	int rc = bl_statement_search(r->ctx, month, user_id, min_b, max_b, cursor, limit + 1, &json);
 	reply_lib_page(r, rc, json, limit, "id");
-#else
-	reply_error(r, 501, NULL, NULL, "statement search is not available in this build of libbilling");
-#endif
 }
 
 void h_statement_get(req *r)

@@ -1,5 +1,5 @@
 /*
- * libbilling — statements (정산서): the rules of ../shared/BILLING_RULES.md.
+ * libbilling — statements (정산서): the rules of docs/billing-rules.md.
  *
  * bl_statement_compute() is the pure calculation used by the batch; it takes
  * a subscriber's charge rows for one month and fills each line and the
