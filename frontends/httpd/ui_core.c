@@ -59,26 +59,14 @@ bool ui_prepare(req *r)
 	return true;
 }
 
-static int hexval(int c)
-{
-	return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
-}
-
-/* Decode a urlencoded component in place ('+' is a space). */
+/* Decode a urlencoded component in place: '+' is a space, then
+ * libmicrohttpd's own %XX decoder (the one it uses for query strings). */
 static void url_decode(char *s)
 {
-	char *w = s;
-	for (char *p = s; *p; p++) {
-		if (*p == '+') {
-			*w++ = ' ';
-		} else if (*p == '%' && hexval((unsigned char)p[1]) >= 0 && hexval((unsigned char)p[2]) >= 0) {
-			*w++ = (char)(hexval((unsigned char)p[1]) * 16 + hexval((unsigned char)p[2]));
-			p += 2;
-		} else {
-			*w++ = *p;
-		}
-	}
-	*w = '\0';
+	for (char *p = s; *p; p++)
+		if (*p == '+')
+			*p = ' ';
+	MHD_http_unescape(s);
 }
 
 static bool parse_form(req *r, ui_form *st)
