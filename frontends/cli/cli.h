@@ -33,6 +33,7 @@ typedef struct {
 
 typedef int (*cli_cmd_fn)(cli_state *st, int argc, char **argv);
 
+/* ---- the context, failures, options (args.c) ---- */
 /* The context, opened on first use from the environment and .env. */
 bl_ctx *cli_ctx(cli_state *st);
 /* Print "billing-cli: <what>: <library message>" and map code → exit code. */
@@ -113,7 +114,7 @@ double cli_now(void);
 /* Record an admin action of the CLI's operator (cli:<login>); failures ignored. */
 void cli_audit(cli_state *st, const char *action, const char *target, const char *detail_json);
 
-/* ---- the command table (main.c) ---- */
+/* ---- the command table (commands.c) ---- */
 typedef struct {
 	const char *name;
 	cli_cmd_fn fn;
@@ -129,9 +130,13 @@ const cli_command *cli_find_command(const char *name);
 int cli_dispatch(cli_state *st, int argc, char **argv);
 /* "help [COMMAND]" */
 int cmd_help(cli_state *st, int argc, char **argv);
+/* The list of commands (one-shot usage, or the console's help). */
+void cli_usage_print(FILE *f, bool repl);
 
 /* ---- the interactive console (repl.c) ---- */
 int cli_repl(cli_state *st);
+
+/* ---- signals (signals.c) ---- */
 /* SIGINT/SIGTERM handling; repl: Ctrl-C never ends the console at once. */
 void cli_signals_install(bool repl);
 /* While the REPL edits a line, Ctrl-C sets cli_line_interrupted (1; SIGTERM:

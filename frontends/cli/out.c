@@ -366,3 +366,34 @@ void cli_audit(cli_state *st, const char *action, const char *target, const char
 	if (rc)
 		fprintf(stderr, "billing-cli: warning: audit log: %s\n", bl_error_last());
 }
+
+void cli_print_json(const char *json)
+{
+	json_error_t err;
+	json_t *j = json_loads(json, 0, &err);
+	if (!j) {
+		puts(json);
+		return;
+	}
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	puts(s ? s : json);
+	free(s);
+	json_decref(j);
+}
+
+const char *cli_won(int64_t v, char buf[32])
+{
+	char tmp[32];
+	bool neg = v < 0;
+	uint64_t u = neg ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)u), o = 0;
+	if (neg)
+		buf[o++] = '-';
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}

@@ -1,5 +1,5 @@
 /*
- * /api/stats, /metrics and /healthz.
+ * /api/stats, /metrics and /healthz (the request counters are metrics.c's).
  *
  * Statistics are expensive (a scan of messages) and asked for often, so a
  * background thread keeps them: requests are answered from memory, never
@@ -219,72 +219,6 @@ void h_stats(req *r)
 
 /* ---- metrics ---- */
 
-#define MAX_ROUTES 96
-static const int CODES[] = { 200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 499, 500, 501, 503 };
-#define NCODES (sizeof CODES / sizeof CODES[0])
-static const double BUCKETS[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
-#define NBUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
-
-static atomic_ulong req_count[MAX_ROUTES + 1][NCODES + 1];
-static atomic_ulong dur_bucket[NBUCKETS + 1];
-static atomic_ullong dur_sum_us;
-static atomic_ulong login_failures;
-static time_t start_time;
-
-void metrics_count(size_t route_index, int status, int64_t us)
-{
-	size_t ri = route_index < NROUTES && route_index < MAX_ROUTES ? route_index : MAX_ROUTES;
-	size_t ci = NCODES;
-	for (size_t i = 0; i < NCODES; i++)
-		if (CODES[i] == status)
-			ci = i;
-	atomic_fetch_add_explicit(&req_count[ri][ci], 1, memory_order_relaxed);
-	size_t b = 0;
-	while (b < NBUCKETS && (double)us / 1e6 > BUCKETS[b])
-		b++;
-	atomic_fetch_add_explicit(&dur_bucket[b], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&dur_sum_us, (unsigned long long)(us > 0 ? us : 0), memory_order_relaxed);
-}
-
-void metrics_login_failed(void)
-{
-	atomic_fetch_add_explicit(&login_failures, 1, memory_order_relaxed);
-}
-
-typedef struct {
-	char *s;
-	size_t len, cap;
-} outbuf;
-
-static void put(outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(outbuf *b, const char *fmt, ...)
-{
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		size_t room = b->cap - b->len;
-		int n = b->s ? vsnprintf(b->s + b->len, room, fmt, ap) : -1;
-		va_end(ap);
-		if (n >= 0 && (size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 8192;
-		while (n >= 0 && cap - b->len <= (size_t)n)
-			cap *= 2;
-		char *ns = realloc(b->s, cap);
-		if (!ns)
-			return;
-		b->s = ns;
-		b->cap = cap;
-	}
-}
-
-static void gauge_head(outbuf *b, const char *name, const char *help)
-{
-	put(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-}
-
 static void domain_metrics(outbuf *b)
 {
 	size_t len;
@@ -292,22 +226,22 @@ static void domain_metrics(outbuf *b)
 	char *s = stats_copy(60, &len, &age);
 	json_t *j = s ? json_loads(s, 0, NULL) : NULL;
 	free(s);
-	gauge_head(b, "billing_stats_up", "1 when the statistics below could be read from the database");
-	put(b, "billing_stats_up %d\n", j ? 1 : 0);
+	metrics_gauge(b, "billing_stats_up", "1 when the statistics below could be read from the database");
+	metrics_put(b, "billing_stats_up %d\n", j ? 1 : 0);
 	if (!j)
 		return;
-	gauge_head(b, "billing_stats_age_seconds", "age of the cached statistics");
-	put(b, "billing_stats_age_seconds %.3f\n", (double)age / 1e6);
+	metrics_gauge(b, "billing_stats_age_seconds", "age of the cached statistics");
+	metrics_put(b, "billing_stats_age_seconds %.3f\n", (double)age / 1e6);
 	pthread_mutex_lock(&smu);
 	unsigned long computed = computations;
 	pthread_mutex_unlock(&smu);
-	put(b, "# HELP billing_stats_computations_total statistics computed from the database (all windows)\n"
+	metrics_put(b, "# HELP billing_stats_computations_total statistics computed from the database (all windows)\n"
 	       "# TYPE billing_stats_computations_total counter\nbilling_stats_computations_total %lu\n", computed);
 	static const char *statuses[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
 					  "BOUNCED", "SUPPRESSED", "DELIVERED", "UNDELIVERED" };
 	static const char *channels[] = { "EMAIL", "SMS" };
 	json_t *rows = json_object_get(json_object_get(j, "messages"), "by_status_channel");
-	gauge_head(b, "billing_messages", "messages by status and channel");
+	metrics_gauge(b, "billing_messages", "messages by status and channel");
 	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
 		for (size_t c = 0; c < 2; c++) {
 			json_int_t n = 0;
@@ -317,70 +251,38 @@ static void domain_metrics(outbuf *b)
 				if (!strcmp(json_string_value(json_object_get(row, "status")) ?: "", statuses[i]) &&
 				    !strcmp(json_string_value(json_object_get(row, "channel")) ?: "", channels[c]))
 					n = json_integer_value(json_object_get(row, "count"));
-			put(b, "billing_messages{status=\"%s\",channel=\"%s\"} %lld\n", statuses[i], channels[c],
+			metrics_put(b, "billing_messages{status=\"%s\",channel=\"%s\"} %lld\n", statuses[i], channels[c],
 			    (long long)n);
 		}
 	json_t *sw = json_object_get(j, "sends_in_window");
-	gauge_head(b, "billing_message_attempts_last_hour", "send attempts finished in the last hour by result");
-	put(b, "billing_message_attempts_last_hour{result=\"success\"} %lld\n",
+	metrics_gauge(b, "billing_message_attempts_last_hour", "send attempts finished in the last hour by result");
+	metrics_put(b, "billing_message_attempts_last_hour{result=\"success\"} %lld\n",
 	    (long long)json_integer_value(json_object_get(sw, "success")));
-	put(b, "billing_message_attempts_last_hour{result=\"failed\"} %lld\n",
+	metrics_put(b, "billing_message_attempts_last_hour{result=\"failed\"} %lld\n",
 	    (long long)json_integer_value(json_object_get(sw, "failed")));
 	json_t *runs = json_object_get(json_object_get(j, "batch"), "runs_by_status");
-	gauge_head(b, "billing_batch_runs", "batch runs by status");
+	metrics_gauge(b, "billing_batch_runs", "batch runs by status");
 	const char *k;
 	json_t *v;
 	json_object_foreach(runs, k, v)
-		put(b, "billing_batch_runs{status=\"%s\"} %lld\n", k, (long long)json_integer_value(v));
+		metrics_put(b, "billing_batch_runs{status=\"%s\"} %lld\n", k, (long long)json_integer_value(v));
 	json_decref(j);
 }
 
 void h_metrics(req *r)
 {
 	outbuf b = { 0 };
-	put(&b, "# HELP billing_http_requests_total HTTP requests answered, by route and status code\n"
-		"# TYPE billing_http_requests_total counter\n");
-	for (size_t ri = 0; ri <= MAX_ROUTES; ri++) {
-		if (ri < MAX_ROUTES && ri >= NROUTES)
-			continue;
-		for (size_t ci = 0; ci <= NCODES; ci++) {
-			unsigned long n = atomic_load_explicit(&req_count[ri][ci], memory_order_relaxed);
-			if (!n)
-				continue;
-			char code[8];
-			snprintf(code, sizeof code, "%d", ci < NCODES ? CODES[ci] : 0);
-			put(&b, "billing_http_requests_total{method=\"%s\",route=\"%s\",code=\"%s\"} %lu\n",
-			    ri < NROUTES ? ROUTES[ri].method : "other", ri < NROUTES ? ROUTES[ri].pattern : "unmatched",
-			    ci < NCODES ? code : "other", n);
-		}
-	}
-	put(&b, "# HELP billing_http_request_duration_seconds time from request headers to response\n"
-		"# TYPE billing_http_request_duration_seconds histogram\n");
-	unsigned long cum = 0;
-	for (size_t i = 0; i <= NBUCKETS; i++) {
-		cum += atomic_load_explicit(&dur_bucket[i], memory_order_relaxed);
-		if (i < NBUCKETS)
-			put(&b, "billing_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", BUCKETS[i], cum);
-		else
-			put(&b, "billing_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-	}
-	put(&b, "billing_http_request_duration_seconds_sum %.6f\n",
-	    (double)atomic_load_explicit(&dur_sum_us, memory_order_relaxed) / 1e6);
-	put(&b, "billing_http_request_duration_seconds_count %lu\n", cum);
-	put(&b, "# HELP billing_http_login_failures_total failed or refused logins\n"
-		"# TYPE billing_http_login_failures_total counter\n"
-		"billing_http_login_failures_total %lu\n",
-	    atomic_load_explicit(&login_failures, memory_order_relaxed));
-	gauge_head(&b, "billing_http_requests_in_flight", "requests being handled");
-	put(&b, "billing_http_requests_in_flight %ld\n", server_in_flight());
-	gauge_head(&b, "billing_http_sessions_cached", "sessions in this process's cache");
-	put(&b, "billing_http_sessions_cached %ld\n", session_cache_size());
-	gauge_head(&b, "billing_httpd_start_time_seconds", "unix time the process started");
-	put(&b, "billing_httpd_start_time_seconds %lld\n", (long long)start_time);
+	metrics_http_write(&b);
+	metrics_gauge(&b, "billing_http_requests_in_flight", "requests being handled");
+	metrics_put(&b, "billing_http_requests_in_flight %ld\n", server_in_flight());
+	metrics_gauge(&b, "billing_http_sessions_cached", "sessions in this process's cache");
+	metrics_put(&b, "billing_http_sessions_cached %ld\n", session_cache_size());
+	metrics_gauge(&b, "billing_httpd_start_time_seconds", "unix time the process started");
+	metrics_put(&b, "billing_httpd_start_time_seconds %lld\n", (long long)metrics_start_time());
 	domain_metrics(&b);
 	char *sms = sms_metrics_text(r->ctx); /* h_hooks.c: the SMS gateways' breakers */
 	if (sms)
-		put(&b, "%s", sms);
+		metrics_put(&b, "%s", sms);
 	free(sms);
 	if (!b.s) {
 		reply_error(r, 500, NULL, NULL, "out of memory");
@@ -394,11 +296,6 @@ void h_metrics(req *r)
 	}
 	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	queue(r, 200, resp);
-}
-
-__attribute__((constructor)) static void metrics_start_time(void)
-{
-	start_time = (time_t)(bl_ctx_now(NULL) / 1000000);
 }
 
 /* ---- health ---- */

@@ -463,3 +463,14 @@ void reply_retry_after(req *r, int retry_after_s)
 	}
 	queue(r, 429, resp);
 }
+
+bool parse_int64(const char *s, int64_t *out)
+{
+	if (!s || !*s || strlen(s) > 18)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	*out = strtoll(s, NULL, 10);
+	return true;
+}

@@ -96,6 +96,15 @@ typedef struct {
 int server_start(const server_opts *o, const char *bind, int port, int *bound_port);
 /* Stop accepting, wait (bounded) for requests in flight, stop. */
 void server_stop(void);
+
+/* A decimal integer of up to 18 digits, nothing else. */
+bool parse_int64(const char *s, int64_t *out);
+
+/* ---- state.c: what the whole process shares (below every other file) ---- */
+/* The configuration and per-thread contexts; 0, or -1 when out of keys. */
+int state_init(const bl_config *cfg);
+/* Free this thread's context now (the main thread at shutdown). */
+void state_thread_done(void);
 const bl_config *server_config(void);
 /* This thread's context (created on first use, freed when the thread ends). */
 bl_ctx *server_ctx(void);
@@ -108,6 +117,7 @@ int64_t wall_now_s(void);
 void cond_init_monotonic(pthread_cond_t *c);
 struct timespec deadline_after_ms(int64_t ms);
 /* Requests in flight (for a graceful stop and /metrics). */
+void state_in_flight_add(int d);
 long server_in_flight(void);
 
 /* ---- routes.c ---- */
@@ -182,6 +192,17 @@ void stats_shutdown(void);
 /* Count a finished request in the metrics. */
 void metrics_count(size_t route_index, int status, int64_t us);
 void metrics_login_failed(void);
+/* A growing text buffer for /metrics (metrics_put: printf into it; on
+ * out of memory the text stops growing and s may be NULL). */
+typedef struct {
+	char *s;
+	size_t len, cap;
+} outbuf;
+void metrics_put(outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void metrics_gauge(outbuf *b, const char *name, const char *help);
+/* The request counters above in the Prometheus text format. */
+void metrics_http_write(outbuf *b);
+int64_t metrics_start_time(void);
 void h_stats(req *r);
 void h_metrics(req *r);
 void h_healthz(req *r);

@@ -27,68 +27,6 @@
 
 static struct MHD_Daemon *daemon_;
 static server_opts opts;
-static pthread_key_t ctx_key;
-static atomic_long in_flight;
-
-int64_t wall_now_s(void)
-{
-	return bl_ctx_now(server_ctx()) / 1000000;
-}
-
-void cond_init_monotonic(pthread_cond_t *c)
-{
-	pthread_condattr_t a;
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &a);
-	pthread_condattr_destroy(&a);
-}
-
-struct timespec deadline_after_ms(int64_t ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
-int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-const bl_config *server_config(void)
-{
-	return opts.cfg;
-}
-
-long server_in_flight(void)
-{
-	return atomic_load(&in_flight);
-}
-
-static void ctx_free(void *p)
-{
-	bl_ctx_free(p);
-}
-
-bl_ctx *server_ctx(void)
-{
-	bl_ctx *c = pthread_getspecific(ctx_key);
-	if (c)
-		return c;
-	if (bl_ctx_new(&c, opts.cfg) != BL_OK)
-		return NULL;
-	pthread_setspecific(ctx_key, c);
-	return c;
-}
 
 static void early(req *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -248,7 +186,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
-		atomic_fetch_add(&in_flight, 1);
+		state_in_flight_add(1);
 		r->conn = c;
 		r->method = method;
 		r->url = url;
@@ -369,13 +307,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(r->body);
 	memset(r->sid, 0, sizeof r->sid);
 	free(r);
-	atomic_fetch_sub(&in_flight, 1);
+	state_in_flight_add(-1);
 }
 
 int server_start(const server_opts *o, const char *bind, int port, int *bound_port)
 {
 	opts = *o;
-	if (pthread_key_create(&ctx_key, ctx_free))
+	if (state_init(o->cfg))
 		return -1;
 	char err[200];
 	if (peers_init(bl_config_get(o->cfg, "BILLING_HTTP_TRUSTED_PROXIES"), err, sizeof err)) {
@@ -429,15 +367,11 @@ void server_stop(void)
 	MHD_socket fd = MHD_quiesce_daemon(daemon_);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	for (int waited = 0; atomic_load(&in_flight) > 0 && waited < STOP_WAIT_MS; waited += 10)
+	for (int waited = 0; server_in_flight() > 0 && waited < STOP_WAIT_MS; waited += 10)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	peers_stop();
 	/* the main thread may have a context too (healthz is never run there, but be safe) */
-	bl_ctx *c = pthread_getspecific(ctx_key);
-	if (c) {
-		pthread_setspecific(ctx_key, NULL);
-		bl_ctx_free(c);
-	}
+	state_thread_done();
 }

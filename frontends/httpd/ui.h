@@ -79,6 +79,8 @@ const char *form(req *r, const char *key);
 /* A query or form value ("" counts as absent), or NULL. */
 const char *qv(req *r, const char *key);
 ui_form *ui_state(req *r);
+/* ui_core.c sets the state while it dispatches a page, NULL after. */
+void ui_state_set(ui_form *st);
 /* Set the error of the page from the library's last error; field from the message. */
 void ui_error_lib(req *r, int rc, const char *const *fieldmap);
 /* Library message `m` of code `rc`, in Korean, at `field` (NULL: the form's top). */
@@ -133,7 +135,6 @@ void ui_fail_page(req *r, int rc);
 /* String / integer members of a JSON object (never NULL: "" and 0 when absent). */
 const char *js(json_t *o, const char *key);
 int64_t ji(json_t *o, const char *key);
-bool parse_int64(const char *s, int64_t *out);
 
 /* ---- ui_chart.c: server-side SVG ---- */
 typedef struct {

@@ -25,18 +25,11 @@ extern const size_t ui_app_js_len;
 	"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " \
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-static __thread ui_form *cur; /* the request being dispatched on this thread */
 
 static void nf_page(req *r);
 static void na_page(req *r);
 static const route NOT_FOUND = { "GET", "/admin/*", nf_page, R_PUBLIC, BL_ROLE_VIEWER, "not found" };
 static const route NOT_ALLOWED = { "GET", "/admin/*", na_page, R_PUBLIC, BL_ROLE_VIEWER, "not allowed" };
-
-ui_form *ui_state(req *r)
-{
-	(void)r;
-	return cur;
-}
 
 /* ---- hooks ---- */
 
@@ -153,7 +146,7 @@ bool ui_dispatch(req *r)
 		return false;
 	ui_form st;
 	memset(&st, 0, sizeof st);
-	cur = &st;
+	ui_state_set(&st);
 	if (!r->ctx)
 		r->ctx = server_ctx();
 	bl_error_clear();
@@ -185,7 +178,7 @@ bool ui_dispatch(req *r)
 	}
 	if (!r->answered)
 		deny(r, 500, "서버 내부 오류: 응답이 없습니다.");
-	cur = NULL;
+	ui_state_set(NULL);
 	return true;
 }
 
@@ -328,17 +321,6 @@ int64_t ji(json_t *o, const char *key)
 	if (json_is_true(v))
 		return 1;
 	return json_integer_value(v);
-}
-
-bool parse_int64(const char *s, int64_t *out)
-{
-	if (!s || !*s || strlen(s) > 18)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isdigit((unsigned char)*p))
-			return false;
-	*out = strtoll(s, NULL, 10);
-	return true;
 }
 
 /* ---- static files ---- */

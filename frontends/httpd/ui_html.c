@@ -15,6 +15,21 @@ extern const size_t ui_app_css_len;
 extern const char ui_app_js[];
 extern const size_t ui_app_js_len;
 
+/* ---- the form state of the request being dispatched on this thread ---- */
+
+static __thread ui_form *cur;
+
+void ui_state_set(ui_form *st)
+{
+	cur = st;
+}
+
+ui_form *ui_state(req *r)
+{
+	(void)r;
+	return cur;
+}
+
 /* ---- buffer ---- */
 
 void hb_free(hbuf *b)
