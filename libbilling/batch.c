@@ -23,8 +23,10 @@ int bl_batch_opts_init(bl_batch_opts *opts, unsigned version)
 		return bl__fail(BL_EINVAL, "bl_batch_opts_init: unsupported version %u", version);
 	bl_batch_opts d = BL_BATCH_OPTS_INIT;
 	d.version = version;
-	/* a version-1 caller's struct ends after cancel */
-	memcpy(opts, &d, version == 1 ? offsetof(bl_batch_opts, allow_future) : sizeof d);
+	/* an older caller's struct ends after its version's last field */
+	memcpy(opts, &d, version == 1	? offsetof(bl_batch_opts, allow_future)
+			 : version == 2 ? offsetof(bl_batch_opts, end_cb)
+					: sizeof d);
 	return BL_OK;
 }
 
@@ -64,14 +66,6 @@ static int check_opts(const bl_batch_opts *o)
 	if ((unsigned)o->created_by > BL_CREATED_ADMIN)
 		return bl__fail(BL_EINVAL, "batch options: unknown created_by %d", (int)o->created_by);
 	return BL_OK;
-}
-
-static void owner_name(char out[128])
-{
-	char host[64] = "localhost";
-	gethostname(host, sizeof host - 1);
-	host[sizeof host - 1] = '\0';
-	snprintf(out, 128, "%s:%d", host, (int)getpid());
 }
 
 /* Take a fresh user lock on the context's connection: the run's owner mark. */
@@ -259,6 +253,7 @@ typedef struct {
 	const bl_config *cfg;
 	bl__clock clock; /* the clock of the context that runs the batch */
 	const bl_batch_opts *opts;
+	const volatile int *stop; /* the job's stop flag (batch_job.c), or NULL */
 	bl__chunk_job job;
 	int chunk_size;
 	pthread_mutex_t mu;
@@ -293,7 +288,7 @@ static bool should_stop(shared_t *sh, MYSQL *db)
 	if (stop)
 		return true;
 	bl__param p[] = { BP_I64(sh->job.run_id) };
-	if (sh->opts && sh->opts->cancel && *sh->opts->cancel)
+	if ((sh->opts && sh->opts->cancel && *sh->opts->cancel) || (sh->stop && *sh->stop))
 		bl__db_exec(db, "UPDATE batch_runs SET stop_requested = 1 WHERE id = ?", p, 1, NULL, NULL);
 	int64_t state = 0;
 	bool found = false;
@@ -350,7 +345,7 @@ static void *worker_main(void *argp)
 	worker_arg *a = argp;
 	shared_t *sh = a->sh;
 	char worker[160];
-	owner_name(worker);
+	bl__owner_name(worker);
 	snprintf(worker + strlen(worker), sizeof worker - strlen(worker), "/t%d", a->index);
 	bl__chunk_job job = sh->job;
 	job.worker = worker;
@@ -437,20 +432,11 @@ static int run_workers(shared_t *sh, int partitions)
 
 /* ---- the run ---- */
 
-typedef struct {
-	int64_t id;
-	char month[8];
-	bl_batch_mode mode;
-	bool planned;
-	int chunk_size;
-	bl_batch_progress progress;
-} run_row;
-
 static int run_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 {
 	(void)lens;
 	(void)nc;
-	run_row *r = p;
+	bl__run_row *r = p;
 	r->id = atoll(v[0]);
 	snprintf(r->month, sizeof r->month, "%s", v[1]);
 	bl_batch_mode_parse(v[2], &r->mode);
@@ -461,7 +447,7 @@ static int run_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	return BL_OK;
 }
 
-static int load_run(MYSQL *db, int64_t id, run_row *r)
+static int load_run(MYSQL *db, int64_t id, bl__run_row *r)
 {
 	memset(r, 0, sizeof *r);
 	bl__param p[] = { BP_I64(id) };
@@ -476,7 +462,8 @@ static int load_run(MYSQL *db, int64_t id, run_row *r)
 }
 
 /* Plan if needed, work the chunks with `partitions` threads. */
-static int work_run(bl_ctx *ctx, MYSQL *db, run_row *r, const bl_batch_opts *opts, bool *stopped)
+static int work_run(bl_ctx *ctx, MYSQL *db, bl__run_row *r, const bl_batch_opts *opts,
+		    const volatile int *stop, bool *stopped)
 {
 	int rc = BL_OK;
 	if (!r->planned) {
@@ -492,6 +479,7 @@ static int work_run(bl_ctx *ctx, MYSQL *db, run_row *r, const bl_batch_opts *opt
 	sh.cfg = ctx->cfg;
 	sh.clock = ctx->clock;
 	sh.opts = opts;
+	sh.stop = stop;
 	sh.chunk_size = r->chunk_size;
 	sh.job.run_id = r->id;
 	memcpy(sh.job.month, r->month, sizeof sh.job.month);
@@ -505,7 +493,7 @@ static int work_run(bl_ctx *ctx, MYSQL *db, run_row *r, const bl_batch_opts *opt
 }
 
 /* End the run: COMPLETED when no chunk is left, STOPPED or FAILED otherwise. */
-static int finish_run(bl_ctx *ctx, run_row *r, int work_rc, bool stopped, const char *lock,
+static int finish_run(bl_ctx *ctx, bl__run_row *r, int work_rc, bool stopped, const char *lock,
 		      const bl_batch_opts *opts)
 {
 	char reason[512] = "";
@@ -577,61 +565,31 @@ static int refuse_reissue_in_flight(MYSQL *db, const char *month)
 	return rc;
 }
 
-int bl_batch_run(bl_ctx *ctx, const char *month, const bl_batch_opts *opts, int64_t *run_id)
+/* A new run of `month` on ctx's connection, owned through `lock`. */
+static int create_run(MYSQL *db, const char *month, const bl_batch_opts *opts, const char *lock, int64_t *id)
 {
-	bl_batch_opts defaults = BL_BATCH_OPTS_INIT;
-	if (!opts)
-		opts = &defaults;
-	if (run_id)
-		*run_id = 0;
-	if (!ctx)
-		return bl__fail(BL_EINVAL, "bl_batch_run: ctx is NULL");
-	int rc = bl_month_parse(month, NULL, NULL);
-	if (rc == BL_OK)
-		rc = check_opts(opts);
-	if (rc)
-		return rc;
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	if ((rc = bl_batch_recover(ctx, NULL)))
-		return rc;
-	if ((rc = bl_batch_check(ctx, month, opts)))
-		return rc;
-	if (opts->mode == BL_BATCH_REISSUE && (rc = refuse_reissue_in_flight(db, month)))
-		return rc;
-	char lock[64], owner[128];
-	owner_name(owner);
-	if ((rc = take_owner_lock(db, lock)))
-		return rc;
-	uint64_t id = 0;
+	char owner[BL__OWNER_MAX];
+	bl__owner_name(owner);
+	uint64_t nid = 0;
 	bl__param p[] = { BP_STR(month), BP_STR(bl_batch_mode_name(opts->mode)),
 			  BP_STR(opts->created_by == BL_CREATED_AUTO ? "AUTO" : "ADMIN"),
 			  BP_I64(opts->partitions), BP_I64(opts->chunk_size), BP_STR(owner), BP_STR(lock) };
-	rc = bl__db_exec(db,
-			 "INSERT INTO batch_runs (target_month, mode, created_by, partitions, chunk_size, "
-			 "owner, lock_name) VALUES (?,?,?,?,?,?,?)",
-			 p, 7, NULL, &id);
-	if (rc) {
-		release_owner_lock(db, lock);
+	int rc = bl__db_exec(db,
+			     "INSERT INTO batch_runs (target_month, mode, created_by, partitions, chunk_size, "
+			     "owner, lock_name) VALUES (?,?,?,?,?,?,?)",
+			     p, 7, NULL, &nid);
+	if (rc)
 		return rc == BL_ECONFLICT ? active_conflict(db, month) : rc;
-	}
-	if (run_id)
-		*run_id = (int64_t)id;
-	run_row r;
-	rc = load_run(db, (int64_t)id, &r);
-	bool stopped = false;
-	if (rc == BL_OK)
-		rc = work_run(ctx, db, &r, opts, &stopped);
-	return finish_run(ctx, &r, rc, stopped, lock, opts);
+	*id = (int64_t)nid;
+	return BL_OK;
 }
 
 static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock)
 {
 	MYSQL *db = bl__ctx_db(ctx);
-	char owner[128];
-	owner_name(owner);
-	run_row r;
+	char owner[BL__OWNER_MAX];
+	bl__owner_name(owner);
+	bl__run_row r;
 	int rc = load_run(db, run_id, &r);
 	if (rc)
 		return rc;
@@ -656,14 +614,13 @@ static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock)
 	return rc;
 }
 
-int bl_batch_resume(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
+int bl__batch_open(bl_ctx *ctx, const char *month, int64_t resume_id, const bl_batch_opts *opts,
+		   bl__run_open *out)
 {
-	bl_batch_opts defaults = BL_BATCH_OPTS_INIT;
-	if (!opts)
-		opts = &defaults;
-	if (!ctx)
-		return bl__fail(BL_EINVAL, "bl_batch_resume: ctx is NULL");
-	int rc = check_opts(opts);
+	memset(out, 0, sizeof *out);
+	int rc = month ? bl_month_parse(month, NULL, NULL) : BL_OK;
+	if (rc == BL_OK)
+		rc = check_opts(opts);
 	if (rc)
 		return rc;
 	MYSQL *db = bl__ctx_db(ctx);
@@ -671,19 +628,65 @@ int bl_batch_resume(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
 		return bl_error_last_code();
 	if ((rc = bl_batch_recover(ctx, NULL)))
 		return rc;
-	char lock[64];
-	if ((rc = take_owner_lock(db, lock)))
-		return rc;
-	if ((rc = reopen_run(ctx, run_id, lock))) {
-		release_owner_lock(db, lock);
-		return rc;
+	if (month) {
+		if ((rc = bl_batch_check(ctx, month, opts)))
+			return rc;
+		if (opts->mode == BL_BATCH_REISSUE && (rc = refuse_reissue_in_flight(db, month)))
+			return rc;
 	}
-	run_row r;
-	rc = load_run(db, run_id, &r);
-	bool stopped = false;
+	if ((rc = take_owner_lock(db, out->lock)))
+		return rc;
+	int64_t id = resume_id;
+	rc = month ? create_run(db, month, opts, out->lock, &id) : reopen_run(ctx, resume_id, out->lock);
 	if (rc == BL_OK)
-		rc = work_run(ctx, db, &r, opts, &stopped);
-	return finish_run(ctx, &r, rc, stopped, lock, opts);
+		rc = load_run(db, id, &out->r);
+	if (rc) {
+		release_owner_lock(db, out->lock);
+		if (month && id)
+			out->r.id = id; /* the run exists (bl_batch_run reports it) */
+	}
+	return rc;
+}
+
+int bl__batch_drive(bl_ctx *ctx, bl__run_open *run, const bl_batch_opts *opts, const volatile int *stop)
+{
+	MYSQL *db = bl__ctx_db(ctx);
+	bool stopped = false;
+	int rc = db ? work_run(ctx, db, &run->r, opts, stop, &stopped) : bl_error_last_code();
+	rc = finish_run(ctx, &run->r, rc, stopped, run->lock, opts);
+	if (opts->version >= 3 && opts->end_cb)
+		opts->end_cb(run->r.id, run->r.month, rc, rc ? bl_error_last() : "", opts->end_payload);
+	return rc;
+}
+
+int bl_batch_run(bl_ctx *ctx, const char *month, const bl_batch_opts *opts, int64_t *run_id)
+{
+	bl_batch_opts defaults = BL_BATCH_OPTS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (run_id)
+		*run_id = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_batch_run: ctx is NULL");
+	if (!month)
+		return bl__fail(BL_EINVAL, "bl_batch_run: month is NULL");
+	bl__run_open run;
+	int rc = bl__batch_open(ctx, month, 0, opts, &run);
+	if (run_id)
+		*run_id = run.r.id;
+	return rc ? rc : bl__batch_drive(ctx, &run, opts, NULL);
+}
+
+int bl_batch_resume(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
+{
+	bl_batch_opts defaults = BL_BATCH_OPTS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_batch_resume: ctx is NULL");
+	bl__run_open run;
+	int rc = bl__batch_open(ctx, NULL, run_id, opts, &run);
+	return rc ? rc : bl__batch_drive(ctx, &run, opts, NULL);
 }
 
 int bl_batch_join(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
@@ -697,7 +700,7 @@ int bl_batch_join(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
 	MYSQL *db = rc ? NULL : bl__ctx_db(ctx);
 	if (rc || !db)
 		return rc ? rc : bl_error_last_code();
-	run_row r;
+	bl__run_row r;
 	if ((rc = load_run(db, run_id, &r)))
 		return rc;
 	int64_t started = 0;
@@ -710,5 +713,5 @@ int bl_batch_join(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
 					      "nothing to join", (long long)run_id);
 	/* the owner finishes the run; a joiner only works chunks */
 	bool stopped = false;
-	return work_run(ctx, db, &r, opts, &stopped);
+	return work_run(ctx, db, &r, opts, NULL, &stopped);
 }

@@ -1,6 +1,6 @@
 /*
- * Batch administration: stop, crash recovery, progress, history reads and
- * the monthly schedule claim.
+ * Batch administration: stop, crash recovery, progress and the monthly
+ * schedule claim (the history reads are in batch_read.c).
  */
 #include <time.h>
 #include <unistd.h>
@@ -121,109 +121,6 @@ int bl_batch_progress_get(bl_ctx *ctx, int64_t run_id, bl_batch_progress *out)
 	return rc;
 }
 
-#define RUN_COLUMNS                                                                           \
-	"id, target_month, mode, status, created_by, partitions, chunk_size, owner, "          \
-	"stop_requested, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s') AS started_at, "        \
-	"DATE_FORMAT(ended_at, '%Y-%m-%d %H:%i:%s') AS ended_at, duration_ms, total_count, "  \
-	"processed_count, issued_count, skipped_count, failed_count, usage_sum, discount_sum, " \
-	"vat_sum, billed_sum, fail_reason"
-
-int bl_batch_get(bl_ctx *ctx, int64_t run_id, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_batch_get: NULL argument");
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *rows = NULL, *fails = NULL, *chunks = NULL, *resv = NULL;
-	bl__param p[] = { BP_I64(run_id) };
-	int rc = bl__db_json(db, "SELECT " RUN_COLUMNS " FROM batch_runs WHERE id = ?", p, 1, &rows);
-	if (rc)
-		return rc;
-	if (json_array_size(rows) == 0) {
-		json_decref(rows);
-		return bl__fail(BL_ENOTFOUND, "batch run #%lld does not exist", (long long)run_id);
-	}
-	json_t *run = json_incref(json_array_get(rows, 0));
-	json_decref(rows);
-	rc = bl__db_json(db,
-			 "SELECT user_id, reason, detail FROM batch_failures WHERE run_id = ? "
-			 "ORDER BY user_id LIMIT 100",
-			 p, 1, &fails);
-	if (rc == BL_OK)
-		rc = bl__db_json(db,
-				 "SELECT COUNT(*) AS chunks, COALESCE(SUM(status = 'DONE'), 0) AS chunks_done "
-				 "FROM batch_chunks WHERE run_id = ?",
-				 p, 1, &chunks);
-	/* the billing reservation the run made when it completed: when its
-	 * statements go out (BILLING_RESERVATION_DELAY_S after the end) */
-	if (rc == BL_OK)
-		rc = bl__db_json(db,
-				 "SELECT id, status, DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s') AS scheduled_at, "
-				 "channel FROM message_reservations WHERE batch_run_id = ?",
-				 p, 1, &resv);
-	if (rc == BL_OK) {
-		json_t *c = json_array_get(chunks, 0), *one = json_array_get(resv, 0);
-		json_object_set(run, "reservation", one ? one : json_null());
-		json_object_set(run, "chunks", json_object_get(c, "chunks"));
-		json_object_set(run, "chunks_done", json_object_get(c, "chunks_done"));
-		json_object_set(run, "failures", fails);
-		rc = bl__json_out(run, json);
-	}
-	json_decref(fails);
-	json_decref(chunks);
-	json_decref(resv);
-	json_decref(run);
-	return rc;
-}
-
-/* The run a dashboard headlines (issue 21): a dry run issues nothing, so it
- * is shown only when there is nothing else. */
-int bl_batch_current(bl_ctx *ctx, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_batch_current: NULL argument");
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *rows = NULL;
-	int rc = bl__db_json(db,
-			     "SELECT " RUN_COLUMNS " FROM batch_runs "
-			     "ORDER BY status = 'STARTED' DESC, mode <> 'DRY_RUN' DESC, id DESC LIMIT 1",
-			     NULL, 0, &rows);
-	if (rc == BL_OK) {
-		json_t *one = json_array_get(rows, 0);
-		rc = one ? bl__json_out(one, json)
-			 : (*json = bl__strdup("null")) ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
-	}
-	json_decref(rows);
-	return rc;
-}
-
-int bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_batch_list: NULL argument");
-	if (limit <= 0 || limit > 1000)
-		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", limit);
-	int rc;
-	if (month && (rc = bl_month_parse(month, NULL, NULL)))
-		return rc;
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *rows = NULL;
-	bl__param p[] = { BP_STR(month ? month : ""), BP_STR(month ? month : ""), BP_I64(limit) };
-	rc = bl__db_json(db,
-			 "SELECT " RUN_COLUMNS " FROM batch_runs WHERE (? = '' OR target_month = ?) "
-			 "ORDER BY id DESC LIMIT ?",
-			 p, 3, &rows);
-	if (rc == BL_OK)
-		rc = bl__json_out(rows, json);
-	json_decref(rows);
-	return rc;
-}
-
 int bl_batch_due(bl_ctx *ctx, int64_t now, bool *due, char month_out[8])
 {
 	if (!ctx || !due || !month_out)
@@ -256,10 +153,9 @@ int bl_batch_due(bl_ctx *ctx, int64_t now, bool *due, char month_out[8])
 	if (rc || runs > 0)
 		return rc;
 	/* exactly one process wins the claim of this month's slot */
-	char name[64], owner[128] = "";
+	char name[64], owner[BL__OWNER_MAX];
 	snprintf(name, sizeof name, "monthly-batch:%s", month);
-	gethostname(owner, 64);
-	snprintf(owner + strlen(owner), sizeof owner - strlen(owner), ":%d", (int)getpid());
+	bl__owner_name(owner);
 	uint64_t added = 0;
 	bl__param q[] = { BP_STR(name), BP_STR(owner) };
 	rc = bl__db_exec(db, "INSERT IGNORE INTO schedule_claims (name, claimed_by) VALUES (?, ?)", q, 2,

@@ -202,3 +202,16 @@ int bl_clock_parse(const char *s, int64_t *unix_us)
 		   frac;
 	return BL_OK;
 }
+
+void bl__ctx_adopt_clock(bl_ctx *dst, const bl_ctx *src)
+{
+	/* a standing clock (bl_ctx_set_time) points into its own context: copy
+	 * its time, so the copy outlives `src` */
+	if (src->clock.fn == fixed_now_us && src->clock.payload == (const void *)&src->fixed_us) {
+		atomic_store_explicit(&dst->fixed_us, atomic_load_explicit(&src->fixed_us, memory_order_relaxed),
+				      memory_order_relaxed);
+		dst->clock = (bl__clock){ .fn = fixed_now_us, .payload = (void *)&dst->fixed_us };
+	} else {
+		dst->clock = src->clock;
+	}
+}

@@ -175,3 +175,11 @@ int bl_ctx_drop_database(bl_ctx *ctx)
 	bl__ctx_db_reset(ctx);
 	return db_admin(ctx, false);
 }
+
+int bl__ctx_derive(const bl_ctx *ctx, bl_ctx **out)
+{
+	int rc = bl_ctx_new(out, ctx->cfg);
+	if (rc == BL_OK)
+		bl__ctx_adopt_clock(*out, ctx);
+	return rc;
+}

@@ -46,6 +46,10 @@ BL_PRIVATE char *bl__sb_steal(bl_strbuf *b);
 BL_PRIVATE void bl__sb_free(bl_strbuf *b);
 
 BL_PRIVATE char *bl__strdup(const char *s);
+/* This process as "host:pid" (owner.c): the owner of runs, claims and
+ * expansions, and the worker's stream consumer name. */
+#define BL__OWNER_MAX 128
+BL_PRIVATE void bl__owner_name(char out[BL__OWNER_MAX]);
 /* Milliseconds of CLOCK_MONOTONIC: for measuring elapsed time. */
 static inline int64_t bl__mono_ms(void)
 {
@@ -92,6 +96,10 @@ BL_PRIVATE int64_t bl__clock_now_us(const bl__clock *c);
 /* The clock of a context, to hand to contexts and threads derived from it. */
 BL_PRIVATE bl__clock bl__ctx_clock(const bl_ctx *ctx);
 BL_PRIVATE void bl__ctx_use_clock(bl_ctx *ctx, bl__clock c);
+/* dst gets src's clock; a standing clock (bl_ctx_set_time) is copied by value. */
+BL_PRIVATE void bl__ctx_adopt_clock(bl_ctx *dst, const bl_ctx *src);
+/* A new context for another thread: ctx's configuration and clock (context.c). */
+BL_PRIVATE int bl__ctx_derive(const bl_ctx *ctx, bl_ctx **out);
 /* bl_ctx_now in milliseconds / seconds (floored). */
 BL_PRIVATE int64_t bl__ctx_now_ms(const bl_ctx *ctx);
 BL_PRIVATE int64_t bl__ctx_now_s(const bl_ctx *ctx);

@@ -65,14 +65,6 @@ static int load(MYSQL *db, int64_t id, resv *r)
 	return rc;
 }
 
-static void owner_name(char out[128])
-{
-	char host[64] = "localhost";
-	gethostname(host, sizeof host - 1);
-	host[sizeof host - 1] = '\0';
-	snprintf(out, 128, "%s:%d", host, (int)getpid());
-}
-
 /* ---- chunks of a group ---- */
 
 typedef struct {
@@ -259,7 +251,7 @@ static int claim(MYSQL *db, int64_t id, const char *due_by, bool *got)
 	if (rc || locked != 1)
 		return rc; /* another process is expanding it */
 	char owner[128];
-	owner_name(owner);
+	bl__owner_name(owner);
 	uint64_t changed = 0;
 	bl__param q[] = { BP_STR(owner), BP_I64(id), BP_STR(due_by) };
 	/* 1: PROCESSING with a free lock: its expander is gone, take it over */

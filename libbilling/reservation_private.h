@@ -55,11 +55,12 @@ BL_PRIVATE int bl__hold_reservation(bl_ctx *ctx, MYSQL *db, json_t *r);
  * own connection) the expansion of due reservations and, when bl_batch_due
  * says so, the monthly batch run.  Never blocks for long.  Returns the
  * failure of a background job that ended since the last call; *expanded
- * gets the messages expanded meanwhile. */
-BL_PRIVATE int bl__reservation_tick(const bl_config *cfg, const bl__clock *clock, MYSQL *db,
-				    int64_t *expanded);
+ * gets the messages expanded meanwhile.  Not the public bl_reservation_tick,
+ * which expands due reservations synchronously on the caller's thread. */
+BL_PRIVATE int bl__scheduler_tick(const bl_config *cfg, const bl__clock *clock, MYSQL *db,
+				  int64_t *expanded);
 /* Ask the background jobs of this process to stop and wait for them (an
  * expansion stops after its current chunk; a batch run ends STOPPED). */
-BL_PRIVATE void bl__reservation_stop(void);
+BL_PRIVATE void bl__scheduler_stop(void);
 
 #endif

@@ -240,7 +240,7 @@ static void *relay_main(void *arg)
 			}
 			/* scheduler (scheduler.c): due reservations, the monthly batch run */
 			int64_t expanded = 0;
-			if (bl__reservation_tick(sh->cfg, &sh->clock, db, &expanded))
+			if (bl__scheduler_tick(sh->cfg, &sh->clock, db, &expanded))
 				wlog(sh, "scheduler: %s", bl_error_last());
 			else if (expanded)
 				wlog(sh, "scheduler: %lld message(s) expanded from reservations", (long long)expanded);
@@ -274,7 +274,7 @@ static void *relay_main(void *arg)
 			sleep_ms(50);
 	}
 	if (sh->opts->maintenance)
-		bl__reservation_stop(); /* scheduler.c: stop and join its background jobs */
+		bl__scheduler_stop(); /* scheduler.c: stop and join its background jobs */
 	if (r)
 		redisFree(r);
 	if (db)
@@ -368,9 +368,9 @@ int bl_worker_run(bl_ctx *ctx, const bl_worker_opts *opts)
 	if (opts->consumer && *opts->consumer)
 		snprintf(sh->consumer, sizeof sh->consumer, "%s", opts->consumer);
 	else {
-		char host[64] = "host";
-		gethostname(host, sizeof host - 1);
-		snprintf(sh->consumer, sizeof sh->consumer, "%s:%d", host, (int)getpid());
+		char owner[BL__OWNER_MAX];
+		bl__owner_name(owner);
+		snprintf(sh->consumer, sizeof sh->consumer, "%s", owner);
 	}
 	/* the SMS gateways' breakers and rate limits, for all threads */
 	if ((rc = bl__sms_shared_new(&sh->sms, cfg))) {

@@ -39,6 +39,15 @@ typedef void (*bl_batch_progress_cb)(const bl_batch_progress *progress, void *pa
 /** Called once when a run ends COMPLETED (not for dry runs). */
 typedef void (*bl_batch_complete_cb)(int64_t run_id, const char *month, void *payload);
 
+/**
+ * Called once when a run driven by this call (or job) ends, whatever the
+ * outcome: `rc` as bl_batch_run returns it (BL_OK COMPLETED, BL_ESTOPPED, an
+ * error), `message` the error text then ("" for BL_OK).  From the thread that
+ * drove the run.
+ */
+typedef void (*bl_batch_end_cb)(int64_t run_id, const char *month, int rc, const char *message,
+				void *payload);
+
 typedef struct {
 	unsigned version;
 	bl_batch_mode mode;
@@ -53,12 +62,16 @@ typedef struct {
 	/* version 2 */
 	bool allow_future;   /**< run a month after the current one (Asia/Seoul) anyway */
 	bool allow_empty;    /**< run a month without charges anyway (an empty run; no billing reservation) */
+	/* version 3 */
+	bl_batch_end_cb end_cb; /**< when the run ends (see bl_batch_end_cb) */
+	void *end_payload;
 } bl_batch_opts;
 
-#define BL_BATCH_OPTS_VERSION 2
+#define BL_BATCH_OPTS_VERSION 3
 #define BL_BATCH_OPTS_INIT \
-	{ BL_BATCH_OPTS_VERSION, BL_BATCH_NORMAL, 1, 1000, BL_CREATED_ADMIN, NULL, NULL, NULL, NULL, NULL, false, false }
-/** Defaults of `version` (1 or 2; a version-1 struct is filled only up to cancel). */
+	{ BL_BATCH_OPTS_VERSION, BL_BATCH_NORMAL, 1, 1000, BL_CREATED_ADMIN, NULL, NULL, NULL, NULL, NULL, false, false, \
+	  NULL, NULL }
+/** Defaults of `version` (1-3; a struct of an older version is filled only up to its last field). */
 BL_EXTERN(int) bl_batch_opts_init(bl_batch_opts *opts, unsigned version);
 
 /** "NORMAL", "FAILED_ONLY", "DRY_RUN", "REISSUE"; parse accepts "failed-only" too. */
@@ -90,6 +103,43 @@ BL_EXTERN(int) bl_batch_check(bl_ctx *ctx, const char *month, const bl_batch_opt
 /** Continue a STOPPED or FAILED run from its checkpoint. */
 BL_EXTERN(int) bl_batch_resume(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts);
 
+/**
+ * Asynchronous runs.  bl_batch_start does what bl_batch_run does, but
+ * returns as soon as the run exists (STARTED in the database, *run_id set)
+ * and works on it in a thread of the library with its own context derived
+ * from `ctx` (the same configuration and clock; `ctx` stays the caller's and
+ * may be freed at once).  A start that fails at once (conflict, a future or
+ * empty month, bad options...) returns that error and makes no job.
+ * `opts` is copied; its callbacks are called from the job's threads.
+ *
+ * The job: bl_batch_job_wait for its end, bl_batch_job_stop to stop the run
+ * like bl_batch_stop (it finishes its current chunks and ends STOPPED,
+ * resumable), bl_batch_job_free when done with the handle.  Freeing the
+ * handle of a job still running detaches it: the run goes on to its end and
+ * the library frees the job then.
+ */
+typedef struct bl_batch_job bl_batch_job;
+
+BL_EXTERN(int) bl_batch_start(bl_ctx *ctx, const char *month, const bl_batch_opts *opts, int64_t *run_id,
+			      bl_batch_job **job);
+/** bl_batch_resume as a job: returns once the run is STARTED again. */
+BL_EXTERN(int) bl_batch_resume_start(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts,
+				     bl_batch_job **job);
+/**
+ * Wait up to `timeout_ms` (negative: until the end; 0: just look) for the
+ * job's run to end.  Still running: BL_OK with *ended false.  Ended: *ended
+ * true (`ended` may be NULL) and the run's outcome as bl_batch_run returns
+ * it, its message as this thread's last error.  Any number of calls.
+ */
+BL_EXTERN(int) bl_batch_job_wait(bl_batch_job *job, int timeout_ms, bool *ended);
+/** Ask the job's run to stop (returns at once; wait for the end). */
+BL_EXTERN(int) bl_batch_job_stop(bl_batch_job *job);
+/** The job's run id and month ("YYYY-MM"). */
+BL_EXTERN(int64_t) bl_batch_job_run_id(const bl_batch_job *job);
+BL_EXTERN(const char *) bl_batch_job_month(const bl_batch_job *job);
+/** Release the handle (NULL-safe); a running job is detached (see above). */
+BL_EXTERN(void) bl_batch_job_free(bl_batch_job *job);
+
 /** Help with a STARTED run owned by another process (scale-out). */
 BL_EXTERN(int) bl_batch_join(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts);
 
@@ -117,6 +167,97 @@ BL_EXTERN(int) bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **j
  * bl_batch_list's items, or JSON null when there is no run.
  */
 BL_EXTERN(int) bl_batch_current(bl_ctx *ctx, char **json);
+
+/* ---- typed reads: runs as objects ----
+ *
+ * `bl_run` is one run as read from the history (named so because
+ * bl_batch_run is the function that runs one).  Opaque; strings it returns
+ * live as long as the object.  bl_run_to_json is exactly the JSON of
+ * bl_batch_get (for bl_run_get) or of an item of bl_batch_list (for runs of
+ * a bl_run_list), which httpd and the Python binding serve.
+ */
+typedef struct bl_run bl_run;
+
+typedef enum {
+	BL_RUN_STARTED = 0,   /**< working (or its owner died and recovery has not seen it yet) */
+	BL_RUN_COMPLETED = 1,
+	BL_RUN_FAILED = 2,
+	BL_RUN_STOPPED = 3    /**< stopped on request: resumable */
+} bl_run_status;
+
+/** "STARTED", "COMPLETED", "FAILED", "STOPPED" ("?" otherwise). */
+BL_EXTERN(const char *) bl_run_status_name(bl_run_status status);
+
+/** A run with up to 100 of its failures, its chunk counts and its billing reservation (bl_batch_get). */
+BL_EXTERN(int) bl_run_get(bl_ctx *ctx, int64_t run_id, bl_run **out);
+/** The run to headline (see bl_batch_current); *out NULL when there is no run. */
+BL_EXTERN(int) bl_run_current(bl_ctx *ctx, bl_run **out);
+BL_EXTERN(void) bl_run_free(bl_run *run);
+BL_EXTERN(int) bl_run_to_json(const bl_run *run, char **json);
+
+BL_EXTERN(int64_t) bl_run_id(const bl_run *run);
+BL_EXTERN(const char *) bl_run_month(const bl_run *run);
+BL_EXTERN(bl_batch_mode) bl_run_mode(const bl_run *run);
+BL_EXTERN(bl_run_status) bl_run_status_of(const bl_run *run);
+BL_EXTERN(bl_created_by) bl_run_created_by(const bl_run *run);
+BL_EXTERN(int) bl_run_partitions(const bl_run *run);
+BL_EXTERN(int) bl_run_chunk_size(const bl_run *run);
+/** The owning process, "host:pid". */
+BL_EXTERN(const char *) bl_run_owner(const bl_run *run);
+BL_EXTERN(bool) bl_run_stop_requested(const bl_run *run);
+/** "YYYY-MM-DD HH:MM:SS" (the database's time, Asia/Seoul); ended_at NULL while running. */
+BL_EXTERN(const char *) bl_run_started_at(const bl_run *run);
+BL_EXTERN(const char *) bl_run_ended_at(const bl_run *run);
+/** Milliseconds from start to end; -1 while running. */
+BL_EXTERN(int64_t) bl_run_duration_ms(const bl_run *run);
+/** The counts (progress->run_id included). */
+BL_EXTERN(void) bl_run_progress(const bl_run *run, bl_batch_progress *progress);
+BL_EXTERN(bl_won) bl_run_usage_sum(const bl_run *run);
+BL_EXTERN(bl_won) bl_run_discount_sum(const bl_run *run);
+BL_EXTERN(bl_won) bl_run_vat_sum(const bl_run *run);
+BL_EXTERN(bl_won) bl_run_billed_sum(const bl_run *run);
+/** Why it FAILED; NULL otherwise. */
+BL_EXTERN(const char *) bl_run_fail_reason(const bl_run *run);
+/** Chunks planned and done (bl_run_get only; -1 for runs of a list). */
+BL_EXTERN(int64_t) bl_run_chunks(const bl_run *run);
+BL_EXTERN(int64_t) bl_run_chunks_done(const bl_run *run);
+/** Failures read with the run (bl_run_get: up to 100, by user id; 0 for runs of a list). */
+BL_EXTERN(size_t) bl_run_failure_count(const bl_run *run);
+/** Failure i: user id, reason code, detail (each out may be NULL); BL_EINVAL when out of range. */
+BL_EXTERN(int) bl_run_failure(const bl_run *run, size_t i, int64_t *user_id, const char **reason,
+			      const char **detail);
+/**
+ * The billing reservation the run made when it completed (bl_run_get only):
+ * false when none; otherwise its id, status, scheduled_at and channel (outs
+ * may be NULL).
+ */
+BL_EXTERN(bool) bl_run_reservation(const bl_run *run, int64_t *id, const char **status,
+				   const char **scheduled_at, const char **channel);
+
+/** Which runs bl_run_list_get reads: newest first. */
+typedef struct {
+	unsigned version;
+	const char *month; /**< "YYYY-MM", or NULL for all months */
+	int64_t before_id; /**< only runs older than this id (a page's cursor); 0: from the newest */
+	int limit;         /**< 1-1000 */
+} bl_run_filter;
+
+#define BL_RUN_FILTER_VERSION 1
+#define BL_RUN_FILTER_INIT { BL_RUN_FILTER_VERSION, NULL, 0, 50 }
+BL_EXTERN(int) bl_run_filter_init(bl_run_filter *filter, unsigned version);
+
+typedef struct bl_run_list bl_run_list;
+
+/** A page of runs; bl_run_list_next gives the next page's before_id. */
+BL_EXTERN(int) bl_run_list_get(bl_ctx *ctx, const bl_run_filter *filter, bl_run_list **out);
+BL_EXTERN(size_t) bl_run_list_count(const bl_run_list *list);
+/** Run i of the list (owned by the list; NULL when out of range). */
+BL_EXTERN(const bl_run *) bl_run_list_at(const bl_run_list *list, size_t i);
+/** The before_id of the next page, 0 when this page is the last. */
+BL_EXTERN(int64_t) bl_run_list_next(const bl_run_list *list);
+/** The page as bl_batch_list's JSON array. */
+BL_EXTERN(int) bl_run_list_to_json(const bl_run_list *list, char **json);
+BL_EXTERN(void) bl_run_list_free(bl_run_list *list);
 
 /**
  * Scheduler hook.  When `now` (unix seconds; 0 = the context's clock, bl_ctx_now) is past the
