@@ -137,20 +137,25 @@ static void error_position(const char *msg, char *field, size_t flen, int *line,
 	}
 }
 
+int http_status_of(int rc, bool write, bool authed)
+{
+	switch (rc) {
+	case BL_OK: return 200;
+	case BL_EINVAL: return write ? 422 : 400;
+	case BL_EOVERFLOW: return 422;
+	case BL_ENOTFOUND: return 404;
+	case BL_ECONFLICT: case BL_ESTOPPED: return 409;
+	case BL_EAUTH: return authed ? 403 : 401;
+	case BL_ELIMIT: return 429;
+	case BL_EDB: case BL_EREDIS: return 503;
+	default: return 500;
+	}
+}
+
 void reply_lib(req *r, int rc, const char *field)
 {
-	int status;
 	bool read = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
-	switch (rc) {
-	case BL_EINVAL: status = read ? 400 : 422; break;
-	case BL_EOVERFLOW: status = 422; break;
-	case BL_ENOTFOUND: status = 404; break;
-	case BL_ECONFLICT: case BL_ESTOPPED: status = 409; break;
-	case BL_EAUTH: status = r->authed ? 403 : 401; break;
-	case BL_ELIMIT: status = 429; break;
-	case BL_EDB: case BL_EREDIS: status = 503; break;
-	default: status = 500; break;
-	}
+	int status = http_status_of(rc, !read, r->authed);
 	const char *msg = bl_error_last()[0] ? bl_error_last() : bl_strerror(rc);
 	bool raw_db = strstr(msg, "MariaDB error ") != NULL; /* the server's words and our SQL */
 	if (status >= 500 || raw_db) {

@@ -134,6 +134,10 @@ void reply_raw(req *r, int status, const char *ctype, const char *body, size_t l
 void reply_error(req *r, int status, const char *code, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 /* A library failure: status from the code, message from bl_error_last(). */
+/* The one BL_E* -> HTTP status table: `write` for a request that changes
+ * something (invalid input is 422 there, 400 for reads), `authed` whether
+ * the client is signed in (BL_EAUTH: 403, else 401). */
+int http_status_of(int rc, bool write, bool authed);
 void reply_lib(req *r, int rc, const char *field);
 /* A library JSON string (bl_free'd here) as is, or wrapped in {"key": value}. */
 void reply_lib_json(req *r, int status, char *json);
@@ -212,6 +216,15 @@ char *sms_metrics_text(bl_ctx *ctx);
 
 /* ---- h_batch.c ---- */
 void batch_shutdown(void);
+/* Options of a run started from the API or the admin page: the configured
+ * partitions and chunk size, created by an admin. */
+void batch_default_opts(bl_batch_opts *o);
+/* Start a run of `month` (or resume run `resume_id` when non-zero) as a
+ * library job kept for the shutdown, and audit it.  BL_OK: *run_id is the
+ * run; *warning (bl_free, may be NULL) when it already ended with an error
+ * after it was created.  Otherwise the start's error (bl_error_last). */
+int batch_launch(req *r, const char *month, int64_t resume_id, bl_batch_opts *o, int64_t *run_id,
+		 char **warning);
 void h_batch_list(req *r);
 void h_batch_start(req *r);
 void h_batch_get(req *r);

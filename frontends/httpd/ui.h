@@ -165,7 +165,7 @@ void ui_batch_progress(req *r);
 void ui_batch_stop(req *r);
 void ui_batch_resume(req *r);
 /* A run's durations by month as an SVG chart (dashboard and batch pages). */
-void ui_durations_chart(hbuf *b, json_t *runs);
+void ui_durations_chart(hbuf *b, const bl_run_list *runs);
 void ui_statement_search(req *r);
 void ui_statement_get(req *r);
 void ui_template_list(req *r);

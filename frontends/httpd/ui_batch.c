@@ -4,13 +4,9 @@
  * minute, success rate, run durations by month), the run list, start /
  * stop / resume, and a run's detail with its failures.
  *
- * Starting or resuming a run goes through the REST handler itself
- * (h_batch_start / h_batch_resume in h_batch.c), so a run started here is
- * the same as one started over the API: same worker thread, same graceful
- * stop on SIGTERM, same audit entry.  The handler is given a copy of the
- * request without its connection, so its JSON answer goes nowhere (MHD
- * refuses a response for no connection); the page reads the run from the
- * library afterwards.
+ * Starting or resuming a run is a library job (batch_launch in h_batch.c,
+ * shared with the API): the same run, the same graceful stop on SIGTERM and
+ * the same audit entry as over the API.  Runs are read as bl_run objects.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,20 +22,21 @@ typedef struct {
 	bool done;
 } run_prog;
 
-static void prog_of(req *r, json_t *run, run_prog *p)
+static void prog_of(req *r, const bl_run *run, run_prog *p)
 {
 	memset(p, 0, sizeof *p);
-	p->id = ji(run, "id");
-	p->status = js(run, "status");
-	p->month = js(run, "target_month");
-	p->mode = js(run, "mode");
-	p->done = strcmp(p->status, "STARTED") != 0;
-	p->total = ji(run, "total_count");
-	p->processed = ji(run, "processed_count");
-	p->issued = ji(run, "issued_count");
-	p->skipped = ji(run, "skipped_count");
-	p->failed = ji(run, "failed_count");
+	p->id = bl_run_id(run);
+	p->status = bl_run_status_name(bl_run_status_of(run));
+	p->month = bl_run_month(run);
+	p->mode = bl_batch_mode_name(bl_run_mode(run));
+	p->done = bl_run_status_of(run) != BL_RUN_STARTED;
 	bl_batch_progress bp;
+	bl_run_progress(run, &bp);
+	p->total = bp.total;
+	p->processed = bp.processed;
+	p->issued = bp.issued;
+	p->skipped = bp.skipped;
+	p->failed = bp.failed;
 	if (!p->done && bl_batch_progress_get(r->ctx, p->id, &bp) == BL_OK) {
 		p->total = bp.total;
 		p->processed = bp.processed;
@@ -49,11 +46,10 @@ static void prog_of(req *r, json_t *run, run_prog *p)
 	}
 	p->percent = p->total > 0 ? (double)(p->processed * 1000 / p->total) / 10.0
 		     : !strcmp(p->status, "COMPLETED") ? 100.0 : 0.0;
-	json_t *dur = json_object_get(run, "duration_ms");
-	if (p->done && json_is_integer(dur))
-		p->elapsed_ms = json_integer_value(dur);
-	else if (ui_kst_unix(js(run, "started_at")))
-		p->elapsed_ms = (wall_now_s() - ui_kst_unix(js(run, "started_at"))) * 1000;
+	if (p->done && bl_run_duration_ms(run) >= 0)
+		p->elapsed_ms = bl_run_duration_ms(run);
+	else if (ui_kst_unix(bl_run_started_at(run)))
+		p->elapsed_ms = (wall_now_s() - ui_kst_unix(bl_run_started_at(run))) * 1000;
 	if (p->elapsed_ms < 0)
 		p->elapsed_ms = 0;
 	p->rate = p->elapsed_ms > 0 ? (double)p->processed * 1000.0 / (double)p->elapsed_ms : 0;
@@ -97,7 +93,7 @@ static void kv(hbuf *b, const run_prog *p, const char *label, const char *k)
 	hb_raw(b, "</dd></div>");
 }
 
-static void progress_box(hbuf *b, req *r, json_t *run, bool title)
+static void progress_box(hbuf *b, req *r, const bl_run *run, bool title)
 {
 	run_prog p;
 	prog_of(r, run, &p);
@@ -143,17 +139,14 @@ static void progress_box(hbuf *b, req *r, json_t *run, bool title)
 
 void ui_batch_progress(req *r)
 {
-	char *json = NULL;
-	int rc = bl_batch_get(r->ctx, param_i64(r, 0), &json);
+	bl_run *run = NULL;
+	int rc = bl_run_get(r->ctx, param_i64(r, 0), &run);
 	if (rc) {
-		bl_free(json);
 		ui_send_json(r, rc == BL_ENOTFOUND ? 404 : 503,
 			     json_pack("{s:{s:s,s:s}}", "error", "code", rc == BL_ENOTFOUND ? "not_found" : "unavailable",
 				       "message", rc == BL_ENOTFOUND ? "실행이 없습니다." : "잠시 후 다시 시도하세요."));
 		return;
 	}
-	json_t *run = json_loads(json, 0, NULL);
-	bl_free(json);
 	run_prog p;
 	prog_of(r, run, &p);
 	json_t *fields = json_object();
@@ -168,7 +161,7 @@ void ui_batch_progress(req *r)
 			       "status_label", ui_run_status(p.status), "percent", p.percent, "done", p.done,
 			       "processed", (json_int_t)p.processed, "total", (json_int_t)p.total, "rate", p.rate,
 			       "eta_s", (json_int_t)p.eta_s, "fields", fields));
-	json_decref(run);
+	bl_run_free(run);
 }
 
 /* ---- charts ---- */
@@ -234,29 +227,37 @@ out:
 	free(rtips);
 }
 
-void ui_durations_chart(hbuf *b, json_t *runs)
+/* The run's counts. */
+static bl_batch_progress counts(const bl_run *run)
+{
+	bl_batch_progress p;
+	bl_run_progress(run, &p);
+	return p;
+}
+
+void ui_durations_chart(hbuf *b, const bl_run_list *runs)
 {
 	/* the newest COMPLETED, non-dry run of each month; runs come newest first */
 	enum { MAXM = 12 };
-	json_t *pick[MAXM];
-	size_t n = 0, i;
-	json_t *run;
-	json_array_foreach(runs, i, run) {
+	const bl_run *pick[MAXM];
+	size_t n = 0;
+	for (size_t i = 0; i < bl_run_list_count(runs); i++) {
+		const bl_run *run = bl_run_list_at(runs, i);
 		/* a run with no charges measured nothing (issue 21) */
-		if (strcmp(js(run, "status"), "COMPLETED") || !strcmp(js(run, "mode"), "DRY_RUN") ||
-		    ji(run, "total_count") == 0)
+		if (bl_run_status_of(run) != BL_RUN_COMPLETED || bl_run_mode(run) == BL_BATCH_DRY_RUN ||
+		    counts(run).total == 0)
 			continue;
 		bool seen = false;
 		for (size_t k = 0; k < n; k++)
-			seen |= !strcmp(js(pick[k], "target_month"), js(run, "target_month"));
+			seen |= !strcmp(bl_run_month(pick[k]), bl_run_month(run));
 		if (!seen && n < MAXM)
 			pick[n++] = run;
 	}
 	/* oldest month first */
 	for (size_t a = 0; a < n; a++)
 		for (size_t c = a + 1; c < n; c++)
-			if (strcmp(js(pick[c], "target_month"), js(pick[a], "target_month")) < 0) {
-				json_t *t = pick[a];
+			if (strcmp(bl_run_month(pick[c]), bl_run_month(pick[a])) < 0) {
+				const bl_run *t = pick[a];
 				pick[a] = pick[c];
 				pick[c] = t;
 			}
@@ -264,12 +265,12 @@ void ui_durations_chart(hbuf *b, json_t *runs)
 	char tips[MAXM][160];
 	for (size_t k = 0; k < n; k++) {
 		hbuf d = { 0 };
-		ui_duration_ms(&d, ji(pick[k], "duration_ms"));
-		snprintf(tips[k], sizeof tips[k], "%s — %s (실행 #%lld, %lld명)", js(pick[k], "target_month"),
-			 d.s ? d.s : "", (long long)ji(pick[k], "id"), (long long)ji(pick[k], "processed_count"));
+		int64_t ms = bl_run_duration_ms(pick[k]) < 0 ? 0 : bl_run_duration_ms(pick[k]);
+		ui_duration_ms(&d, ms);
+		snprintf(tips[k], sizeof tips[k], "%s — %s (실행 #%lld, %lld명)", bl_run_month(pick[k]),
+			 d.s ? d.s : "", (long long)bl_run_id(pick[k]), (long long)counts(pick[k]).processed);
 		hb_free(&d);
-		pts[k] = (chart_point){ js(pick[k], "target_month"), (double)ji(pick[k], "duration_ms") / 1000.0, 0,
-					tips[k] };
+		pts[k] = (chart_point){ bl_run_month(pick[k]), (double)ms / 1000.0, 0, tips[k] };
 	}
 	chart_bars(b, "월별 정산 실행 시간 (완료된 실행)", "초", pts, n, NULL, NULL);
 }
@@ -279,9 +280,23 @@ void ui_durations_chart(hbuf *b, json_t *runs)
 static const char *const MSG_STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",
 					    "BOUNCED", "SUPPRESSED", "DELIVERED", "UNDELIVERED" };
 
+/* Runs newest first (at most `limit`); NULL after a failure page. */
+static bl_run_list *runs_page(req *r, const char *month, int64_t before_id, int limit)
+{
+	bl_run_filter f;
+	bl_run_filter_init(&f, BL_RUN_FILTER_VERSION);
+	f.month = month;
+	f.before_id = before_id;
+	f.limit = limit;
+	bl_run_list *l = NULL;
+	int rc = bl_run_list_get(r->ctx, &f, &l);
+	if (rc)
+		ui_fail_page(r, rc);
+	return l;
+}
+
 void ui_dashboard(req *r)
 {
-	char *rj = NULL;
 	size_t slen = 0;
 	int64_t age = 0;
 	char *sj = stats_copy(60, &slen, &age); /* the cache /api/stats answers from */
@@ -291,7 +306,7 @@ void ui_dashboard(req *r)
 		ui_fail_page(r, BL_EDB);
 		return;
 	}
-	json_t *runs = ui_lib_json(r, bl_batch_list(r->ctx, NULL, 200, &rj), &rj);
+	bl_run_list *runs = runs_page(r, NULL, 0, 200);
 	if (!runs) {
 		json_decref(stats);
 		return;
@@ -300,13 +315,8 @@ void ui_dashboard(req *r)
 	ui_page_begin(&b, r, "대시보드", "dashboard");
 	ui_holds_panel(&b, r);
 	/* the running run, else the newest real one: a dry run issues nothing (issue 21) */
-	char *cj = NULL;
-	json_t *cur = bl_batch_current(r->ctx, &cj) == BL_OK ? json_loads(cj, JSON_DECODE_ANY, NULL) : NULL;
-	bl_free(cj);
-	if (cur && !json_is_object(cur)) {
-		json_decref(cur);
-		cur = NULL;
-	}
+	bl_run *cur = NULL;
+	bl_run_current(r->ctx, &cur);
 	json_t *ms = json_object_get(stats, "messages"), *bys = json_object_get(ms, "by_status");
 	hb_raw(&b, "<div class=\"grid3\"><div class=\"card span2\">");
 	if (cur) {
@@ -359,9 +369,9 @@ void ui_dashboard(req *r)
 	hb_printf(&b, "<p class=\"hint\">통계 기준 시각 %s (KST)</p>", js(stats, "generated_at"));
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(cur);
+	bl_run_free(cur);
 	json_decref(stats);
-	json_decref(runs);
+	bl_run_list_free(runs);
 }
 
 /* ---- runs ---- */
@@ -420,10 +430,12 @@ static void list_page(req *r, int status)
 {
 	int64_t cursor = 0;
 	parse_int64(query(r, "cursor"), &cursor);
-	char *json = NULL;
-	json_t *all = ui_lib_json(r, bl_batch_list(r->ctx, NULL, 1000, &json), &json);
-	if (!all)
+	/* the durations chart looks at the newest runs; the table at one page */
+	bl_run_list *all = runs_page(r, NULL, 0, 1000), *page = all ? runs_page(r, NULL, cursor, 50) : NULL;
+	if (!page) {
+		bl_run_list_free(all);
 		return;
+	}
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, "정산 배치", "batch");
 	hb_raw(&b, "<div class=\"grid2\">");
@@ -434,33 +446,29 @@ static void list_page(req *r, int status)
 	hb_raw(&b, "</div></div><h2>실행 이력</h2><table class=\"list\" id=\"runs\"><thead><tr><th>ID</th><th>대상 월</th>"
 		   "<th>방식</th><th>상태</th><th>시작</th><th class=\"num\">소요</th><th class=\"num\">처리/전체</th>"
 		   "<th class=\"num\">발행</th><th class=\"num\">실패</th><th class=\"num\">청구 합계</th><th>실행 주체</th></tr></thead><tbody>");
-	size_t i, shown = 0;
-	json_t *run;
+	size_t shown = bl_run_list_count(page);
 	char next[24] = "";
-	json_array_foreach(all, i, run) {
-		if (cursor && ji(run, "id") >= cursor)
-			continue;
-		if (shown == 50) {
-			snprintf(next, sizeof next, "%lld", (long long)ji(json_array_get(all, i - 1), "id"));
-			break;
-		}
-		shown++;
-		hb_printf(&b, "<tr><td><a href=\"/admin/batch/%D\">#%D</a></td><td>%s</td><td>%s</td><td>", ji(run, "id"),
-			  ji(run, "id"), js(run, "target_month"), ui_mode_label(js(run, "mode")));
-		if (!strcmp(js(run, "status"), "COMPLETED") && ji(run, "total_count") == 0)
+	if (bl_run_list_next(page))
+		snprintf(next, sizeof next, "%lld", (long long)bl_run_list_next(page));
+	for (size_t i = 0; i < shown; i++) {
+		const bl_run *run = bl_run_list_at(page, i);
+		const char *st = bl_run_status_name(bl_run_status_of(run));
+		bl_batch_progress c = counts(run);
+		hb_printf(&b, "<tr><td><a href=\"/admin/batch/%D\">#%D</a></td><td>%s</td><td>%s</td><td>", bl_run_id(run),
+			  bl_run_id(run), bl_run_month(run), ui_mode_label(bl_batch_mode_name(bl_run_mode(run))));
+		if (bl_run_status_of(run) == BL_RUN_COMPLETED && c.total == 0)
 			ui_badge(&b, "EMPTY", "완료 · 청구 0건");
 		else
-			ui_badge(&b, js(run, "status"), ui_run_status(js(run, "status")));
-		hb_printf(&b, "</td><td>%s</td><td class=\"num\">", js(run, "started_at"));
-		if (json_is_integer(json_object_get(run, "duration_ms")))
-			ui_duration_ms(&b, ji(run, "duration_ms"));
+			ui_badge(&b, st, ui_run_status(st));
+		hb_printf(&b, "</td><td>%s</td><td class=\"num\">", bl_run_started_at(run));
+		if (bl_run_duration_ms(run) >= 0)
+			ui_duration_ms(&b, bl_run_duration_ms(run));
 		else
 			hb_raw(&b, "-");
 		hb_printf(&b, "</td><td class=\"num\">%N / %N</td><td class=\"num\">%N</td><td class=\"num\">%N</td>"
 			      "<td class=\"num\">%W</td><td>%s</td></tr>",
-			  ji(run, "processed_count"), ji(run, "total_count"), ji(run, "issued_count"),
-			  ji(run, "failed_count"), ji(run, "billed_sum"),
-			  strcmp(js(run, "created_by"), "AUTO") ? "관리자" : "자동(스케줄)");
+			  c.processed, c.total, c.issued, c.failed, bl_run_billed_sum(run),
+			  bl_run_created_by(run) == BL_CREATED_AUTO ? "자동(스케줄)" : "관리자");
 	}
 	if (!shown)
 		hb_raw(&b, "<tr><td colspan=\"11\" class=\"empty\">실행 이력이 없습니다.</td></tr>");
@@ -468,7 +476,8 @@ static void list_page(req *r, int status)
 	ui_next_link(&b, r, "/admin/batch", next, NULL);
 	ui_page_end(&b, r);
 	ui_send_html(r, status, &b);
-	json_decref(all);
+	bl_run_list_free(all);
+	bl_run_list_free(page);
 }
 
 void ui_batch_list(req *r)
@@ -476,25 +485,7 @@ void ui_batch_list(req *r)
 	list_page(r, 200);
 }
 
-/* Run h_batch_start / h_batch_resume on a detached copy of the request (see the
- * top); *id gets the run the handler started (0: none). */
-static int run_handler(req *r, void (*fn)(req *), json_t *body, int64_t *id)
-{
-	req d = *r;
-	d.conn = NULL;
-	d.json = body;
-	d.answered = false;
-	d.status = 0;
-	d.created_id = 0;
-	d.body = NULL;
-	d.body_len = 0;
-	fn(&d);
-	if (id)
-		*id = d.created_id;
-	return d.status;
-}
-
-static bool opt_int(req *r, const char *key, int64_t min, int64_t max, json_t *body)
+static bool opt_int(req *r, const char *key, int64_t min, int64_t max, int *out)
 {
 	const char *s = form(r, key);
 	int64_t v;
@@ -504,7 +495,7 @@ static bool opt_int(req *r, const char *key, int64_t min, int64_t max, json_t *b
 		ui_error_also(r, key, "%lld에서 %lld 사이의 정수를 입력하세요.", (long long)min, (long long)max);
 		return false;
 	}
-	json_object_set_new(body, key, json_integer(v));
+	*out = (int)v;
 	return true;
 }
 
@@ -512,7 +503,7 @@ void ui_batch_start(req *r)
 {
 	const char *month = form(r, "month"), *mode = form(r, "mode");
 	static const char *const fields[] = { "month", "month", "mode", "mode", NULL };
-	bl_batch_mode m;
+	bl_batch_mode m = BL_BATCH_NORMAL;
 	int rc;
 	if (!month) {
 		ui_error(r, "month", "대상 월을 입력하세요 (YYYY-MM).");
@@ -524,21 +515,19 @@ void ui_batch_start(req *r)
 		list_page(r, 422);
 		return;
 	}
-	json_t *body = json_pack("{s:s,s:s,s:b,s:b}", "month", month, "mode", mode ? mode : "NORMAL", "force",
-				 form(r, "force") != NULL, "allow_empty", form(r, "allow_empty") != NULL);
+	bl_batch_opts o;
+	batch_default_opts(&o);
+	o.mode = m;
+	o.allow_future = form(r, "force") != NULL;
+	o.allow_empty = form(r, "allow_empty") != NULL;
 	/* both numbers are checked, each error next to its own field */
-	bool parts_ok = opt_int(r, "partitions", 1, 64, body), chunk_ok = opt_int(r, "chunk_size", 1, 100000, body);
+	bool parts_ok = opt_int(r, "partitions", 1, 64, &o.partitions),
+	     chunk_ok = opt_int(r, "chunk_size", 1, 100000, &o.chunk_size);
 	if (!parts_ok || !chunk_ok) {
-		json_decref(body);
 		list_page(r, 422);
 		return;
 	}
 	/* a future month or one without charges: ask before forcing (bl_batch_check decides) */
-	bl_batch_opts o;
-	bl_batch_opts_init(&o, BL_BATCH_OPTS_VERSION);
-	o.mode = mode ? m : BL_BATCH_NORMAL;
-	o.allow_future = form(r, "force") != NULL;
-	o.allow_empty = form(r, "allow_empty") != NULL;
 	if ((rc = bl_batch_check(r->ctx, month, &o)) == BL_EINVAL || rc == BL_ECONFLICT) {
 		char now[8] = "";
 		bl_clock_month(bl_ctx_now(r->ctx), 0, now);
@@ -553,65 +542,70 @@ void ui_batch_start(req *r)
 					     "않습니다. 그래도 실행하려면 '청구 내역이 없는 달이지만 실행'을 선택하세요.",
 				 month);
 		}
-		json_decref(body);
 		list_page(r, rc == BL_EINVAL ? 422 : 409);
 		ask_future = ask_empty = 0;
 		return;
 	}
 	int64_t started = 0;
-	int status = run_handler(r, h_batch_start, body, &started);
-	json_decref(body);
-	char *json = NULL;
-	json_t *runs = NULL;
-	if (bl_batch_list(r->ctx, month, 5, &json) == BL_OK)
-		runs = json_loads(json, 0, NULL);
-	bl_free(json);
-	if (status == 202 && started) {
-		/* the run the handler started, even when it ended before this line */
+	char *warning = NULL;
+	rc = batch_launch(r, month, 0, &o, &started, &warning);
+	bl_free(warning); /* the run's page shows how it ended */
+	if (rc == BL_OK) {
+		/* the run just started, even when it ended before this line */
 		char loc[64];
 		snprintf(loc, sizeof loc, "/admin/batch/%lld?ok=started", (long long)started);
 		ui_redirect(r, loc);
-	} else {
-		size_t i;
-		json_t *active = NULL, *it;
-		json_array_foreach(runs, i, it)
-			if (!active && !strcmp(js(it, "status"), "STARTED"))
-				active = it;
-		if (status == 409 && active)
-			ui_error(r, "month", "%s 정산은 이미 실행 중입니다 (실행 #%lld). 끝난 뒤 다시 시도하세요.", month,
-				 (long long)ji(active, "id"));
-		else
-			ui_error(r, NULL, "실행을 시작하지 못했습니다 (HTTP %d). 자세한 내용은 서버 로그를 확인하세요.", status);
-		list_page(r, status >= 400 ? status : 500);
+		return;
 	}
-	json_decref(runs);
+	int status = http_status_of(rc, true, r->authed);
+	bl_run_list *runs = NULL;
+	bl_run_filter f;
+	bl_run_filter_init(&f, BL_RUN_FILTER_VERSION);
+	f.month = month;
+	f.limit = 5;
+	const bl_run *active = NULL;
+	if (rc == BL_ECONFLICT && bl_run_list_get(r->ctx, &f, &runs) == BL_OK)
+		for (size_t i = 0; !active && i < bl_run_list_count(runs); i++)
+			if (bl_run_status_of(bl_run_list_at(runs, i)) == BL_RUN_STARTED)
+				active = bl_run_list_at(runs, i);
+	if (active)
+		ui_error(r, "month", "%s 정산은 이미 실행 중입니다 (실행 #%lld). 끝난 뒤 다시 시도하세요.", month,
+			 (long long)bl_run_id(active));
+	else
+		ui_error(r, NULL, "실행을 시작하지 못했습니다 (HTTP %d). 자세한 내용은 서버 로그를 확인하세요.", status);
+	bl_run_list_free(runs);
+	list_page(r, status >= 400 ? status : 500);
 }
 
 void ui_batch_get(req *r)
 {
-	char *json = NULL;
-	json_t *run = ui_lib_json(r, bl_batch_get(r->ctx, param_i64(r, 0), &json), &json);
-	if (!run)
+	bl_run *run = NULL;
+	int rc = bl_run_get(r->ctx, param_i64(r, 0), &run);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
 	hbuf b = { 0 };
 	char title[64];
-	snprintf(title, sizeof title, "정산 실행 #%lld", (long long)ji(run, "id"));
+	int64_t id = bl_run_id(run);
+	bl_run_status st = bl_run_status_of(run);
+	bl_batch_progress c = counts(run);
+	snprintf(title, sizeof title, "정산 실행 #%lld", (long long)id);
 	ui_page_begin(&b, r, title, "batch");
-	const char *st = js(run, "status");
 	hb_raw(&b, "<div class=\"grid3\"><div class=\"card span2\">");
 	progress_box(&b, r, run, false);
 	if (ui_can(r, BL_ROLE_OPERATOR)) {
-		if (!strcmp(st, "STARTED") && !ji(run, "stop_requested")) {
+		if (st == BL_RUN_STARTED && !bl_run_stop_requested(run)) {
 			hb_printf(&b, "<form method=\"post\" action=\"/admin/batch/%D/stop\" class=\"inline\" data-confirm=\"이 실행을 중지할까요?\">",
-				  ji(run, "id"));
+				  id);
 			ui_csrf(&b, r);
 			hb_raw(&b, "<button type=\"submit\" class=\"danger\" id=\"stop-run\">중지</button></form>");
-		} else if (!strcmp(st, "STOPPED") || !strcmp(st, "FAILED")) {
-			hb_printf(&b, "<form method=\"post\" action=\"/admin/batch/%D/resume\" class=\"inline\">", ji(run, "id"));
+		} else if (st == BL_RUN_STOPPED || st == BL_RUN_FAILED) {
+			hb_printf(&b, "<form method=\"post\" action=\"/admin/batch/%D/resume\" class=\"inline\">", id);
 			ui_csrf(&b, r);
 			hb_raw(&b, "<button type=\"submit\" class=\"primary\">체크포인트에서 재개</button></form>");
 		}
-		if (ji(run, "stop_requested") && !strcmp(st, "STARTED"))
+		if (bl_run_stop_requested(run) && st == BL_RUN_STARTED)
 			hb_raw(&b, "<p class=\"hint\">중지 요청됨: 진행 중인 청크를 마치면 멈춥니다.</p>");
 	}
 	ui_field_error(&b, r, NULL);
@@ -620,35 +614,37 @@ void ui_batch_get(req *r)
 		      "<div><dt>시작</dt><dd>%s</dd></div><div><dt>종료</dt><dd>%s</dd></div>"
 		      "<div><dt>파티션 × 청크</dt><dd>%D × %N</dd></div><div><dt>청크</dt><dd>%N / %N</dd></div>"
 		      "<div><dt>담당 프로세스</dt><dd>%s</dd></div></dl>",
-		  js(run, "target_month"), ui_mode_label(js(run, "mode")),
-		  strcmp(js(run, "created_by"), "AUTO") ? "관리자" : "자동(스케줄)", js(run, "started_at"),
-		  json_is_string(json_object_get(run, "ended_at")) ? js(run, "ended_at") : "-", ji(run, "partitions"),
-		  ji(run, "chunk_size"), ji(run, "chunks_done"), ji(run, "chunks"), js(run, "owner"));
-	if (json_is_string(json_object_get(run, "fail_reason")))
-		hb_printf(&b, "<p class=\"error\">실패 사유: %s</p>", js(run, "fail_reason"));
+		  bl_run_month(run), ui_mode_label(bl_batch_mode_name(bl_run_mode(run))),
+		  bl_run_created_by(run) == BL_CREATED_AUTO ? "자동(스케줄)" : "관리자", bl_run_started_at(run),
+		  bl_run_ended_at(run) ? bl_run_ended_at(run) : "-", (int64_t)bl_run_partitions(run),
+		  (int64_t)bl_run_chunk_size(run), bl_run_chunks_done(run), bl_run_chunks(run), bl_run_owner(run));
+	if (bl_run_fail_reason(run))
+		hb_printf(&b, "<p class=\"error\">실패 사유: %s</p>", bl_run_fail_reason(run));
 	hb_raw(&b, "</div></div>");
 	hb_printf(&b, "<div class=\"card\"><h2>금액 합계</h2><dl class=\"kv wide\"><div><dt>이용 금액</dt><dd>%W</dd></div>"
 		      "<div><dt>할인</dt><dd>%W</dd></div><div><dt>부가세</dt><dd>%W</dd></div>"
 		      "<div><dt>청구 금액</dt><dd>%W</dd></div></dl>",
-		  ji(run, "usage_sum"), ji(run, "discount_sum"), ji(run, "vat_sum"), ji(run, "billed_sum"));
+		  bl_run_usage_sum(run), bl_run_discount_sum(run), bl_run_vat_sum(run), bl_run_billed_sum(run));
 	hb_printf(&b, "<p><a href=\"/admin/statements?month=%u\">이 달의 정산서 보기</a> · "
 		      "<a href=\"/admin/messages?run_id=%D\">이 실행의 메시지</a></p></div>",
-		  js(run, "target_month"), ji(run, "id"));
-	json_t *fails = json_object_get(run, "failures");
+		  bl_run_month(run), id);
 	hb_printf(&b, "<h2>실패 내역 <small>(최대 100건, 총 %N건)</small></h2><table class=\"list\" id=\"failures\"><thead><tr>"
 		      "<th>고객 ID</th><th>사유</th><th>상세</th></tr></thead><tbody>",
-		  ji(run, "failed_count"));
-	size_t i;
-	json_t *f;
-	json_array_foreach(fails, i, f)
-		hb_printf(&b, "<tr><td>%D</td><td>%s</td><td>%s</td></tr>", ji(f, "user_id"), js(f, "reason"),
-			  js(f, "detail"));
-	if (!json_array_size(fails))
+		  c.failed);
+	size_t nf = bl_run_failure_count(run);
+	for (size_t i = 0; i < nf; i++) {
+		int64_t user = 0;
+		const char *reason = NULL, *detail = NULL;
+		bl_run_failure(run, i, &user, &reason, &detail);
+		hb_printf(&b, "<tr><td>%D</td><td>%s</td><td>%s</td></tr>", user, reason ? reason : "",
+			  detail ? detail : "");
+	}
+	if (!nf)
 		hb_raw(&b, "<tr><td colspan=\"3\" class=\"empty\">실패가 없습니다.</td></tr>");
 	hb_raw(&b, "</tbody></table>");
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(run);
+	bl_run_free(run);
 }
 
 static void back_to_run(req *r, const char *ok)
@@ -674,17 +670,20 @@ void ui_batch_stop(req *r)
 
 void ui_batch_resume(req *r)
 {
-	json_t *body = json_object();
-	int status = run_handler(r, h_batch_resume, body, NULL);
-	json_decref(body);
-	if (status == 202) {
+	bl_batch_opts o;
+	batch_default_opts(&o);
+	int64_t started = 0;
+	char *warning = NULL;
+	int rc = batch_launch(r, NULL, param_i64(r, 0), &o, &started, &warning);
+	bl_free(warning);
+	if (rc == BL_OK) {
 		back_to_run(r, "resumed");
 		return;
 	}
-	if (status == 404) {
+	if (rc == BL_ENOTFOUND) {
 		ui_not_found(r);
 		return;
 	}
-	ui_error(r, NULL, "재개하지 못했습니다 (HTTP %d). 실행 상태를 확인하세요.", status);
+	ui_error(r, NULL, "재개하지 못했습니다 (HTTP %d). 실행 상태를 확인하세요.", http_status_of(rc, true, r->authed));
 	ui_batch_get(r);
 }

@@ -279,8 +279,7 @@ void ui_fail_page(req *r, int rc)
 		ui_not_found(r);
 		return;
 	}
-	int status = rc == BL_EINVAL || rc == BL_EOVERFLOW ? 400 : rc == BL_ECONFLICT || rc == BL_ESTOPPED ? 409
-		     : rc == BL_EDB || rc == BL_EREDIS ? 503 : 500;
+	int status = http_status_of(rc, false, r->authed);
 	ui_error_lib(r, rc, NULL);
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, status >= 500 ? "일시적 오류" : "요청을 처리할 수 없습니다", NULL);
