@@ -2,7 +2,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
 #include "cli.h"
 
 struct bar {
@@ -18,67 +17,59 @@ static void on_progress(const bl_batch_progress *p, void *payload)
 	pthread_mutex_unlock(&b->mu);
 }
 
-/* When the run's statements go out: its billing reservation (bl_batch_get). */
-static void print_reservation(json_t *run, const char *indent)
+/* When the run's statements go out: its billing reservation. */
+static void print_reservation(const bl_run *run, const char *indent)
 {
-	json_t *v = json_object_get(run, "reservation");
-	const char *status = json_string_value(json_object_get(run, "status"));
-	if (json_is_object(v))
+	int64_t id = 0;
+	const char *status = NULL, *at = NULL;
+	if (bl_run_reservation(run, &id, &status, &at, NULL))
 		printf("%sbilling reservation #%lld %s: the statements go out by e-mail at %s KST "
 		       "(BILLING_RESERVATION_DELAY_S after the run)\n",
-		       indent, (long long)json_integer_value(json_object_get(v, "id")),
-		       json_string_value(json_object_get(v, "status")),
-		       json_string_value(json_object_get(v, "scheduled_at")));
-	else if (status && !strcmp(status, "COMPLETED"))
+		       indent, (long long)id, status, at);
+	else if (bl_run_status_of(run) == BL_RUN_COMPLETED)
 		printf("%sno billing reservation: nothing is sent for this run\n", indent);
 }
 
 static int print_run(cli_state *st, int64_t id)
 {
-	char *json;
-	int rc = bl_batch_get(cli_ctx(st), id, &json);
+	bl_run *r = NULL;
+	int rc = bl_run_get(cli_ctx(st), id, &r);
 	if (rc)
 		return cli_fail("batch status", rc);
 	if (st->json) {
-		puts(json);
-	} else {
-		json_t *r = json_loads(json, 0, NULL);
-		char a[32], b[32];
-		printf("run #%lld  %s  %s  %s  by %s\n", (long long)id,
-		       json_string_value(json_object_get(r, "target_month")),
-		       json_string_value(json_object_get(r, "mode")),
-		       json_string_value(json_object_get(r, "status")),
-		       json_string_value(json_object_get(r, "created_by")));
-		printf("  started %s  ended %s  duration %lld ms\n",
-		       json_string_value(json_object_get(r, "started_at")),
-		       json_is_string(json_object_get(r, "ended_at"))
-			       ? json_string_value(json_object_get(r, "ended_at")) : "-",
-		       (long long)json_integer_value(json_object_get(r, "duration_ms")));
-		printf("  processed %lld/%lld  issued %lld  skipped %lld  failed %lld  chunks %lld/%lld\n",
-		       (long long)json_integer_value(json_object_get(r, "processed_count")),
-		       (long long)json_integer_value(json_object_get(r, "total_count")),
-		       (long long)json_integer_value(json_object_get(r, "issued_count")),
-		       (long long)json_integer_value(json_object_get(r, "skipped_count")),
-		       (long long)json_integer_value(json_object_get(r, "failed_count")),
-		       (long long)json_integer_value(json_object_get(r, "chunks_done")),
-		       (long long)json_integer_value(json_object_get(r, "chunks")));
-		printf("  billed %s원  VAT %s원\n",
-		       cli_won(json_integer_value(json_object_get(r, "billed_sum")), a),
-		       cli_won(json_integer_value(json_object_get(r, "vat_sum")), b));
-		if (json_is_string(json_object_get(r, "fail_reason")))
-			printf("  reason: %s\n", json_string_value(json_object_get(r, "fail_reason")));
-		json_t *f, *fails = json_object_get(r, "failures");
-		size_t i;
-		json_array_foreach(fails, i, f) {
-			printf("  failed user %lld: %s %s\n",
-			       (long long)json_integer_value(json_object_get(f, "user_id")),
-			       json_string_value(json_object_get(f, "reason")),
-			       json_string_value(json_object_get(f, "detail")));
+		char *json = NULL;
+		if ((rc = bl_run_to_json(r, &json))) {
+			bl_run_free(r);
+			return cli_fail("batch status", rc);
 		}
-		print_reservation(r, "  ");
-		json_decref(r);
+		puts(json);
+		bl_free(json);
+		bl_run_free(r);
+		return 0;
 	}
-	bl_free(json);
+	char a[32], b[32];
+	bl_batch_progress p;
+	bl_run_progress(r, &p);
+	printf("run #%lld  %s  %s  %s  by %s\n", (long long)id, bl_run_month(r), bl_batch_mode_name(bl_run_mode(r)),
+	       bl_run_status_name(bl_run_status_of(r)), bl_run_created_by(r) == BL_CREATED_AUTO ? "AUTO" : "ADMIN");
+	printf("  started %s  ended %s  duration %lld ms\n", bl_run_started_at(r),
+	       bl_run_ended_at(r) ? bl_run_ended_at(r) : "-",
+	       (long long)(bl_run_duration_ms(r) < 0 ? 0 : bl_run_duration_ms(r)));
+	printf("  processed %lld/%lld  issued %lld  skipped %lld  failed %lld  chunks %lld/%lld\n",
+	       (long long)p.processed, (long long)p.total, (long long)p.issued, (long long)p.skipped,
+	       (long long)p.failed, (long long)bl_run_chunks_done(r), (long long)bl_run_chunks(r));
+	printf("  billed %s원  VAT %s원\n", cli_won(bl_run_billed_sum(r), a), cli_won(bl_run_vat_sum(r), b));
+	if (bl_run_fail_reason(r))
+		printf("  reason: %s\n", bl_run_fail_reason(r));
+	for (size_t i = 0; i < bl_run_failure_count(r); i++) {
+		int64_t user = 0;
+		const char *reason = NULL, *detail = NULL;
+		bl_run_failure(r, i, &user, &reason, &detail);
+		printf("  failed user %lld: %s %s\n", (long long)user, reason ? reason : "(null)",
+		       detail ? detail : "(null)");
+	}
+	print_reservation(r, "  ");
+	bl_run_free(r);
 	return 0;
 }
 
@@ -158,13 +149,10 @@ static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char
 		printf("resume it with: batch resume %lld\n", (long long)id);
 	if (!rc && p.total == 0 && !st->json)
 		printf("0 charges: nothing was issued and no billing reservation was created\n");
-	char *json = NULL;
-	if (!rc && p.total > 0 && !st->json && bl_batch_get(cli_ctx(st), id, &json) == BL_OK) {
-		json_t *r = json_loads(json, 0, NULL);
+	bl_run *r = NULL;
+	if (!rc && p.total > 0 && !st->json && bl_run_get(cli_ctx(st), id, &r) == BL_OK)
 		print_reservation(r, "");
-		json_decref(r);
-	}
-	bl_free(json);
+	bl_run_free(r);
 	return rc ? EXIT_STOPPED : 0;
 }
 
@@ -187,7 +175,11 @@ int cmd_batch(cli_state *st, int argc, char **argv)
 			return ex;
 		int64_t id = 0;
 		cli_cancellable(true);
-		int rc = bl_batch_run(cli_ctx(st), month, &o, &id);
+		bl_batch_job *job = NULL;
+		int rc = bl_batch_start(cli_ctx(st), month, &o, &id, &job);
+		if (rc == BL_OK)
+			rc = bl_batch_job_wait(job, -1, NULL); /* Ctrl-C stops it through o.cancel */
+		bl_batch_job_free(job);
 		return finish(st, &bar, rc, id, "batch run");
 	}
 	if (!strcmp(sub, "resume") || !strcmp(sub, "join")) {
@@ -198,8 +190,12 @@ int cmd_batch(cli_state *st, int argc, char **argv)
 		if (ex)
 			return ex;
 		cli_cancellable(true);
+		bl_batch_job *job = NULL;
 		int rc = !strcmp(sub, "join") ? bl_batch_join(cli_ctx(st), id, &o)
-					       : bl_batch_resume(cli_ctx(st), id, &o);
+					       : bl_batch_resume_start(cli_ctx(st), id, &o, &job);
+		if (rc == BL_OK && job)
+			rc = bl_batch_job_wait(job, -1, NULL);
+		bl_batch_job_free(job);
 		return finish(st, &bar, rc, id, !strcmp(sub, "join") ? "batch join" : "batch resume");
 	}
 	if (!strcmp(sub, "status")) {
@@ -208,15 +204,15 @@ int cmd_batch(cli_state *st, int argc, char **argv)
 			return print_run(st, id);
 		if (argc > 1)
 			return cli_usage("usage: batch status [RUN_ID]");
-		char *json;
-		int rc = bl_batch_list(cli_ctx(st), NULL, 1, &json);
+		bl_run_filter f;
+		bl_run_filter_init(&f, BL_RUN_FILTER_VERSION);
+		f.limit = 1;
+		bl_run_list *l = NULL;
+		int rc = bl_run_list_get(cli_ctx(st), &f, &l);
 		if (rc)
 			return cli_fail("batch status", rc);
-		json_t *a = json_loads(json, 0, NULL);
-		bl_free(json);
-		json_t *r = json_array_get(a, 0);
-		id = r ? json_integer_value(json_object_get(r, "id")) : 0;
-		json_decref(a);
+		id = bl_run_list_count(l) ? bl_run_id(bl_run_list_at(l, 0)) : 0;
+		bl_run_list_free(l);
 		if (!id) {
 			fprintf(stderr, "billing-cli: batch status: no runs yet\n");
 			return EXIT_NOTFOUND;

@@ -232,23 +232,35 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return cli_usage("stats takes no arguments");
-	char *msg = NULL, *runs = NULL, *curj = NULL;
+	char *msg = NULL;
 	int rc = bl_message_stats(cli_ctx(st), &msg);
 	if (rc)
 		return cli_fail("stats", rc);
-	if ((rc = bl_batch_list(cli_ctx(st), NULL, 1, &runs)) || (rc = bl_batch_current(cli_ctx(st), &curj))) {
+	bl_run_filter f;
+	bl_run_filter_init(&f, BL_RUN_FILTER_VERSION);
+	f.limit = 1;
+	bl_run_list *runs = NULL;
+	bl_run *cur = NULL;
+	if ((rc = bl_run_list_get(cli_ctx(st), &f, &runs)) || (rc = bl_run_current(cli_ctx(st), &cur))) {
 		bl_free(msg);
-		bl_free(runs);
+		bl_run_list_free(runs);
 		return cli_fail("stats", rc);
 	}
-	json_t *m = json_loads(msg, 0, NULL), *r = json_loads(runs, 0, NULL);
-	json_t *cur = json_loads(curj, JSON_DECODE_ANY, NULL);
-	bl_free(curj);
+	json_t *m = json_loads(msg, 0, NULL);
+	/* the running run, else the newest that is not a dry run (a dry run issues nothing) */
+	const bl_run *run = cur, *newest = bl_run_list_at(runs, 0);
 	if (st->json) {
 		/* last_batch_run: the newest run; current_batch_run: the one headlined below */
-		json_t *o = json_pack("{s:O,s:O,s:O}", "messages", m, "last_batch_run",
-				      json_array_size(r) ? json_array_get(r, 0) : json_null(), "current_batch_run",
-				      cur ? cur : json_null());
+		char *nj = NULL, *cj = NULL;
+		if (newest)
+			bl_run_to_json(newest, &nj);
+		if (run)
+			bl_run_to_json(run, &cj);
+		json_t *nv = nj ? json_loads(nj, 0, NULL) : NULL, *cv = cj ? json_loads(cj, 0, NULL) : NULL;
+		bl_free(nj);
+		bl_free(cj);
+		json_t *o = json_pack("{s:O,s:o,s:o}", "messages", m, "last_batch_run", nv ? nv : json_null(),
+				      "current_batch_run", cv ? cv : json_null());
 		char *s = json_dumps(o, JSON_COMPACT);
 		puts(s ? s : "{}");
 		free(s);
@@ -300,32 +312,25 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 		printf("send attempts in the last hour: %s succeeded, %s failed (%lld active minute(s), %s/min); "
 		       "a failed attempt may be retried, so these are not message counts\n",
 		       cli_won(ok, a), cli_won(bad, b), (long long)mins, cli_won(mins ? ok / mins : 0, c));
-		/* the running run, else the newest that is not a dry run (a dry run issues nothing) */
-		json_t *run = json_is_object(cur) ? cur : NULL, *newest = json_array_get(r, 0);
-		const char *mode = run ? json_string_value(json_object_get(run, "mode")) : NULL;
-		if (run)
+		if (run) {
+			const char *status = bl_run_status_name(bl_run_status_of(run));
+			bl_batch_progress p;
+			bl_run_progress(run, &p);
 			printf("batch run%s: #%lld %s %s%s%s  issued %s  billed %s원\n",
-			       mode && !strcmp(mode, "DRY_RUN") ? " (dry run: issues nothing)" : "",
-			       (long long)json_integer_value(json_object_get(run, "id")),
-			       json_string_value(json_object_get(run, "target_month")),
-			       cli_c(st, cli_status_color(json_string_value(json_object_get(run, "status")))
-					     ? cli_status_color(json_string_value(json_object_get(run, "status")))
-					     : "0"),
-			       json_string_value(json_object_get(run, "status")), st->color ? "\033[0m" : "",
-			       cli_won(json_integer_value(json_object_get(run, "issued_count")), a),
-			       cli_won(json_integer_value(json_object_get(run, "billed_sum")), b));
-		else
+			       bl_run_mode(run) == BL_BATCH_DRY_RUN ? " (dry run: issues nothing)" : "",
+			       (long long)bl_run_id(run), bl_run_month(run),
+			       cli_c(st, cli_status_color(status) ? cli_status_color(status) : "0"), status,
+			       st->color ? "\033[0m" : "", cli_won(p.issued, a), cli_won(bl_run_billed_sum(run), b));
+		} else {
 			printf("batch run: none\n");
-		const char *nmode = newest ? json_string_value(json_object_get(newest, "mode")) : NULL;
-		if (run && nmode && !strcmp(nmode, "DRY_RUN") &&
-		    json_integer_value(json_object_get(newest, "id")) != json_integer_value(json_object_get(run, "id")))
+		}
+		if (run && newest && bl_run_mode(newest) == BL_BATCH_DRY_RUN && bl_run_id(newest) != bl_run_id(run))
 			printf("  (the newer dry run #%lld issued nothing and is not shown: see 'batch list')\n",
-			       (long long)json_integer_value(json_object_get(newest, "id")));
+			       (long long)bl_run_id(newest));
 	}
-	json_decref(cur);
+	bl_run_free(cur);
+	bl_run_list_free(runs);
 	json_decref(m);
-	json_decref(r);
 	bl_free(msg);
-	bl_free(runs);
 	return 0;
 }
