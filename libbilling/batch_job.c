@@ -3,8 +3,8 @@
  * is opened on the caller's thread with a context derived from the caller's
  * (so a start that fails at once answers at once, and *run_id is known when
  * the call returns), then driven to its end by a library thread that owns
- * that context.  The job handle and the thread share the job; whichever lets
- * go last frees it.
+ * that context.  The handle's free joins the thread when the run has ended;
+ * a handle freed earlier detaches the thread, which frees the job at its end.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -26,16 +26,11 @@ struct bl_batch_job {
 	bool ended;
 	int rc;
 	char msg[1024];
-	int refs; /* the handle and the thread */
+	bool detached; /* the handle is gone: the thread frees the job */
 };
 
-static void job_unref(bl_batch_job *j)
+static void job_destroy(bl_batch_job *j)
 {
-	pthread_mutex_lock(&j->mu);
-	bool last = --j->refs == 0;
-	pthread_mutex_unlock(&j->mu);
-	if (!last)
-		return;
 	bl_ctx_free(j->ctx);
 	pthread_cond_destroy(&j->cv);
 	pthread_mutex_destroy(&j->mu);
@@ -55,8 +50,10 @@ static void *job_main(void *arg)
 	memcpy(j->msg, msg, sizeof msg);
 	j->ended = true;
 	pthread_cond_broadcast(&j->cv);
+	bool detached = j->detached;
 	pthread_mutex_unlock(&j->mu);
-	job_unref(j);
+	if (detached)
+		job_destroy(j);
 	return NULL;
 }
 
@@ -92,29 +89,26 @@ static int job_start(bl_ctx *ctx, const char *month, int64_t resume_id, const bl
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&j->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	j->refs = 1;
 	int rc = bl__ctx_derive(ctx, &j->ctx);
 	if (rc == BL_OK)
 		rc = bl__batch_open(j->ctx, month, resume_id, &j->opts, &j->run);
 	if (run_id && month)
 		*run_id = j->run.r.id; /* also when the run exists but could not be loaded */
 	if (rc) {
-		job_unref(j);
+		job_destroy(j);
 		return rc;
 	}
 	j->run_id = j->run.r.id;
 	memcpy(j->month, j->run.r.month, sizeof j->month);
-	j->refs = 2;
 	if (pthread_create(&j->th, NULL, job_main, j)) {
-		/* the run is STARTED and ours: end it here, as FAILED */
+		/* the run is STARTED and ours: end it here */
+		int64_t id = j->run_id;
 		j->stop = 1;
-		j->refs = 1;
 		bl__batch_drive(j->ctx, &j->run, &j->opts, &j->stop); /* claims nothing: ends STOPPED */
-		job_unref(j);
+		job_destroy(j);
 		return bl__fail(BL_ERROR, "could not start a thread for batch run #%lld; it is STOPPED, resume it",
-				(long long)j->run_id);
+				(long long)id);
 	}
-	pthread_detach(j->th);
 	*out = j;
 	return BL_OK;
 }
@@ -195,6 +189,17 @@ const char *bl_batch_job_month(const bl_batch_job *job)
 
 void bl_batch_job_free(bl_batch_job *job)
 {
-	if (job)
-		job_unref(job);
+	if (!job)
+		return;
+	pthread_mutex_lock(&job->mu);
+	bool ended = job->ended;
+	if (!ended) {
+		job->detached = true;
+		pthread_detach(job->th);
+	}
+	pthread_mutex_unlock(&job->mu);
+	if (ended) {
+		pthread_join(job->th, NULL); /* it has only its return left */
+		job_destroy(job);
+	}
 }

@@ -37,6 +37,7 @@ class BatchProgress(Structure):
 
 BATCH_PROGRESS_CB = CFUNCTYPE(None, POINTER(BatchProgress), c_void_p)
 BATCH_COMPLETE_CB = CFUNCTYPE(None, c_int64, c_char_p, c_void_p)
+BATCH_END_CB = CFUNCTYPE(None, c_int64, c_char_p, c_int, c_char_p, c_void_p)
 SEED_PROGRESS_CB = CFUNCTYPE(None, c_int64, c_int64, c_void_p)
 WORKER_LOG_CB = CFUNCTYPE(None, c_char_p, c_void_p)
 CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)  # bl_clock_fn
@@ -44,12 +45,13 @@ CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)  # bl_clock_fn
 
 class BatchOpts(Structure):
     _c_type_ = "bl_batch_opts"
-    VERSION = 2
+    VERSION = 3
     _fields_ = [("version", c_uint), ("mode", c_int), ("partitions", c_int),
                 ("chunk_size", c_int), ("created_by", c_int),
                 ("progress_cb", BATCH_PROGRESS_CB), ("progress_payload", c_void_p),
                 ("complete_cb", BATCH_COMPLETE_CB), ("complete_payload", c_void_p),
-                ("cancel", POINTER(c_int)), ("allow_future", c_bool), ("allow_empty", c_bool)]
+                ("cancel", POINTER(c_int)), ("allow_future", c_bool), ("allow_empty", c_bool),
+                ("end_cb", BATCH_END_CB), ("end_payload", c_void_p)]
 
 
 class SeedStats(Structure):
