@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <time.h>
 #include <unistd.h>
+#include "audit_private.h"
 #include "batch_private.h"
 #include "context_private.h"
 
@@ -577,6 +578,34 @@ static int refuse_reissue_in_flight(MYSQL *db, const char *month)
 	return rc;
 }
 
+/* What a run's audit entry says of it (docs/audit.md). */
+static json_t *run_detail(const char *month, const bl_batch_opts *o)
+{
+	return json_pack("{s:s,s:s,s:i}", "month", month, "mode", bl_batch_mode_name(o->mode), "partitions",
+			 o->partitions);
+}
+
+/*
+ * The run row, owned by this process (owner, lock), and its "batch.start"
+ * entry in the same transaction.  BL_ECONFLICT: another active run.
+ */
+static int create_run(bl_ctx *ctx, MYSQL *db, const char *month, const bl_batch_opts *opts, const char *owner,
+		      const char *lock, uint64_t *id)
+{
+	bl__param p[] = { BP_STR(month), BP_STR(bl_batch_mode_name(opts->mode)),
+			  BP_STR(opts->created_by == BL_CREATED_AUTO ? "AUTO" : "ADMIN"),
+			  BP_I64(opts->partitions), BP_I64(opts->chunk_size), BP_STR(owner), BP_STR(lock) };
+	int rc = bl__db_begin(db);
+	if (rc == BL_OK)
+		rc = bl__db_exec(db,
+				 "INSERT INTO batch_runs (target_month, mode, created_by, partitions, chunk_size, "
+				 "owner, lock_name) VALUES (?,?,?,?,?,?,?)",
+				 p, 7, NULL, id);
+	rc = bl__audit_commit(ctx, db, rc, "batch.start", run_detail(month, opts), "batch:%llu",
+			      (unsigned long long)*id);
+	return rc == BL_ECONFLICT ? active_conflict(db, month) : rc;
+}
+
 int bl_batch_run(bl_ctx *ctx, const char *month, const bl_batch_opts *opts, int64_t *run_id)
 {
 	bl_batch_opts defaults = BL_BATCH_OPTS_INIT;
@@ -605,16 +634,9 @@ int bl_batch_run(bl_ctx *ctx, const char *month, const bl_batch_opts *opts, int6
 	if ((rc = take_owner_lock(db, lock)))
 		return rc;
 	uint64_t id = 0;
-	bl__param p[] = { BP_STR(month), BP_STR(bl_batch_mode_name(opts->mode)),
-			  BP_STR(opts->created_by == BL_CREATED_AUTO ? "AUTO" : "ADMIN"),
-			  BP_I64(opts->partitions), BP_I64(opts->chunk_size), BP_STR(owner), BP_STR(lock) };
-	rc = bl__db_exec(db,
-			 "INSERT INTO batch_runs (target_month, mode, created_by, partitions, chunk_size, "
-			 "owner, lock_name) VALUES (?,?,?,?,?,?,?)",
-			 p, 7, NULL, &id);
-	if (rc) {
+	if ((rc = create_run(ctx, db, month, opts, owner, lock, &id))) {
 		release_owner_lock(db, lock);
-		return rc == BL_ECONFLICT ? active_conflict(db, month) : rc;
+		return rc;
 	}
 	if (run_id)
 		*run_id = (int64_t)id;
@@ -626,7 +648,7 @@ int bl_batch_run(bl_ctx *ctx, const char *month, const bl_batch_opts *opts, int6
 	return finish_run(ctx, &r, rc, stopped, lock, opts);
 }
 
-static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock)
+static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock, const bl_batch_opts *opts)
 {
 	MYSQL *db = bl__ctx_db(ctx);
 	char owner[128];
@@ -639,11 +661,20 @@ static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock)
 		return rc;
 	uint64_t changed = 0;
 	bl__param p[] = { BP_STR(owner), BP_STR(lock), BP_I64(run_id) };
-	rc = bl__db_exec(db,
-			 "UPDATE batch_runs SET status = 'STARTED', stop_requested = 0, owner = ?, "
-			 "lock_name = ?, fail_reason = NULL, ended_at = NULL, duration_ms = NULL "
-			 "WHERE id = ? AND status IN ('STOPPED','FAILED')",
-			 p, 3, &changed, NULL);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db,
+				 "UPDATE batch_runs SET status = 'STARTED', stop_requested = 0, owner = ?, "
+				 "lock_name = ?, fail_reason = NULL, ended_at = NULL, duration_ms = NULL "
+				 "WHERE id = ? AND status IN ('STOPPED','FAILED')",
+				 p, 3, &changed, NULL);
+	/* the reopened row and its "batch.resume" entry together */
+	if (rc == BL_OK && changed) {
+		bl_batch_opts o = *opts;
+		o.mode = r.mode;
+		return bl__audit_commit(ctx, db, rc, "batch.resume", run_detail(r.month, &o), "batch:%lld",
+					(long long)run_id);
+	}
+	bl__db_rollback(db);
 	if (rc == BL_ECONFLICT)
 		return active_conflict(db, r.month);
 	if (rc == BL_OK && !changed) {
@@ -674,7 +705,7 @@ int bl_batch_resume(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
 	char lock[64];
 	if ((rc = take_owner_lock(db, lock)))
 		return rc;
-	if ((rc = reopen_run(ctx, run_id, lock))) {
+	if ((rc = reopen_run(ctx, run_id, lock, opts))) {
 		release_owner_lock(db, lock);
 		return rc;
 	}
@@ -709,6 +740,12 @@ int bl_batch_join(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
 		return bl__fail(BL_ECONFLICT, "batch run #%lld is not running (or not planned yet): "
 					      "nothing to join", (long long)run_id);
 	/* the owner finishes the run; a joiner only works chunks */
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__audit_commit(ctx, db, rc, "batch.join", json_pack("{s:s,s:i}", "month", r.month,
+									 "partitions", opts->partitions),
+				      "batch:%lld", (long long)run_id);
+	if (rc)
+		return rc;
 	bool stopped = false;
 	return work_run(ctx, db, &r, opts, &stopped);
 }
