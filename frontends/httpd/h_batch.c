@@ -21,6 +21,7 @@ typedef struct {
 	int64_t run_id; /* resume: the run; start: set when known */
 	bool resume;
 	bl_batch_opts o;
+	char actor[129]; /* the admin who asked: the run's audit entry is theirs */
 	/* under bmu */
 	bool done;
 	int rc;
@@ -52,6 +53,8 @@ static void *job_main(void *arg)
 	bl_ctx *ctx = NULL;
 	int64_t id = j->run_id;
 	int rc = bl_ctx_new(&ctx, server_config());
+	if (rc == BL_OK)
+		rc = bl_ctx_set_actor(ctx, j->actor[0] ? j->actor : NULL);
 	if (rc == BL_OK)
 		rc = j->resume ? bl_batch_resume(ctx, j->run_id, &j->o) : bl_batch_run(ctx, j->month, &j->o, &id);
 	char err[512] = "";
@@ -179,8 +182,6 @@ static void await_start(req *r, job *j, int64_t prev_max)
 	const bool resume = j->resume;
 	char month[sizeof j->month];
 	memcpy(month, j->month, sizeof month);
-	const bl_batch_mode mode = j->o.mode;
-	const int partitions = j->o.partitions;
 	pthread_mutex_lock(&bmu);
 	job_release(j);
 	pthread_mutex_unlock(&bmu);
@@ -214,10 +215,6 @@ static void await_start(req *r, job *j, int64_t prev_max)
 			    START_WAIT_MS / 1000);
 		return;
 	}
-	char target[32];
-	snprintf(target, sizeof target, "batch:%lld", (long long)id);
-	audit(r, resume ? "batch.resume" : "batch.start", target,
-	      json_pack("{s:s,s:s,s:i}", "month", month, "mode", bl_batch_mode_name(mode), "partitions", partitions));
 	char *json = NULL;
 	int grc = bl_batch_get(r->ctx, id, &json);
 	json_t *run = grc == BL_OK ? json_loads(json, 0, NULL) : NULL;
@@ -284,6 +281,7 @@ void h_batch_start(req *r)
 		return;
 	}
 	snprintf(j->month, sizeof j->month, "%s", month);
+	snprintf(j->actor, sizeof j->actor, "%s", bl_ctx_actor(r->ctx) ? bl_ctx_actor(r->ctx) : "");
 	pthread_mutex_lock(&start_mu);
 	/* the newest run of the month before ours */
 	char *json = NULL;
@@ -333,6 +331,7 @@ void h_batch_resume(req *r)
 	j->resume = true;
 	j->run_id = id;
 	snprintf(j->month, sizeof j->month, "%s", json_string_value(json_object_get(run, "target_month")) ?: "");
+	snprintf(j->actor, sizeof j->actor, "%s", bl_ctx_actor(r->ctx) ? bl_ctx_actor(r->ctx) : "");
 	json_decref(run);
 	pthread_mutex_lock(&start_mu);
 	if (!spawn(j)) {
@@ -353,9 +352,6 @@ void h_batch_stop(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[32];
-	snprintf(target, sizeof target, "batch:%lld", (long long)id);
-	audit(r, "batch.stop", target, NULL);
 	reply_json(r, 202, json_pack("{s:I,s:b}", "run_id", (json_int_t)id, "stop_requested", 1));
 }
 
