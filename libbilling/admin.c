@@ -8,6 +8,7 @@
  * comparison inside crypto_pwhash_str_verify is constant-time.
  */
 #include <sodium.h>
+#include "audit_private.h"
 #include "db.h"
 
 #define PASSWORD_MIN_CHARS 10
@@ -106,9 +107,12 @@ int bl_admin_create(bl_ctx *ctx, const char *username, const char *password, bl_
 		return bl_error_last_code();
 	bl__param p[] = { BP_STR(username), BP_STR(hash), BP_STR(ROLES[role]) };
 	uint64_t newid = 0;
-	rc = bl__db_exec(db, "INSERT INTO admin_users (username, password_hash, role) VALUES (?,?,?)", p,
-			 3, NULL, &newid);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db, "INSERT INTO admin_users (username, password_hash, role) VALUES (?,?,?)",
+				 p, 3, NULL, &newid);
 	sodium_memzero(hash, sizeof hash);
+	rc = bl__audit_commit(ctx, db, rc, "admin.create", json_pack("{s:s}", "role", bl_admin_role_name(role)),
+			      "admin:%s", username);
 	if (rc == BL_ECONFLICT && strstr(bl_error_last(), "Duplicate entry"))
 		return bl__fail(BL_ECONFLICT, "admin user '%s' already exists", username);
 	if (rc == BL_OK && id)
@@ -132,8 +136,9 @@ int bl_admin_passwd(bl_ctx *ctx, const char *username, const char *password)
 	bl__param p[] = { BP_STR(hash), BP_STR(username) };
 	uint64_t changed = 0;
 	/* the hash is always new (fresh salt), so a found row is always changed */
-	rc = bl__db_exec(db, "UPDATE admin_users SET password_hash = ? WHERE username = ?", p, 2, &changed,
-			 NULL);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db, "UPDATE admin_users SET password_hash = ? WHERE username = ?", p, 2,
+				 &changed, NULL);
 	sodium_memzero(hash, sizeof hash);
 	if (rc == BL_OK && !changed)
 		rc = bl__fail(BL_ENOTFOUND, "admin user '%s' does not exist", username);
@@ -144,7 +149,7 @@ int bl_admin_passwd(bl_ctx *ctx, const char *username, const char *password)
 				 "DELETE s FROM admin_sessions s JOIN admin_users a ON a.id = s.admin_id "
 				 "WHERE a.username = ?",
 				 s, 1, NULL, NULL);
-	return rc;
+	return bl__audit_commit(ctx, db, rc, "admin.passwd", NULL, "admin:%s", username);
 }
 
 struct admin_row {

@@ -1,13 +1,17 @@
 /*
  * The audit log of admin actions: who did what to which object, with a
- * JSON detail.  Written by the frontends after each change (and by the
- * library for logins and contact searches); read newest first, whole or
- * filtered by actor, action and time (the admin pages' audit page).
+ * JSON detail.  Written by the library itself: each mutating call records
+ * its entry under the context's actor (bl_ctx_set_actor), in the same
+ * transaction as the change (bl__audit, bl__audit_commit; the actions are
+ * listed in docs/audit.md); read newest first, whole or filtered by actor,
+ * action and time (the admin pages' audit page).
  *
  * `at` is the database's CURRENT_TIMESTAMP(3) on the connection's clock
  * (Asia/Seoul, following the context's clock), so the time range is KST.
  */
 #include <stdio.h>
+#include "audit_private.h"
+#include "context_private.h"
 #include "db.h"
 
 #define AUDIT_DETAIL_MAX 65536
@@ -20,20 +24,39 @@ int bl_audit_filter_init(bl_audit_filter *f, unsigned version)
 	return BL_OK;
 }
 
-int bl_audit_record(bl_ctx *ctx, const char *actor, const char *action, const char *target,
-		    const char *detail_json)
+static int check_entry(const char *actor, const char *action, const char *target, const char *detail_json)
 {
-	if (!ctx)
-		return bl__fail(BL_EINVAL, "bl_audit_record: ctx is NULL");
 	if (!actor || !*actor || strlen(actor) > 128)
 		return bl__fail(BL_EINVAL, "audit actor: must be 1-128 characters");
 	if (!action || !*action || strlen(action) > 64)
 		return bl__fail(BL_EINVAL, "audit action: must be 1-64 characters");
 	if (target && strlen(target) > 255)
 		return bl__fail(BL_EINVAL, "audit target: at most 255 characters");
+	if (detail_json && strlen(detail_json) > AUDIT_DETAIL_MAX)
+		return bl__fail(BL_EINVAL, "audit detail: at most %d bytes", AUDIT_DETAIL_MAX);
+	return BL_OK;
+}
+
+static int insert_entry(MYSQL *db, const char *actor, const char *action, const char *target,
+			const char *detail_json)
+{
+	bl__param p[] = { BP_STR(actor), BP_STR(action), BP_STR(target ? target : ""),
+			  detail_json ? BP_STR(detail_json) : BP_NULL };
+	return bl__db_exec(db, "INSERT INTO audit_log (actor, action, target, detail_json) VALUES (?,?,?,?)",
+			   p, 4, NULL, NULL);
+}
+
+int bl_audit_record(bl_ctx *ctx, const char *actor, const char *action, const char *target,
+		    const char *detail_json)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_audit_record: ctx is NULL");
+	if (!actor)
+		actor = bl_ctx_actor(ctx);
+	int rc = check_entry(actor, action, target, detail_json);
+	if (rc)
+		return rc;
 	if (detail_json) {
-		if (strlen(detail_json) > AUDIT_DETAIL_MAX)
-			return bl__fail(BL_EINVAL, "audit detail: at most %d bytes", AUDIT_DETAIL_MAX);
 		json_error_t e;
 		json_t *j = json_loads(detail_json, JSON_DECODE_ANY, &e);
 		if (!j)
@@ -44,10 +67,64 @@ int bl_audit_record(bl_ctx *ctx, const char *actor, const char *action, const ch
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
-	bl__param p[] = { BP_STR(actor), BP_STR(action), BP_STR(target ? target : ""),
-			  detail_json ? BP_STR(detail_json) : BP_NULL };
-	return bl__db_exec(db, "INSERT INTO audit_log (actor, action, target, detail_json) VALUES (?,?,?,?)",
-			   p, 4, NULL, NULL);
+	return insert_entry(db, actor, action, target, detail_json);
+}
+
+const char *bl__audit_actor(const bl_ctx *ctx)
+{
+	const char *a = bl_ctx_actor(ctx);
+	return a ? a : "system";
+}
+
+static int vaudit(const char *actor, MYSQL *db, const char *action, json_t *detail, const char *fmt, va_list ap)
+{
+	char target[256];
+	vsnprintf(target, sizeof target, fmt, ap); /* longer: cut, as the column would */
+	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	int rc = detail && !d ? bl__fail(BL_ENOMEM, "out of memory") : BL_OK;
+	json_decref(detail);
+	if (rc == BL_OK)
+		rc = check_entry(actor, action, target, d);
+	if (rc == BL_OK)
+		rc = insert_entry(db, actor, action, target, d);
+	free(d);
+	return rc ? bl__fail_wrap(rc, "audit entry %s %s", action, target) : BL_OK;
+}
+
+int bl__audit(bl_ctx *ctx, MYSQL *db, const char *action, json_t *detail, const char *target_fmt, ...)
+{
+	va_list ap;
+	va_start(ap, target_fmt);
+	int rc = vaudit(bl__audit_actor(ctx), db, action, detail, target_fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int bl__audit_as(const char *actor, MYSQL *db, const char *action, json_t *detail, const char *target_fmt, ...)
+{
+	va_list ap;
+	va_start(ap, target_fmt);
+	int rc = vaudit(actor, db, action, detail, target_fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int bl__audit_commit(bl_ctx *ctx, MYSQL *db, int rc, const char *action, json_t *detail, const char *target_fmt,
+		     ...)
+{
+	if (rc == BL_OK) {
+		va_list ap;
+		va_start(ap, target_fmt);
+		rc = vaudit(bl__audit_actor(ctx), db, action, detail, target_fmt, ap);
+		va_end(ap);
+	} else {
+		json_decref(detail);
+	}
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
+	if (rc)
+		bl__db_rollback(db);
+	return rc;
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <time.h>
 #include <unistd.h>
+#include "audit_private.h"
 #include "batch_private.h"
 #include "context_private.h"
 
@@ -565,8 +566,20 @@ static int refuse_reissue_in_flight(MYSQL *db, const char *month)
 	return rc;
 }
 
-/* A new run of `month` on ctx's connection, owned through `lock`. */
-static int create_run(MYSQL *db, const char *month, const bl_batch_opts *opts, const char *lock, int64_t *id)
+/* What a run's audit entry says of it (docs/audit.md). */
+static json_t *run_detail(const char *month, const bl_batch_opts *o)
+{
+	return json_pack("{s:s,s:s,s:i}", "month", month, "mode", bl_batch_mode_name(o->mode), "partitions",
+			 o->partitions);
+}
+
+/*
+ * A new run of `month` on ctx's connection, owned through `lock`, and its
+ * "batch.start" entry in the same transaction.  BL_ECONFLICT: another
+ * active run.
+ */
+static int create_run(bl_ctx *ctx, MYSQL *db, const char *month, const bl_batch_opts *opts, const char *lock,
+		      int64_t *id)
 {
 	char owner[BL__OWNER_MAX];
 	bl__owner_name(owner);
@@ -574,17 +587,21 @@ static int create_run(MYSQL *db, const char *month, const bl_batch_opts *opts, c
 	bl__param p[] = { BP_STR(month), BP_STR(bl_batch_mode_name(opts->mode)),
 			  BP_STR(opts->created_by == BL_CREATED_AUTO ? "AUTO" : "ADMIN"),
 			  BP_I64(opts->partitions), BP_I64(opts->chunk_size), BP_STR(owner), BP_STR(lock) };
-	int rc = bl__db_exec(db,
-			     "INSERT INTO batch_runs (target_month, mode, created_by, partitions, chunk_size, "
-			     "owner, lock_name) VALUES (?,?,?,?,?,?,?)",
-			     p, 7, NULL, &nid);
+	int rc = bl__db_begin(db);
+	if (rc == BL_OK)
+		rc = bl__db_exec(db,
+				 "INSERT INTO batch_runs (target_month, mode, created_by, partitions, chunk_size, "
+				 "owner, lock_name) VALUES (?,?,?,?,?,?,?)",
+				 p, 7, NULL, &nid);
+	rc = bl__audit_commit(ctx, db, rc, "batch.start", run_detail(month, opts), "batch:%llu",
+			      (unsigned long long)nid);
 	if (rc)
 		return rc == BL_ECONFLICT ? active_conflict(db, month) : rc;
 	*id = (int64_t)nid;
 	return BL_OK;
 }
 
-static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock)
+static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock, const bl_batch_opts *opts)
 {
 	MYSQL *db = bl__ctx_db(ctx);
 	char owner[BL__OWNER_MAX];
@@ -597,11 +614,20 @@ static int reopen_run(bl_ctx *ctx, int64_t run_id, const char *lock)
 		return rc;
 	uint64_t changed = 0;
 	bl__param p[] = { BP_STR(owner), BP_STR(lock), BP_I64(run_id) };
-	rc = bl__db_exec(db,
-			 "UPDATE batch_runs SET status = 'STARTED', stop_requested = 0, owner = ?, "
-			 "lock_name = ?, fail_reason = NULL, ended_at = NULL, duration_ms = NULL "
-			 "WHERE id = ? AND status IN ('STOPPED','FAILED')",
-			 p, 3, &changed, NULL);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db,
+				 "UPDATE batch_runs SET status = 'STARTED', stop_requested = 0, owner = ?, "
+				 "lock_name = ?, fail_reason = NULL, ended_at = NULL, duration_ms = NULL "
+				 "WHERE id = ? AND status IN ('STOPPED','FAILED')",
+				 p, 3, &changed, NULL);
+	/* the reopened row and its "batch.resume" entry together */
+	if (rc == BL_OK && changed) {
+		bl_batch_opts o = *opts;
+		o.mode = r.mode;
+		return bl__audit_commit(ctx, db, rc, "batch.resume", run_detail(r.month, &o), "batch:%lld",
+					(long long)run_id);
+	}
+	bl__db_rollback(db);
 	if (rc == BL_ECONFLICT)
 		return active_conflict(db, r.month);
 	if (rc == BL_OK && !changed) {
@@ -637,7 +663,7 @@ int bl__batch_open(bl_ctx *ctx, const char *month, int64_t resume_id, const bl_b
 	if ((rc = take_owner_lock(db, out->lock)))
 		return rc;
 	int64_t id = resume_id;
-	rc = month ? create_run(db, month, opts, out->lock, &id) : reopen_run(ctx, resume_id, out->lock);
+	rc = month ? create_run(ctx, db, month, opts, out->lock, &id) : reopen_run(ctx, resume_id, out->lock, opts);
 	if (rc == BL_OK)
 		rc = load_run(db, id, &out->r);
 	if (rc) {
@@ -712,6 +738,12 @@ int bl_batch_join(bl_ctx *ctx, int64_t run_id, const bl_batch_opts *opts)
 		return bl__fail(BL_ECONFLICT, "batch run #%lld is not running (or not planned yet): "
 					      "nothing to join", (long long)run_id);
 	/* the owner finishes the run; a joiner only works chunks */
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__audit_commit(ctx, db, rc, "batch.join", json_pack("{s:s,s:i}", "month", r.month,
+									 "partitions", opts->partitions),
+				      "batch:%lld", (long long)run_id);
+	if (rc)
+		return rc;
 	bool stopped = false;
 	return work_run(ctx, db, &r, opts, NULL, &stopped);
 }

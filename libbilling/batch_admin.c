@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "db.h"
 #include "batch_private.h"
+#include "audit_private.h"
 
 int bl_batch_stop(bl_ctx *ctx, int64_t run_id)
 {
@@ -16,9 +17,14 @@ int bl_batch_stop(bl_ctx *ctx, int64_t run_id)
 		return bl_error_last_code();
 	bl__param p[] = { BP_I64(run_id) };
 	uint64_t changed = 0;
-	int rc = bl__db_exec(db, "UPDATE batch_runs SET stop_requested = 1 WHERE id = ? AND status = 'STARTED'",
-			     p, 1, &changed, NULL);
-	if (rc || changed)
+	int rc = bl__db_begin(db);
+	if (rc == BL_OK)
+		rc = bl__db_exec(db, "UPDATE batch_runs SET stop_requested = 1 WHERE id = ? AND status = 'STARTED'",
+				 p, 1, &changed, NULL);
+	if (rc == BL_OK && changed)
+		return bl__audit_commit(ctx, db, rc, "batch.stop", NULL, "batch:%lld", (long long)run_id);
+	bl__db_rollback(db);
+	if (rc)
 		return rc;
 	json_t *rows = NULL;
 	if ((rc = bl__db_json(db, "SELECT status, stop_requested FROM batch_runs WHERE id = ?", p, 1, &rows)))

@@ -1,4 +1,5 @@
 /* The context: configuration plus lazily opened connections. */
+#include <stdio.h>
 #include <time.h>
 #include <hiredis/hiredis.h>
 #include <sodium.h>
@@ -36,6 +37,18 @@ void bl_ctx_free(bl_ctx *ctx)
 }
 
 const bl_config *bl_ctx_config(const bl_ctx *ctx) { return ctx ? ctx->cfg : NULL; }
+
+int bl_ctx_set_actor(bl_ctx *ctx, const char *actor)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_ctx_set_actor: ctx is NULL");
+	if (actor && (!*actor || strlen(actor) >= sizeof ctx->actor))
+		return bl__fail(BL_EINVAL, "actor: must be 1-%zu characters", sizeof ctx->actor - 1);
+	snprintf(ctx->actor, sizeof ctx->actor, "%s", actor ? actor : "");
+	return BL_OK;
+}
+
+const char *bl_ctx_actor(const bl_ctx *ctx) { return ctx && ctx->actor[0] ? ctx->actor : NULL; }
 
 MYSQL *bl__ctx_db(bl_ctx *ctx)
 {
@@ -179,7 +192,9 @@ int bl_ctx_drop_database(bl_ctx *ctx)
 int bl__ctx_derive(const bl_ctx *ctx, bl_ctx **out)
 {
 	int rc = bl_ctx_new(out, ctx->cfg);
-	if (rc == BL_OK)
+	if (rc == BL_OK) {
 		bl__ctx_adopt_clock(*out, ctx);
+		memcpy((*out)->actor, ctx->actor, sizeof ctx->actor); /* work done for the same admin */
+	}
 	return rc;
 }

@@ -4,6 +4,7 @@
  * subscriber and has no member rows.
  */
 #include <ctype.h>
+#include "audit_private.h"
 #include "user_private.h"
 
 #define GROUP_COLUMNS                                                                           \
@@ -81,8 +82,11 @@ int bl_group_create(bl_ctx *ctx, const char *code, const char *name, const char 
 		return rc;
 	bl__param p[] = { BP_STR(code), BP_STR(name), BP_STR(description ? description : "") };
 	uint64_t newid = 0;
-	rc = bl__db_exec(db, "INSERT INTO user_groups (code, name, description, kind) VALUES (?,?,?,'STATIC')",
-			 p, 3, NULL, &newid);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db,
+				 "INSERT INTO user_groups (code, name, description, kind) VALUES (?,?,?,'STATIC')",
+				 p, 3, NULL, &newid);
+	rc = bl__audit_commit(ctx, db, rc, "group.create", json_pack("{s:s}", "name", name), "group:%s", code);
 	if (rc == BL_ECONFLICT && strstr(bl_error_last(), "Duplicate entry"))
 		return bl__fail(BL_ECONFLICT, "group '%s' already exists", code);
 	if (rc == BL_OK && id)
@@ -147,10 +151,13 @@ int bl_group_update(bl_ctx *ctx, const char *code, const char *name, const char 
 	/* NULL keeps the current value */
 	bl__param p[] = { BP_I64(name != NULL), BP_STR(name ? name : ""), BP_I64(description != NULL),
 			  BP_STR(description ? description : ""), BP_I64(id) };
-	return bl__db_exec(db,
-			   "UPDATE user_groups SET name = IF(?, ?, name), description = IF(?, ?, description) "
-			   "WHERE id = ?",
-			   p, 5, NULL, NULL);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db,
+				 "UPDATE user_groups SET name = IF(?, ?, name), description = IF(?, ?, description) "
+				 "WHERE id = ?",
+				 p, 5, NULL, NULL);
+	return bl__audit_commit(ctx, db, rc, "group.update",
+				json_pack("{s:s?,s:s?}", "name", name, "description", description), "group:%s", code);
 }
 
 int bl_group_delete(bl_ctx *ctx, const char *code)
@@ -182,11 +189,7 @@ int bl_group_delete(bl_ctx *ctx, const char *code)
 		rc = bl__db_exec(db, "DELETE FROM user_group_members WHERE group_id = ?", p, 1, NULL, NULL);
 	if (rc == BL_OK)
 		rc = bl__db_exec(db, "DELETE FROM user_groups WHERE id = ?", p, 1, NULL, NULL);
-	if (rc == BL_OK)
-		rc = bl__db_commit(db);
-	if (rc)
-		bl__db_rollback(db);
-	return rc;
+	return bl__audit_commit(ctx, db, rc, "group.delete", NULL, "group:%s", code);
 }
 
 static int member_change(bl_ctx *ctx, const char *code, int64_t user_id, bool add)
@@ -203,17 +206,26 @@ static int member_change(bl_ctx *ctx, const char *code, int64_t user_id, bool ad
 		return bl__fail(BL_ECONFLICT, "group '%s' means every subscriber: members cannot be %s", code,
 				add ? "added" : "removed");
 	bl__param p[] = { BP_I64(id), BP_I64(user_id) };
-	if (!add)
-		return bl__db_exec(db, "DELETE FROM user_group_members WHERE group_id = ? AND user_id = ?", p,
-				   2, NULL, NULL);
-	uint64_t added = 0;
-	rc = bl__db_exec(db,
-			 "INSERT IGNORE INTO user_group_members (group_id, user_id) "
-			 "SELECT ?, id FROM users WHERE id = ?",
-			 p, 2, &added, NULL);
-	if (rc)
+	uint64_t changed = 0;
+	if ((rc = bl__db_begin(db)))
 		return rc;
-	if (!added) { /* already a member, or no such subscriber */
+	/* an entry only for a membership that changed */
+	rc = add ? bl__db_exec(db,
+			       "INSERT IGNORE INTO user_group_members (group_id, user_id) "
+			       "SELECT ?, id FROM users WHERE id = ?",
+			       p, 2, &changed, NULL)
+		 : bl__db_exec(db, "DELETE FROM user_group_members WHERE group_id = ? AND user_id = ?", p, 2,
+			       &changed, NULL);
+	if (rc == BL_OK && changed)
+		rc = bl__audit(ctx, db, add ? "group.add" : "group.remove",
+			       json_pack("{s:I}", "user_id", (json_int_t)user_id), "group:%s", code);
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
+	if (rc) {
+		bl__db_rollback(db);
+		return rc;
+	}
+	if (add && !changed) { /* already a member, or no such subscriber */
 		bool found = false;
 		int64_t x;
 		bl__param u[] = { BP_I64(user_id) };

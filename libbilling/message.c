@@ -3,6 +3,7 @@
  * manual retries and statistics.  Sending is worker.c; publishing relay.c.
  */
 #include <sodium.h>
+#include "audit_private.h"
 #include "db.h"
 #include "template_private.h"
 
@@ -434,11 +435,16 @@ int bl_message_retry(bl_ctx *ctx, int64_t message_id)
 		return bl_error_last_code();
 	bl__param p[] = { BP_I64(message_id) };
 	uint64_t changed = 0;
-	int rc = bl__db_exec(db,
-			     "UPDATE messages m " RETRY_SET
-			     "WHERE m.id = ? AND m.status IN ('FAILED','EXCEEDED','DEAD')",
-			     p, 1, &changed, NULL);
-	if (rc || changed)
+	int rc = bl__db_begin(db);
+	if (rc == BL_OK)
+		rc = bl__db_exec(db,
+				 "UPDATE messages m " RETRY_SET
+				 "WHERE m.id = ? AND m.status IN ('FAILED','EXCEEDED','DEAD')",
+				 p, 1, &changed, NULL);
+	if (rc == BL_OK && changed)
+		return bl__audit_commit(ctx, db, rc, "message.retry", NULL, "message:%lld", (long long)message_id);
+	bl__db_rollback(db);
+	if (rc)
 		return rc;
 	json_t *rows = NULL;
 	if ((rc = bl__db_json(db, "SELECT status FROM messages WHERE id = ?", p, 1, &rows)))
@@ -476,9 +482,27 @@ int bl_message_retry_filter(bl_ctx *ctx, const bl_message_filter *f, int64_t *co
 	bl__sb_puts(&q.sql, "UPDATE messages m " RETRY_SET);
 	filter_where(&q, f, true);
 	bl__sb_puts(&q.sql, " AND m.status IN ('FAILED','DEAD')");
-	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory")
-		       : bl__db_exec(db, q.sql.s, q.p, q.n, &changed, NULL);
+	if (q.sql.oom)
+		rc = bl__fail(BL_ENOMEM, "out of memory");
+	else if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db, q.sql.s, q.p, q.n, &changed, NULL);
 	bl__sb_free(&q.sql);
+	if (rc == BL_OK && changed) { /* an entry when something was retried: the count and the filter */
+		json_t *d = json_pack("{s:I,s:s?,s:s?,s:s?,s:s?,s:s?}", "count", (json_int_t)changed, "status",
+				      f->status, "channel", f->channel, "template", f->template_code, "from", f->from,
+				      "to", f->to);
+		if (d && f->run_id)
+			json_object_set_new(d, "run_id", json_integer(f->run_id));
+		if (d && f->user_id)
+			json_object_set_new(d, "user_id", json_integer(f->user_id));
+		if (d && f->reservation_id)
+			json_object_set_new(d, "reservation_id", json_integer(f->reservation_id));
+		rc = bl__audit_commit(ctx, db, rc, "message.retry_filter", d, "messages");
+	} else if (rc == BL_OK) {
+		rc = bl__db_commit(db);
+	}
+	if (rc)
+		bl__db_rollback(db);
 	if (rc == BL_OK && count)
 		*count = (int64_t)changed;
 	return rc;

@@ -5,6 +5,7 @@
  */
 #include <time.h>
 #include <mysqld_error.h>
+#include "audit_private.h"
 #include "reservation_private.h"
 
 #include "template_private.h"
@@ -162,10 +163,15 @@ int bl_reservation_create(bl_ctx *ctx, const bl_reservation_opts *o, int64_t *id
 			  gid ? BP_I64(gid) : BP_NULL, month ? BP_STR(o->month) : BP_NULL,
 			  o->params_json ? BP_STR(o->params_json) : BP_NULL,
 			  BP_STR(o->created_by ? o->created_by : "system") };
-	rc = bl__db_exec(db,
-			 "INSERT INTO message_reservations (scheduled_at, channel, template_id, user_group_id, "
-			 "target_month, params_json, created_by) VALUES (?,?,?,?,?,?,?)",
-			 p, 7, NULL, &new_id);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db,
+				 "INSERT INTO message_reservations (scheduled_at, channel, template_id, user_group_id, "
+				 "target_month, params_json, created_by) VALUES (?,?,?,?,?,?,?)",
+				 p, 7, NULL, &new_id);
+	rc = bl__audit_commit(ctx, db, rc, "reservation.create",
+			      json_pack("{s:s,s:s?,s:s?,s:s}", "template_code", code, "group_code",
+					o->group_code, "month", o->month, "scheduled_at", at),
+			      "reservation:%lld", (long long)new_id);
 	if (rc == BL_OK && id)
 		*id = (int64_t)new_id;
 	return rc;
@@ -183,11 +189,16 @@ int bl_reservation_cancel(bl_ctx *ctx, int64_t id)
 	/* the same row the expansion claims with WAITING → PROCESSING: one of the two wins */
 	bl__param p[] = { BP_I64(id) };
 	uint64_t changed = 0;
-	int rc = bl__db_exec(db,
-			     "UPDATE message_reservations SET status = 'CANCELED', canceled_at = NOW(3) "
-			     "WHERE id = ? AND status = 'WAITING'",
-			     p, 1, &changed, NULL);
-	if (rc || changed)
+	int rc = bl__db_begin(db);
+	if (rc == BL_OK)
+		rc = bl__db_exec(db,
+				 "UPDATE message_reservations SET status = 'CANCELED', canceled_at = NOW(3) "
+				 "WHERE id = ? AND status = 'WAITING'",
+				 p, 1, &changed, NULL);
+	if (rc == BL_OK && changed)
+		return bl__audit_commit(ctx, db, rc, "reservation.cancel", NULL, "reservation:%lld", (long long)id);
+	bl__db_rollback(db);
+	if (rc)
 		return rc;
 	json_t *rows = NULL;
 	rc = bl__db_json(db,
@@ -408,14 +419,26 @@ int bl_reservation_after_batch(bl_ctx *ctx, int64_t run_id, const char *month, i
 	snprintf(by, sizeof by, "batch run #%lld", (long long)run_id);
 	/* uk_reservations_run (batch_run_id): a second call, from anywhere, finds the first */
 	bl__param q[] = { BP_STR(at), BP_I64(tpl_id), BP_STR(run_month), BP_I64(run_id), BP_STR(by) };
-	rc = bl__db_exec(db,
-			 "INSERT INTO message_reservations (scheduled_at, channel, template_id, target_month, "
-			 "batch_run_id, created_by) VALUES (?, 'EMAIL', ?, ?, ?, ?) "
-			 "ON DUPLICATE KEY UPDATE id = id",
-			 q, 5, NULL, NULL);
+	uint64_t added = 0;
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db,
+				 "INSERT INTO message_reservations (scheduled_at, channel, template_id, target_month, "
+				 "batch_run_id, created_by) VALUES (?, 'EMAIL', ?, ?, ?, ?) "
+				 "ON DUPLICATE KEY UPDATE id = id",
+				 q, 5, &added, NULL);
 	int64_t rid = 0;
 	if (rc == BL_OK)
 		rc = bl__db_i64(db, "SELECT id FROM message_reservations WHERE batch_run_id = ?", p, 1, &rid, NULL);
+	/* an entry only for the call that made it (a second call finds the first) */
+	if (rc == BL_OK && added == 1)
+		rc = bl__audit(ctx, db, "reservation.create",
+			       json_pack("{s:s,s:s,s:I}", "month", run_month, "scheduled_at", at, "batch_run_id",
+					 (json_int_t)run_id),
+			       "reservation:%lld", (long long)rid);
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
+	if (rc)
+		bl__db_rollback(db);
 	if (rc == BL_OK && id)
 		*id = rid;
 	return rc;

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <time.h>
 #include <sodium.h>
+#include "audit_private.h"
 #include "stream_private.h"
 
 #define TOUCH_EVERY_S 60 /* last_seen_at / expires_at written at most this often */
@@ -166,6 +167,14 @@ int bl_session_check(bl_ctx *ctx, const char *sid, bl_session *out)
 	return BL_OK;
 }
 
+static int username_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+{
+	(void)lens;
+	if (nc > 0 && v[0])
+		snprintf(p, 129, "%s", v[0]);
+	return BL_OK;
+}
+
 int bl_session_end(bl_ctx *ctx, const char *sid)
 {
 	if (!ctx)
@@ -178,7 +187,23 @@ int bl_session_end(bl_ctx *ctx, const char *sid)
 	if (!db)
 		return bl_error_last_code();
 	bl__param p[] = { BP_BLOB(hash, 32) };
-	return bl__db_exec(db, "DELETE FROM admin_sessions WHERE id_hash = ?", p, 1, NULL, NULL);
+	/* "logout" under the session's admin, when there was such a session */
+	char user[129] = "";
+	int rc = bl__db_begin(db);
+	if (rc == BL_OK)
+		rc = bl__db_rows(db,
+				 "SELECT a.username FROM admin_sessions s JOIN admin_users a ON a.id = s.admin_id "
+				 "WHERE s.id_hash = ? FOR UPDATE",
+				 p, 1, username_cb, user);
+	if (rc == BL_OK)
+		rc = bl__db_exec(db, "DELETE FROM admin_sessions WHERE id_hash = ?", p, 1, NULL, NULL);
+	if (rc == BL_OK && user[0])
+		rc = bl__audit_as(user, db, "logout", NULL, "session");
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
+	if (rc)
+		bl__db_rollback(db);
+	return rc;
 }
 
 int bl_session_purge(bl_ctx *ctx, int64_t *purged)

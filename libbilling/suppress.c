@@ -4,6 +4,7 @@
  * its masked form: never the address.
  */
 #include <jansson.h>
+#include "audit_private.h"
 #include "context_private.h"
 #include "db.h"
 #include "email_private.h"
@@ -19,13 +20,10 @@ static MYSQL *ctx_db(bl_ctx *ctx, const char *what)
 	return bl__ctx_db(ctx);
 }
 
-static int audit(bl_ctx *ctx, const char *actor, const char *action, const char *target, json_t *detail)
+/* Who a change is by: the caller's `actor`, else the context's (bl_ctx_set_actor), else "system". */
+static const char *who(bl_ctx *ctx, const char *actor)
 {
-	char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-	json_decref(detail);
-	int rc = bl_audit_record(ctx, actor && *actor ? actor : "system", action, target, d);
-	free(d);
-	return rc;
+	return actor && *actor ? actor : bl__audit_actor(ctx);
 }
 
 int bl_suppression_add(bl_ctx *ctx, const char *email, const char *reason, const char *note, const char *actor)
@@ -52,15 +50,22 @@ int bl_suppression_add(bl_ctx *ctx, const char *email, const char *reason, const
 	if (note)
 		bl__pii_scrub_buf(note, detail, sizeof detail);
 	bl__param p[] = { BP_BLOB(h, sizeof h), BP_STR(masked), BP_STR(reason),
-			  detail[0] ? BP_STR(detail) : BP_NULL, BP_STR(actor && *actor ? actor : "system") };
+			  detail[0] ? BP_STR(detail) : BP_NULL, BP_STR(who(ctx, actor)) };
 	uint64_t n = 0;
+	if ((rc = bl__db_begin(db)))
+		return rc;
 	rc = bl__db_exec(db, "INSERT IGNORE INTO email_suppressions (address_hash, address_masked, reason, detail, "
 			     "created_by) VALUES (?,?,?,?,LEFT(?,128))", p, 5, &n, NULL);
+	if (rc == BL_OK && n == 0)
+		rc = bl__fail(BL_ECONFLICT, "%s is already suppressed", masked);
+	if (rc == BL_OK)
+		rc = bl__audit_as(who(ctx, actor), db, "suppression.add", json_pack("{ss}", "reason", reason), "%s",
+				  masked);
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
 	if (rc)
-		return rc;
-	if (n == 0)
-		return bl__fail(BL_ECONFLICT, "%s is already suppressed", masked);
-	return audit(ctx, actor, "suppression.add", masked, json_pack("{ss}", "reason", reason));
+		bl__db_rollback(db);
+	return rc;
 }
 
 int bl_suppression_remove(bl_ctx *ctx, int64_t id, const char *actor)
@@ -70,14 +75,19 @@ int bl_suppression_remove(bl_ctx *ctx, int64_t id, const char *actor)
 		return bl_error_last_code();
 	bl__param p = BP_I64(id);
 	uint64_t n = 0;
-	int rc = bl__db_exec(db, "DELETE FROM email_suppressions WHERE id = ?", &p, 1, &n, NULL);
+	int rc = bl__db_begin(db);
 	if (rc)
 		return rc;
-	if (n == 0)
-		return bl__fail(BL_ENOTFOUND, "suppression #%lld not found", (long long)id);
-	char target[32];
-	snprintf(target, sizeof target, "suppression #%lld", (long long)id);
-	return audit(ctx, actor, "suppression.remove", target, NULL);
+	rc = bl__db_exec(db, "DELETE FROM email_suppressions WHERE id = ?", &p, 1, &n, NULL);
+	if (rc == BL_OK && n == 0)
+		rc = bl__fail(BL_ENOTFOUND, "suppression #%lld not found", (long long)id);
+	if (rc == BL_OK)
+		rc = bl__audit_as(who(ctx, actor), db, "suppression.remove", NULL, "suppression #%lld", (long long)id);
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
+	if (rc)
+		bl__db_rollback(db);
+	return rc;
 }
 
 int bl_suppression_check(bl_ctx *ctx, const char *email, bool *listed)
@@ -220,17 +230,18 @@ int bl_unsubscribe_apply(bl_ctx *ctx, const char *token, const char *client, int
 		rc = bl__db_exec(db, "INSERT IGNORE INTO email_suppressions (address_hash, address_masked, reason, "
 				     "created_by) VALUES (?,?,'UNSUBSCRIBE','unsubscribe link')", s, 2, NULL, NULL);
 	}
+	/* the subscriber's own change: actor "unsubscribe", whoever runs the context */
+	if (rc == BL_OK)
+		rc = bl__audit_as("unsubscribe", db, "consent.unsubscribe",
+				  json_pack("{ss,ss}", "channel", ch == BL_CHANNEL_EMAIL ? "EMAIL" : "SMS", "client",
+					    client ? client : ""),
+				  "user #%lld", (long long)uid);
 	if (rc == BL_OK)
 		rc = bl__db_commit(db);
 	if (rc) {
 		bl__db_rollback(db);
 		return rc;
 	}
-	char target[40];
-	snprintf(target, sizeof target, "user #%lld", (long long)uid);
-	rc = audit(ctx, "unsubscribe", "consent.unsubscribe", target,
-		   json_pack("{ss,ss}", "channel", ch == BL_CHANNEL_EMAIL ? "EMAIL" : "SMS", "client",
-			     client ? client : ""));
 	if (user_id)
 		*user_id = uid;
 	if (channel)

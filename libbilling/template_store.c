@@ -9,6 +9,7 @@
  * all of them), so the latest row tells.
  */
 #include <time.h>
+#include "audit_private.h"
 #include "template_impl.h"
 #include "model_private.h"
 #include "context_private.h"
@@ -345,6 +346,10 @@ int bl_template_save(bl_ctx *ctx, const bl_template_opts *t, int64_t *template_i
 		if (rc == BL_OK)
 			rc = save_once(db, t, vars, &id, &v, &final);
 		if (rc == BL_OK)
+			rc = bl__audit(ctx, db, "template.save",
+				       json_pack("{s:i,s:I}", "version", v, "template_id", (json_int_t)id), "template:%s",
+				       t->code);
+		if (rc == BL_OK)
 			rc = bl__db_commit(db);
 		if (rc == BL_OK)
 			break;
@@ -506,8 +511,10 @@ int bl_template_set_enabled(bl_ctx *ctx, const char *code, bool enabled)
 	if (n == 0)
 		return bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
 	bl__param p[] = { BP_I64(enabled ? 1 : 0), BP_STR(code) };
-	return bl__db_exec(db, "UPDATE message_templates SET enabled = ? WHERE code = ?", p, 2, NULL,
-			   NULL);
+	if ((rc = bl__db_begin(db)) == BL_OK)
+		rc = bl__db_exec(db, "UPDATE message_templates SET enabled = ? WHERE code = ?", p, 2, NULL, NULL);
+	return bl__audit_commit(ctx, db, rc, enabled ? "template.enable" : "template.disable", NULL, "template:%s",
+				code);
 }
 
 /* ---- preview ---- */

@@ -234,7 +234,7 @@ runin 'another long secret' admin passwd ops1;                 expect "admin pas
 run --json admin list;                 jcheck "admin list (no hashes)" 'j[0]["username"] == "ops1" and j[0]["role"] == "OPERATOR" and "password_hash" not in j[0]'
 [[ $out != *argon2* ]] && pass "admin list shows no hash" || fail "admin list shows no hash"
 run --json admin audit --limit 100
-jcheck "audit log records the CLI's actions" '{"group.create","group.add","group.delete","template.save","template.disable","message.retry","admin.create","admin.passwd","batch.run"} <= {e["action"] for e in j} and all(e["actor"].startswith("cli:") for e in j)'
+jcheck "audit log records the CLI's actions" '{"group.create","group.add","group.delete","template.save","template.disable","message.retry","admin.create","admin.passwd","batch.start"} <= {e["action"] for e in j} and all(e["actor"].startswith("cli:") for e in j)'
 actor=$(sql "SELECT actor FROM audit_log WHERE action = 'admin.create' LIMIT 1")
 run --json admin audit --actor "$actor" --action admin.
 jcheck "admin audit --actor --action FAMILY." "{e['action'] for e in j} == {'admin.create', 'admin.passwd'} and all(e['actor'] == '$actor' for e in j)"

@@ -766,6 +766,25 @@ class T5Database(unittest.TestCase):
         self.assertIn("py_admin", [a["username"] for a in ctx.admin_list()])
         ctx.audit_record("py_admin", "test.action", "thing:1", {"why": "test"})
         self.assertEqual(ctx.audit_list(limit=1000)[0]["action"], "test.action")
+        if billing.has_function("bl_ctx_set_actor"):
+            # the library audits its own changes under the context's actor (docs/audit.md)
+            entry = [e for e in ctx.audit_list(limit=1000) if e["action"] == "admin.passwd"][0]
+            self.assertEqual((entry["actor"], entry["target"]), ("system", "admin:py_admin"))
+            self.assertIsNone(ctx.actor)
+            ctx.actor = "py_actor"
+            try:
+                self.assertEqual(ctx.actor, "py_actor")
+                ctx.group_create("PY_AUDIT", "audited")
+                entry = ctx.audit_list(limit=1)[0]
+                self.assertEqual((entry["actor"], entry["action"], entry["target"]), ("py_actor", "group.create", "group:PY_AUDIT"))
+                with self.assertRaises(billing.Conflict):
+                    ctx.group_create("PY_AUDIT", "again")
+                self.assertEqual(ctx.audit_list(limit=1)[0]["id"], entry["id"], "a refused change: no entry")
+                with self.assertRaises(billing.InvalidArgument):
+                    ctx.actor = ""
+            finally:
+                ctx.actor = None
+            self.assertIsNone(ctx.actor)
         self.assertEqual(billing.role_parse("viewer"), 3)
         self.assertEqual(billing.role_name(1), "ADMIN")
         if not billing.has_function("bl_session_login"):

@@ -1,9 +1,11 @@
 /* billing-cli: the context, failures and exit codes, option and number parsing. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 
 bl_ctx *cli_ctx(cli_state *st)
@@ -11,6 +13,13 @@ bl_ctx *cli_ctx(cli_state *st)
 	if (!st->ctx && bl_ctx_new(&st->ctx, NULL) != BL_OK) {
 		cli_fail("configuration", bl_error_last_code());
 		exit(EXIT_INVALID);
+	}
+	if (!bl_ctx_actor(st->ctx)) {
+		/* the library audits each change under "cli:" and the OS user */
+		struct passwd *pw = getpwuid(geteuid());
+		char actor[128];
+		snprintf(actor, sizeof actor, "cli:%s", pw && pw->pw_name ? pw->pw_name : "?");
+		bl_ctx_set_actor(st->ctx, actor);
 	}
 	return st->ctx;
 }

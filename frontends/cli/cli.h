@@ -111,8 +111,6 @@ void cli_progress_update(cli_progress *p, int64_t done, int64_t total);
 void cli_progress_end(cli_progress *p);
 double cli_now(void);
 
-/* Record an admin action of the CLI's operator (cli:<login>); failures ignored. */
-void cli_audit(cli_state *st, const char *action, const char *target, const char *detail_json);
 
 /* ---- the command table (commands.c) ---- */
 typedef struct {

@@ -90,7 +90,6 @@ int cmd_admin(cli_state *st, int argc, char **argv)
 		wipe_free(pw);
 		if (rc)
 			return cli_fail(create ? "admin create" : "admin passwd", rc);
-		cli_audit(st, create ? "admin.create" : "admin.passwd", user, NULL);
 		if (st->json)
 			printf(create ? "{\"id\":%lld,\"username\":\"%s\"}\n" : "{\"id\":%lld,\"passwd\":\"%s\"}\n",
 			       (long long)id, user);

@@ -125,14 +125,6 @@ static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char
 	if (bl_batch_progress_get(cli_ctx(st), id, &p))
 		return cli_fail(what, bl_error_last_code());
 	double el = cli_now() - bar->p.t0;
-	char detail[96];
-	snprintf(detail, sizeof detail, "{\"status\":\"%s\",\"issued\":%lld}", rc ? "STOPPED" : "COMPLETED",
-		 (long long)p.issued);
-	char target[32];
-	snprintf(target, sizeof target, "run #%lld", (long long)id);
-	cli_audit(st, !strcmp(what, "batch run") ? "batch.run" : !strcmp(what, "batch join") ? "batch.join"
-										  : "batch.resume",
-		  target, detail);
 	if (st->json)
 		printf("{\"run_id\":%lld,\"status\":\"%s\",\"total\":%lld,\"issued\":%lld,\"skipped\":%lld,"
 		       "\"failed\":%lld,\"seconds\":%.3f}\n",
@@ -250,7 +242,6 @@ int cmd_batch(cli_state *st, int argc, char **argv)
 		int rc = bl_batch_stop(cli_ctx(st), id);
 		if (rc)
 			return cli_fail("batch stop", rc);
-		cli_audit(st, "batch.stop", argv[1], NULL);
 		printf("batch run #%s: stop requested (it ends after its current chunks)\n", argv[1]);
 		return 0;
 	}

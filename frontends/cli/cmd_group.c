@@ -49,9 +49,6 @@ static int change(cli_state *st, bool add, int argc, char **argv)
 		done++;
 	}
 	if (done) {
-		char detail[64];
-		snprintf(detail, sizeof detail, "{\"users\":%d}", done);
-		cli_audit(st, add ? "group.add" : "group.remove", argv[0], detail);
 	}
 	if (st->json)
 		printf("{\"group\":\"%s\",\"%s\":%d}\n", argv[0], add ? "added" : "removed", done);
@@ -123,7 +120,6 @@ int cmd_group(cli_state *st, int argc, char **argv)
 			    : bl_group_update(cli_ctx(st), code, name, desc);
 		if (rc)
 			return cli_fail(create ? "group create" : "group update", rc);
-		cli_audit(st, create ? "group.create" : "group.update", code, NULL);
 		if (st->json && create)
 			printf("{\"id\":%lld,\"code\":\"%s\"}\n", (long long)id, code);
 		else if (st->json)
@@ -139,7 +135,6 @@ int cmd_group(cli_state *st, int argc, char **argv)
 			return cli_usage("usage: group delete CODE");
 		if ((rc = bl_group_delete(cli_ctx(st), code)))
 			return cli_fail("group delete", rc);
-		cli_audit(st, "group.delete", code, NULL);
 		printf(st->json ? "{\"deleted\":\"%s\"}\n" : "group %s deleted\n", code);
 		return 0;
 	}

@@ -171,9 +171,6 @@ static int retry_bulk(cli_state *st, bl_message_filter f)
 	bool stopped = cli_interrupted && done + skipped < (int64_t)n;
 	free(ids);
 	if (done) {
-		char detail[160];
-		snprintf(detail, sizeof detail, "{\"status\":\"%s\",\"retried\":%lld}", f.status, (long long)done);
-		cli_audit(st, "message.retry", "bulk", detail);
 	}
 	if (st->json)
 		printf("{\"matched\":%zu,\"retried\":%lld,\"skipped\":%lld,\"stopped\":%s}\n", n, (long long)done,
@@ -216,7 +213,6 @@ int cmd_message(cli_state *st, int argc, char **argv)
 			int rc = bl_message_retry(cli_ctx(st), id);
 			if (rc)
 				return cli_fail("message retry", rc);
-			cli_audit(st, "message.retry", argv[1], NULL);
 			printf(st->json ? "{\"id\":%lld,\"retried\":true}\n" : "message #%lld queued again\n", id);
 			return 0;
 		}

@@ -106,9 +106,6 @@ static int create(cli_state *st, int argc, char **argv)
 	}
 	if (rc)
 		return cli_fail("reservation create", rc);
-	char target[32];
-	snprintf(target, sizeof target, "%lld", (long long)id);
-	cli_audit(st, "reservation.create", target, NULL);
 	char *json = NULL;
 	if ((rc = bl_reservation_get(cli_ctx(st), id, &json)))
 		return cli_fail("reservation show", rc);
@@ -182,7 +179,6 @@ int cmd_reservation(cli_state *st, int argc, char **argv)
 	if (!strcmp(sub, "cancel")) {
 		if ((rc = bl_reservation_cancel(cli_ctx(st), id)))
 			return cli_fail("reservation cancel", rc);
-		cli_audit(st, "reservation.cancel", argv[0], NULL);
 	}
 	if ((rc = bl_reservation_get(cli_ctx(st), id, &json)))
 		return cli_fail("reservation show", rc);

@@ -277,9 +277,6 @@ static int edit(cli_state *st, const char *code)
 		if (rc == BL_OK)
 			rc = bl_template_save(cli_ctx(st), &o, &id, &version);
 		if (rc == BL_OK) {
-			char detail[64];
-			snprintf(detail, sizeof detail, "{\"version\":%d}", version);
-			cli_audit(st, "template.save", code, detail);
 			printf(st->json ? "{\"code\":\"%s\",\"version\":%d}\n" : "template %s: saved version %d\n",
 			       code, version);
 			ex = 0;
@@ -410,7 +407,6 @@ int cmd_template(cli_state *st, int argc, char **argv)
 			return cli_usage("usage: template %s CODE", sub);
 		if ((rc = bl_template_set_enabled(cli_ctx(st), code, on)))
 			return cli_fail(on ? "template enable" : "template disable", rc);
-		cli_audit(st, on ? "template.enable" : "template.disable", code, NULL);
 		printf(st->json ? "{\"code\":\"%s\",\"enabled\":%s}\n" : "template %s: %s\n", code,
 		       on ? (st->json ? "true" : "enabled") : (st->json ? "false" : "disabled"));
 		return 0;

@@ -1,5 +1,4 @@
 /* billing-cli: output — colours, tables sized to the terminal, progress bars. */
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -355,16 +354,6 @@ void cli_progress_end(cli_progress *p)
 		fputs("\r\033[K", stderr);
 		fflush(stderr);
 	}
-}
-
-void cli_audit(cli_state *st, const char *action, const char *target, const char *detail_json)
-{
-	struct passwd *pw = getpwuid(geteuid());
-	char actor[128];
-	snprintf(actor, sizeof actor, "cli:%s", pw && pw->pw_name ? pw->pw_name : "?");
-	int rc = bl_audit_record(cli_ctx(st), actor, action, target, detail_json);
-	if (rc)
-		fprintf(stderr, "billing-cli: warning: audit log: %s\n", bl_error_last());
 }
 
 void cli_print_json(const char *json)

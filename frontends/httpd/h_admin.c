@@ -52,9 +52,6 @@ void h_admin_create(req *r)
 				 : strstr(bl_error_last(), "username") ? "username" : NULL);
 		return;
 	}
-	char target[96];
-	snprintf(target, sizeof target, "admin:%s", user);
-	audit(r, "admin.create", target, json_pack("{s:s}", "role", bl_admin_role_name(role)));
 	reply_json(r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "username", user, "role",
 				     bl_admin_role_name(role)));
 }

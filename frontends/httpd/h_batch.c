@@ -112,8 +112,6 @@ int batch_launch(req *r, const char *month, int64_t resume_id, bl_batch_opts *o,
 	if (rc)
 		return rc;
 	int64_t id = bl_batch_job_run_id(j);
-	char m[8];
-	snprintf(m, sizeof m, "%s", bl_batch_job_month(j));
 	/* A run that COMPLETED at once but whose billing reservation failed is
 	 * still an answer: 202 with the warning (issue 21). */
 	bool ended = false;
@@ -122,10 +120,6 @@ int batch_launch(req *r, const char *month, int64_t resume_id, bl_batch_opts *o,
 		*warning = scrub_pii(bl_error_last());
 	keep(j);
 	*run_id = id;
-	char target[32];
-	snprintf(target, sizeof target, "batch:%lld", (long long)id);
-	audit(r, resume_id ? "batch.resume" : "batch.start", target,
-	      json_pack("{s:s,s:s,s:i}", "month", m, "mode", bl_batch_mode_name(o->mode), "partitions", o->partitions));
 	return BL_OK;
 }
 
@@ -209,9 +203,6 @@ void h_batch_stop(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[32];
-	snprintf(target, sizeof target, "batch:%lld", (long long)id);
-	audit(r, "batch.stop", target, NULL);
 	reply_json(r, 202, json_pack("{s:I,s:b}", "run_id", (json_int_t)id, "stop_requested", 1));
 }
 

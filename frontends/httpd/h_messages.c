@@ -54,11 +54,6 @@ void h_reservation_create(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[48];
-	snprintf(target, sizeof target, "reservation:%lld", (long long)id);
-	audit(r, "reservation.create", target,
-	      json_pack("{s:s?,s:s?,s:s?,s:s?}", "template_code", o.template_code, "group_code", o.group_code,
-			"month", o.month, "scheduled_at", o.scheduled_at));
 	reply_reservation(r, 201, id);
 }
 
@@ -75,9 +70,6 @@ void h_reservation_cancel(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[48];
-	snprintf(target, sizeof target, "reservation:%lld", (long long)id);
-	audit(r, "reservation.cancel", target, NULL);
 	reply_reservation(r, 200, id);
 }
 
@@ -148,9 +140,6 @@ void h_message_retry(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[48];
-	snprintf(target, sizeof target, "message:%lld", (long long)id);
-	audit(r, "message.retry", target, NULL);
 	reply_json(r, 202, json_pack("{s:I,s:s}", "message_id", (json_int_t)id, "status", "WAITING"));
 }
 
@@ -165,9 +154,5 @@ void h_message_retry_filter(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	json_t *detail = json_pack("{s:I}", "count", (json_int_t)n);
-	if (r->json)
-		json_object_set(detail, "filter", r->json);
-	audit(r, "message.retry_filter", "messages", detail);
 	reply_json(r, 202, json_pack("{s:I}", "retried", (json_int_t)n));
 }

@@ -102,9 +102,6 @@ static void save(req *r, const char *code)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[96];
-	snprintf(target, sizeof target, "template:%s", code);
-	audit(r, "template.save", target, json_pack("{s:i,s:I}", "version", version, "template_id", (json_int_t)id));
 	char *json = NULL;
 	rc = bl_template_get(r->ctx, code, version, &json);
 	if (rc)
@@ -140,9 +137,6 @@ static void set_enabled(req *r, bool on)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[96];
-	snprintf(target, sizeof target, "template:%s", param(r, 0));
-	audit(r, on ? "template.enable" : "template.disable", target, NULL);
 	reply_json(r, 200, json_pack("{s:s,s:b}", "code", param(r, 0), "enabled", on));
 }
 

@@ -92,11 +92,6 @@ void h_user_get(req *r)
 
 /* ---- groups ---- */
 
-static void group_target(req *r, char *out, size_t n)
-{
-	snprintf(out, n, "group:%s", param(r, 0));
-}
-
 void h_group_list(req *r)
 {
 	char *json = NULL;
@@ -132,9 +127,6 @@ void h_group_create(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[80];
-	snprintf(target, sizeof target, "group:%s", code);
-	audit(r, "group.create", target, json_pack("{s:s}", "name", name));
 	reply_group(r, 201, code);
 }
 
@@ -153,9 +145,6 @@ void h_group_update(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[80];
-	group_target(r, target, sizeof target);
-	audit(r, "group.update", target, json_pack("{s:s?,s:s?}", "name", name, "description", desc));
 	reply_group(r, 200, param(r, 0));
 }
 
@@ -166,9 +155,6 @@ void h_group_delete(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[80];
-	group_target(r, target, sizeof target);
-	audit(r, "group.delete", target, NULL);
 	reply_json(r, 200, json_pack("{s:s,s:b}", "code", param(r, 0), "deleted", 1));
 }
 
@@ -191,9 +177,6 @@ static void member(req *r, bool add)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	char target[80];
-	group_target(r, target, sizeof target);
-	audit(r, add ? "group.add" : "group.remove", target, json_pack("{s:I}", "user_id", (json_int_t)uid));
 	reply_json(r, 200, json_pack("{s:s,s:I,s:b}", "code", param(r, 0), "user_id", (json_int_t)uid,
 				     "member", add));
 }

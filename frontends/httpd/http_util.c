@@ -437,17 +437,10 @@ char *scrub_pii(const char *s)
 	return s && bl_pii_scrub(s, &out) == BL_OK ? out : NULL;
 }
 
-void audit(req *r, const char *action, const char *target, json_t *detail)
+void request_actor(req *r)
 {
-	char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-	json_decref(detail);
-	if (r->ctx && r->authed && bl_audit_record(r->ctx, r->sess.username, action, target, d) != BL_OK) {
-		char *clean = scrub_pii(bl_error_last());
-		fprintf(stderr, "%s: audit %s %s: %s\n", HTTPD_NAME, action, target ? target : "",
-			clean ? clean : "");
-		bl_free(clean);
-	}
-	free(d);
+	if (r->ctx)
+		bl_ctx_set_actor(r->ctx, r->authed && r->sess.username[0] ? r->sess.username : NULL);
 }
 
 void reply_retry_after(req *r, int retry_after_s)

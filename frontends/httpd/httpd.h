@@ -169,8 +169,9 @@ char *scrub_pii(const char *s);
 /* A line's worth of untrusted text for the log: scrub_pii, then control
  * characters (a decoded %0A, %1B) and '\\' written as \xNN (free()). */
 char *log_clean(const char *s);
-/* Record an audit entry of the request's admin (best effort). */
-void audit(req *r, const char *action, const char *target, json_t *detail); /* steals detail */
+/* The library's actor for the request's changes: its admin, or none
+ * (bl_ctx_set_actor; the library audits each change under it). */
+void request_actor(req *r);
 /* Cursor pagination over a whole array (steals it), by the integer `key` ascending. */
 void reply_array_page(req *r, json_t *all, const char *key);
 /* A page from a library list fetched with limit + 1: rc checked, json bl_free'd,

@@ -170,6 +170,7 @@ static void dispatch(req *r)
 		return;
 	}
 	bl_error_clear();
+	request_actor(r);
 	r->route->fn(r);
 	if (!r->answered)
 		reply_error(r, 500, NULL, NULL, "internal error: no answer");

@@ -238,6 +238,5 @@ void h_logout(req *r)
 		reply_lib(r, rc, NULL);
 		return;
 	}
-	audit(r, "logout", "session", NULL);
 	reply_with_cookie(r, 200, json_pack("{s:b}", "logged_out", 1), "", 0);
 }

@@ -662,9 +662,6 @@ void ui_batch_stop(req *r)
 		ui_fail_page(r, rc);
 		return;
 	}
-	char target[32];
-	snprintf(target, sizeof target, "batch:%lld", (long long)id);
-	audit(r, "batch.stop", target, NULL);
 	back_to_run(r, "stopping");
 }
 

@@ -169,11 +169,14 @@ bool ui_dispatch(req *r)
 								       : "이 작업을 할 권한이 없습니다 (운영자 이상 필요).");
 		else if (post && (!origin_ok(r) || bl_session_csrf_check(&r->sess, tok) != BL_OK))
 			deny(r, 403, "보안 토큰(CSRF)이 맞지 않습니다. 페이지를 새로 고친 뒤 다시 시도하세요.");
-		else
+		else {
+			request_actor(r);
 			r->route->fn(r);
+		}
 	} else if (post && !origin_ok(r)) {
 		deny(r, 403, "다른 사이트에서 보낸 요청은 받지 않습니다.");
 	} else {
+		request_actor(r);
 		r->route->fn(r);
 	}
 	if (!r->answered)
@@ -437,7 +440,6 @@ void ui_logout(req *r)
 		ui_fail_page(r, rc);
 		return;
 	}
-	audit(r, "logout", "session", NULL);
 	char cookie[128];
 	snprintf(cookie, sizeof cookie, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", SESSION_COOKIE);
 	redirect_with(r, "/admin/login?ok=logout", cookie);

@@ -199,11 +199,6 @@ void ui_reservation_create(req *r)
 			new_page(r, rc == BL_ENOTFOUND ? 404 : rc == BL_ECONFLICT ? 409 : 422);
 		return;
 	}
-	char target_s[48];
-	snprintf(target_s, sizeof target_s, "reservation:%lld", (long long)id);
-	audit(r, "reservation.create", target_s,
-	      json_pack("{s:s?,s:s?,s:s?,s:s?}", "template_code", o.template_code, "group_code", o.group_code, "month",
-			o.month, "scheduled_at", o.scheduled_at));
 	char loc[64];
 	snprintf(loc, sizeof loc, "/admin/reservations/%lld?ok=created", (long long)id);
 	ui_redirect(r, loc);
@@ -288,9 +283,6 @@ void ui_reservation_cancel(req *r)
 		ui_fail_page(r, rc);
 		return;
 	}
-	char target[48];
-	snprintf(target, sizeof target, "reservation:%lld", (long long)id);
-	audit(r, "reservation.cancel", target, NULL);
 	char loc[64];
 	snprintf(loc, sizeof loc, "/admin/reservations/%lld?ok=canceled", (long long)id);
 	ui_redirect(r, loc);
@@ -589,9 +581,6 @@ void ui_message_retry(req *r)
 		ui_fail_page(r, rc);
 		return;
 	}
-	char target[48];
-	snprintf(target, sizeof target, "message:%lld", (long long)id);
-	audit(r, "message.retry", target, NULL);
 	char def[48];
 	snprintf(def, sizeof def, "/admin/messages/%lld", (long long)id);
 	redirect_ok(r, back_of(r, def), "retried");
@@ -610,9 +599,6 @@ void ui_message_retry_filter(req *r)
 		ui_fail_page(r, rc);
 		return;
 	}
-	json_t *detail = json_pack("{s:I,s:s?,s:s?,s:s?}", "count", (json_int_t)n, "status", f.status, "channel",
-				   f.channel, "template", f.template_code);
-	audit(r, "message.retry_filter", "messages", detail);
 	char ok[48];
 	snprintf(ok, sizeof ok, "retried_n&n=%lld", (long long)n);
 	redirect_ok(r, back_of(r, "/admin/messages"), ok);

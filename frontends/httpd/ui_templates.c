@@ -446,9 +446,6 @@ static void save_or_preview(req *r, const char *code, bool is_new)
 		return;
 	}
 	json_decref(pv);
-	char target[96];
-	snprintf(target, sizeof target, "template:%s", code);
-	audit(r, "template.save", target, json_pack("{s:i,s:I}", "version", version, "template_id", (json_int_t)id));
 	hbuf loc = { 0 };
 	hb_printf(&loc, "/admin/templates/%u?ok=saved", code);
 	ui_redirect(r, loc.s ? loc.s : "/admin/templates");
@@ -573,9 +570,6 @@ static void set_enabled(req *r, bool on)
 		ui_fail_page(r, rc);
 		return;
 	}
-	char target[96];
-	snprintf(target, sizeof target, "template:%s", param(r, 0));
-	audit(r, on ? "template.enable" : "template.disable", target, NULL);
 	hbuf loc = { 0 };
 	hb_printf(&loc, "/admin/templates/%u?ok=%r", param(r, 0), on ? "enabled" : "disabled");
 	ui_redirect(r, loc.s ? loc.s : "/admin/templates");

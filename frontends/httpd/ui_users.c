@@ -207,9 +207,6 @@ void ui_group_create(req *r)
 		group_list_page(r, rc == BL_ECONFLICT ? 409 : 422);
 		return;
 	}
-	char target[80];
-	snprintf(target, sizeof target, "group:%s", code);
-	audit(r, "group.create", target, json_pack("{s:s}", "name", name));
 	to_group(r, code, "created");
 }
 
@@ -404,9 +401,6 @@ void ui_group_update(req *r)
 		ui_fail_page(r, rc);
 		return;
 	}
-	char target[80];
-	snprintf(target, sizeof target, "group:%s", param(r, 0));
-	audit(r, "group.update", target, json_pack("{s:s?,s:s?}", "name", name, "description", desc));
 	to_group(r, param(r, 0), "saved");
 }
 
@@ -422,9 +416,6 @@ void ui_group_delete(req *r)
 		ui_fail_page(r, rc);
 		return;
 	}
-	char target[80];
-	snprintf(target, sizeof target, "group:%s", param(r, 0));
-	audit(r, "group.delete", target, NULL);
 	ui_redirect(r, "/admin/groups?ok=deleted");
 }
 
@@ -441,9 +432,6 @@ static void member(req *r, int64_t uid, bool add)
 		ui_fail_page(r, rc);
 		return;
 	}
-	char target[80];
-	snprintf(target, sizeof target, "group:%s", param(r, 0));
-	audit(r, add ? "group.add" : "group.remove", target, json_pack("{s:I}", "user_id", (json_int_t)uid));
 	to_group(r, param(r, 0), add ? "added" : "removed");
 }
 

@@ -24,6 +24,18 @@ BL_EXTERN(void) bl_ctx_free(bl_ctx *ctx);
 /** The context's configuration (lent). */
 BL_EXTERN(const bl_config *) bl_ctx_config(const bl_ctx *ctx);
 
+/**
+ * Who the context's changes are by: the admin user name (httpd: the
+ * session's admin; the CLI: "cli:" and its OS user), 1-128 characters, or
+ * NULL for none.  Every mutating call an admin can trigger records its
+ * audit entry under this actor, in the same transaction as the change;
+ * without an actor the entry's actor is "system" (docs/audit.md).
+ * BL_EINVAL for an empty or longer name (the actor is left unchanged).
+ */
+BL_EXTERN(int) bl_ctx_set_actor(bl_ctx *ctx, const char *actor);
+/** The context's actor (lent, valid until the next bl_ctx_set_actor), or NULL for none. */
+BL_EXTERN(const char *) bl_ctx_actor(const bl_ctx *ctx);
+
 /** Check that MariaDB answers (connecting when needed). */
 BL_EXTERN(int) bl_ctx_ping_db(bl_ctx *ctx);
 /** Check that Redis answers (connecting when needed). */

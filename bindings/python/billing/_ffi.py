@@ -225,6 +225,8 @@ SIGNATURES = {
     "bl_ctx_new": (RC, [P(vp), vp]),
     "bl_ctx_free": (None, [vp]),
     "bl_ctx_config": (vp, [vp]),
+    "bl_ctx_set_actor": (RC, [vp, s]),
+    "bl_ctx_actor": (s, [vp]),
     "bl_ctx_ping_db": (RC, [vp]),
     "bl_ctx_ping_redis": (RC, [vp]),
     "bl_ctx_create_database": (RC, [vp]),

@@ -96,6 +96,16 @@ class Context(MessagingMixin, MailMixin, AdminMixin):
         v = L.bl_config_get(L.bl_ctx_config(self.handle), enc(key))
         return dec(v)
 
+    @property
+    def actor(self):
+        """bl_ctx_actor: who this context's changes are audited as (None: "system")."""
+        return dec(lib().bl_ctx_actor(self.handle))
+
+    @actor.setter
+    def actor(self, name):
+        """bl_ctx_set_actor (None: no actor)."""
+        lib().bl_ctx_set_actor(self.handle, enc(name) if name is not None else None)
+
     def ping_db(self):
         """bl_ctx_ping_db."""
         lib().bl_ctx_ping_db(self.handle)
