@@ -411,15 +411,12 @@ static void save_or_preview(req *r, const char *code, bool is_new)
 	d.t.create_only = is_new; /* creating never replaces: a new version only from the template's own page */
 	int rc = bl_template_save(r->ctx, &d.t, &id, &version);
 	if (rc == BL_ECONFLICT && is_new) {
-		json_t *cur = NULL;
-		char *json = NULL;
-		if (bl_template_get(r->ctx, code, 0, &json) == BL_OK)
-			cur = json_loads(json, 0, NULL);
-		bl_free(json);
+		bl_template *cur = NULL;
+		bl_template_lookup(r->ctx, code, 0, &cur);
 		ui_error(r, "code", "코드 %s인 템플릿이 이미 있습니다 (버전 %lld, %s). 새로 만들 수 없습니다: "
 				    "기존 템플릿을 고치려면 그 템플릿의 편집 화면에서 저장하세요.",
-			 code, (long long)ji(cur, "version"), cur ? js(cur, "name") : "");
-		json_decref(cur);
+			 code, (long long)bl_template_version(cur), ui_str(bl_template_name(cur)));
+		bl_template_free(cur);
 		edit_page(r, 409, code, NULL, pv, is_new);
 		json_decref(pv);
 		return;
@@ -483,58 +480,65 @@ void ui_template_preview(req *r)
 
 void ui_template_list(req *r)
 {
-	char *json = NULL;
-	json_t *all = ui_lib_json(r, bl_template_list(r->ctx, &json), &json);
-	if (!all)
+	bl_template_array *all = NULL;
+	int rc = bl_template_find(r->ctx, &all);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, "메시지 템플릿", "templates");
 	if (ui_can(r, BL_ROLE_OPERATOR))
 		hb_raw(&b, "<p><a class=\"button primary\" href=\"/admin/templates/new\">새 템플릿</a></p>");
 	hb_raw(&b, "<table class=\"list\" id=\"templates\"><thead><tr><th>코드</th><th>이름</th><th>채널</th><th>용도</th>"
 		   "<th class=\"num\">버전</th><th>상태</th><th>최근 저장</th></tr></thead><tbody>");
-	size_t i;
-	json_t *t;
-	json_array_foreach(all, i, t) {
+	size_t n = bl_template_array_count(all);
+	for (size_t i = 0; i < n; i++) {
+		const bl_template *t = bl_template_array_at(all, i);
+		const char *code = ui_str(bl_template_code(t));
 		hb_printf(&b, "<tr><td><a href=\"/admin/templates/%u\">%s</a></td><td>%s</td><td>%s</td><td>%s</td>"
 			      "<td class=\"num\"><a href=\"/admin/templates/%u/versions\">v%D</a></td><td>",
-			  js(t, "code"), js(t, "code"), js(t, "name"), ui_channel_label(js(t, "channel")),
-			  ui_purpose_label(js(t, "purpose")), js(t, "code"), ji(t, "version"));
-		ui_badge(&b, ji(t, "enabled") ? "ENABLED" : "DISABLED", ji(t, "enabled") ? "사용" : "중지");
-		hb_printf(&b, "</td><td>%s · %s</td></tr>", js(t, "created_at"), js(t, "created_by"));
+			  code, code, ui_str(bl_template_name(t)), ui_channel_label(ui_str(bl_template_channel(t))),
+			  ui_purpose_label(ui_str(bl_template_purpose(t))), code, (int64_t)bl_template_version(t));
+		ui_badge(&b, bl_template_enabled(t) ? "ENABLED" : "DISABLED", bl_template_enabled(t) ? "사용" : "중지");
+		hb_printf(&b, "</td><td>%s · %s</td></tr>", ui_str(bl_template_created_at(t)),
+			  ui_str(bl_template_created_by(t)));
 	}
-	if (!json_array_size(all))
+	if (!n)
 		hb_raw(&b, "<tr><td colspan=\"7\" class=\"empty\">템플릿이 없습니다.</td></tr>");
 	hb_raw(&b, "</tbody></table>");
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(all);
+	bl_template_array_free(all);
 }
 
 void ui_template_versions(req *r)
 {
-	char *json = NULL;
-	json_t *all = ui_lib_json(r, bl_template_versions(r->ctx, param(r, 0), &json), &json);
-	if (!all)
+	bl_template_array *all = NULL;
+	int rc = bl_template_find_versions(r->ctx, param(r, 0), &all);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
 	hbuf b = { 0 };
 	char title[120];
 	snprintf(title, sizeof title, "버전 이력: %s", param(r, 0));
 	ui_page_begin(&b, r, title, "templates");
 	hb_raw(&b, "<table class=\"list\" id=\"versions\"><thead><tr><th class=\"num\">버전</th><th>이름</th><th>채널</th>"
 		   "<th>용도</th><th>저장 시각</th><th>작성자</th><th></th></tr></thead><tbody>");
-	size_t i;
-	json_t *t;
-	json_array_foreach(all, i, t)
+	for (size_t i = 0; i < bl_template_array_count(all); i++) {
+		const bl_template *t = bl_template_array_at(all, i);
 		hb_printf(&b, "<tr><td class=\"num\">v%D</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
 			      "<td><a href=\"/admin/templates/%u?version=%D\">보기 · 이 버전에서 편집</a></td></tr>",
-			  ji(t, "version"), js(t, "name"), ui_channel_label(js(t, "channel")),
-			  ui_purpose_label(js(t, "purpose")), js(t, "created_at"), js(t, "created_by"), js(t, "code"),
-			  ji(t, "version"));
+			  (int64_t)bl_template_version(t), ui_str(bl_template_name(t)),
+			  ui_channel_label(ui_str(bl_template_channel(t))), ui_purpose_label(ui_str(bl_template_purpose(t))),
+			  ui_str(bl_template_created_at(t)), ui_str(bl_template_created_by(t)), ui_str(bl_template_code(t)),
+			  (int64_t)bl_template_version(t));
+	}
 	hb_raw(&b, "</tbody></table>");
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(all);
+	bl_template_array_free(all);
 }
 
 /* Disabling a template that pending work uses asks first (without JavaScript too), with the counts. */
