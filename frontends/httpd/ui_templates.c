@@ -231,8 +231,20 @@ static int64_t usage_total(json_t *u)
 /* Set when a save needs the operator's confirmation (the page then shows the box). */
 static __thread json_t *confirm_usage;
 
+/* The stored variables declaration of `tpl` dumped with `flags`; NULL when
+ * there is no template or it declares none (an empty object). */
+static char *stored_variables(const bl_template *tpl, size_t flags)
+{
+	if (!tpl || !bl_template_variables_json(tpl))
+		return NULL;
+	json_t *v = json_loads(bl_template_variables_json(tpl), 0, NULL);
+	char *out = json_object_size(v) ? json_dumps(v, flags) : NULL;
+	json_decref(v);
+	return out;
+}
+
 /* The page from form values (GET: from `tpl`, the stored version). */
-static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t *pv, bool is_new)
+static void edit_page(req *r, int status, const char *code, const bl_template *tpl, json_t *pv, bool is_new)
 {
 	hbuf b = { 0 };
 	char title[120];
@@ -240,11 +252,9 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	ui_page_begin(&b, r, title, "templates");
 	ui_form_fields(r, TPL_FIELDS);
 	bool from_form = !tpl;
-	const char *channel = from_form ? form(r, "channel") : js(tpl, "channel");
-	const char *purpose = from_form ? form(r, "purpose") : js(tpl, "purpose");
-	char *vars = NULL;
-	if (tpl && json_object_size(json_object_get(tpl, "variables")))
-		vars = json_dumps(json_object_get(tpl, "variables"), JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	const char *channel = from_form ? form(r, "channel") : ui_str(bl_template_channel(tpl));
+	const char *purpose = from_form ? form(r, "purpose") : ui_str(bl_template_purpose(tpl));
+	char *vars = stored_variables(tpl, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	const char *variables = from_form ? form(r, "variables") : vars;
 	char *sample_def = NULL;
 	const char *sample = form(r, "sample");
@@ -253,9 +263,9 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	bool email = channel && !strcmp(channel, "EMAIL");
 	if (!is_new && tpl)
 		hb_printf(&b, "<p class=\"meta\">버전 %D · %s %s · 작성 %s (%s) · <a href=\"/admin/templates/%u/versions\">버전 이력</a></p>",
-			  ji(tpl, "version"), ui_channel_label(js(tpl, "channel")), ui_purpose_label(js(tpl, "purpose")),
-			  js(tpl, "created_by"), js(tpl, "created_at"), code);
-	if (!is_new && tpl && !ji(tpl, "enabled")) {
+			  (int64_t)bl_template_version(tpl), ui_channel_label(channel), ui_purpose_label(purpose),
+			  ui_str(bl_template_created_by(tpl)), ui_str(bl_template_created_at(tpl)), code);
+	if (!is_new && tpl && !bl_template_enabled(tpl)) {
 		json_t *u = usage_of(r, code);
 		if (usage_total(u))
 			hb_printf(&b, "<div class=\"hold\" id=\"template-hold\" role=\"alert\"><b>사용 중지된 템플릿이라 대기 메시지 %N건과 "
@@ -281,15 +291,15 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 		ui_field_error(&b, r, "code");
 	}
 	hb_printf(&b, "<label>이름<input name=\"name\" value=\"%s\" required></label>",
-		  from_form ? (form(r, "name") ? form(r, "name") : "") : js(tpl, "name"));
+		  from_form ? (form(r, "name") ? form(r, "name") : "") : ui_str(bl_template_name(tpl)));
 	ui_field_error(&b, r, "name");
 	hb_raw(&b, "<div class=\"form-row\">");
 	select2(&b, "channel", "채널", channel ? channel : "SMS", "SMS", "SMS", "EMAIL", "이메일");
 	select2(&b, "purpose", "용도", purpose ? purpose : "NOTICE", "NOTICE", "공지", "BILLING", "청구");
-	bool enabled = from_form ? form(r, "enabled") != NULL : ji(tpl, "enabled") != 0;
+	bool enabled = from_form ? form(r, "enabled") != NULL : bl_template_enabled(tpl);
 	if (is_new && from_form && !form(r, "name"))
 		enabled = true;
-	bool ad = from_form ? form(r, "advertising") != NULL : json_is_true(json_object_get(tpl, "advertising"));
+	bool ad = from_form ? form(r, "advertising") != NULL : bl_template_advertising(tpl);
 	hb_printf(&b, "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\"%r> 사용</label>"
 		      "<label class=\"check\" title=\"제목(문자는 본문)이 (광고)로 시작하고 본문에 수신거부 방법이 있어야 합니다\">"
 		      "<input type=\"checkbox\" name=\"advertising\" value=\"1\"%r> 광고</label></div>",
@@ -297,11 +307,11 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	ui_field_error(&b, r, "channel");
 	ui_field_error(&b, r, "purpose");
 	hb_printf(&b, "<label data-part=\"subject\"%r>제목 (이메일)<input name=\"subject\" value=\"%s\"></label>",
-		  email ? "" : " hidden", from_form ? form(r, "subject") : js(tpl, "subject"));
+		  email ? "" : " hidden", from_form ? form(r, "subject") : ui_str(bl_template_subject(tpl)));
 	ui_field_error(&b, r, "subject");
-	textarea(&b, r, "body_text", email ? "본문 (텍스트)" : "본문", from_form ? form(r, "body_text") : js(tpl, "body_text"), 6,
+	textarea(&b, r, "body_text", email ? "본문 (텍스트)" : "본문", from_form ? form(r, "body_text") : ui_str(bl_template_body_text(tpl)), 6,
 		 false);
-	textarea(&b, r, "body_html", "본문 (HTML, 이메일)", from_form ? form(r, "body_html") : js(tpl, "body_html"), 8, !email);
+	textarea(&b, r, "body_html", "본문 (HTML, 이메일)", from_form ? form(r, "body_html") : ui_str(bl_template_body_html(tpl)), 8, !email);
 	textarea(&b, r, "variables", "변수 선언 (JSON)", variables, 4, false);
 	hb_raw(&b, "<details><summary>미리보기 데이터 (JSON, 저장되지 않음)</summary>");
 	textarea(&b, r, "sample", "미리보기에 쓸 값", sample, 8, false);
@@ -319,7 +329,7 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	preview_panel(&b, pv);
 	hb_raw(&b, "</div>");
 	if (!is_new && ui_can(r, BL_ROLE_OPERATOR) && tpl) {
-		bool on = ji(tpl, "enabled") != 0;
+		bool on = bl_template_enabled(tpl);
 		json_t *u = on ? usage_of(r, code) : NULL;
 		hb_printf(&b, "<form method=\"post\" action=\"/admin/templates/%u/%r\" class=\"inline\">", code,
 			  on ? "disable" : "enable");
@@ -342,27 +352,27 @@ void ui_template_get(req *r)
 	int64_t version = 0;
 	if (query(r, "version") && !parse_int64(query(r, "version"), &version))
 		version = 0;
-	char *json = NULL;
-	json_t *tpl = ui_lib_json(r, bl_template_get(r->ctx, param(r, 0), (int)version, &json), &json);
-	if (!tpl)
+	bl_template *tpl = NULL;
+	int rc = bl_template_lookup(r->ctx, param(r, 0), (int)version, &tpl);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
 	/* preview of the stored version, through the same path as the live one */
 	ui_form *st = ui_state(r);
-	char *vars = json_object_size(json_object_get(tpl, "variables"))
-			     ? json_dumps(json_object_get(tpl, "variables"), JSON_COMPACT)
-			     : NULL;
+	char *vars = stored_variables(tpl, JSON_COMPACT);
 	draft d;
 	memset(&d, 0, sizeof d);
 	bl_template_opts_init(&d.t, BL_TEMPLATE_OPTS_VERSION);
-	d.t.code = js(tpl, "code");
-	d.t.name = js(tpl, "name");
-	d.channel = js(tpl, "channel");
-	d.purpose = js(tpl, "purpose");
+	d.t.code = ui_str(bl_template_code(tpl));
+	d.t.name = ui_str(bl_template_name(tpl));
+	d.channel = ui_str(bl_template_channel(tpl));
+	d.purpose = ui_str(bl_template_purpose(tpl));
 	d.t.channel = strcmp(d.channel, "EMAIL") ? BL_CHANNEL_SMS : BL_CHANNEL_EMAIL;
 	d.t.purpose = strcmp(d.purpose, "BILLING") ? BL_PURPOSE_NOTICE : BL_PURPOSE_BILLING;
-	d.t.subject = json_string_value(json_object_get(tpl, "subject"));
-	d.t.body_text = json_string_value(json_object_get(tpl, "body_text"));
-	d.t.body_html = json_string_value(json_object_get(tpl, "body_html"));
+	d.t.subject = bl_template_subject(tpl);
+	d.t.body_text = bl_template_body_text(tpl);
+	d.t.body_html = bl_template_body_html(tpl);
 	d.variables = vars;
 	d.t.variables_json = vars;
 	json_t *pv = draft_preview(r, &d);
@@ -370,7 +380,7 @@ void ui_template_get(req *r)
 		st->err[0] = '\0'; /* a stored template that does not render here: show it without a preview */
 	edit_page(r, 200, param(r, 0), tpl, pv, false);
 	json_decref(pv);
-	json_decref(tpl);
+	bl_template_free(tpl);
 	free(vars);
 }
 
