@@ -184,6 +184,8 @@ static json_t *message_json(const struct bl_message *m)
 	return o;
 }
 
+static json_t *message_json_any(const void *rec) { return message_json(rec); }
+
 int bl_message_to_json(const bl_message *m, char **json)
 {
 	if (!m || !json)
@@ -198,15 +200,7 @@ int bl_message_array_to_json(const bl_message_array *a, char **json)
 {
 	if (!a || !json)
 		return bl__fail(BL_EINVAL, "bl_message_array_to_json: NULL argument");
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < a->n; i++)
-		if (json_array_append_new(arr, message_json(&a->v[i]))) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	int rc = bl__json_out(arr, json);
-	json_decref(arr);
-	return rc;
+	return bl__recs_json_out(a->v, a->n, sizeof *a->v, message_json_any, json);
 }
 
 int bl_message_get(bl_ctx *ctx, int64_t message_id, char **json)

@@ -96,6 +96,19 @@ json_t *bl__rec_json(const void *rec, const bl__shape *s, const unsigned char *e
 	return o;
 }
 
+int bl__recs_json_out(const void *recs, size_t n, size_t size, json_t *(*one)(const void *rec), char **json)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(arr, one((const char *)recs + i * size))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	int rc = bl__json_out(arr, json);
+	json_decref(arr);
+	return rc;
+}
+
 struct recs_state {
 	const bl__shape *shape;
 	size_t size, n, cap;

@@ -56,6 +56,10 @@ BL_PRIVATE bool bl__rec_null(const void *rec, unsigned i);
 BL_PRIVATE json_t *bl__rec_json(const void *rec, const bl__shape *shape, const unsigned char *emit,
 				unsigned nemit);
 
+/* *json gets the JSON array of `n` records of `size` bytes, each made by `one`. */
+BL_PRIVATE int bl__recs_json_out(const void *recs, size_t n, size_t size, json_t *(*one)(const void *rec),
+				 char **json);
+
 /* Every row of `sql` as an array of records of `size` bytes (*out, free with
  * bl__recs_free); *count gets how many. */
 BL_PRIVATE int bl__db_recs(MYSQL *db, const char *sql, const bl__param *ps, unsigned n,

@@ -138,6 +138,8 @@ static json_t *statement_json(const struct bl_statement *st)
 	return o;
 }
 
+static json_t *statement_json_any(const void *rec) { return statement_json(rec); }
+
 int bl_statement_to_json(const bl_statement *st, char **json)
 {
 	if (!st || !json)
@@ -250,15 +252,7 @@ int bl_statement_array_to_json(const bl_statement_array *a, char **json)
 {
 	if (!a || !json)
 		return bl__fail(BL_EINVAL, "bl_statement_array_to_json: NULL argument");
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < a->n; i++)
-		if (json_array_append_new(arr, statement_json(&a->v[i]))) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	int rc = bl__json_out(arr, json);
-	json_decref(arr);
-	return rc;
+	return bl__recs_json_out(a->v, a->n, sizeof *a->v, statement_json_any, json);
 }
 
 void bl_statement_array_free(bl_statement_array *a)

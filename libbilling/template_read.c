@@ -55,6 +55,8 @@ static json_t *template_json(const struct bl_template *t)
 	return bl__rec_json(t, &TPL_SHAPE, FORM_COLS[t->form], FORM_N[t->form]);
 }
 
+static json_t *template_json_any(const void *rec) { return template_json(rec); }
+
 void bl_template_free(bl_template *t)
 {
 	if (!t)
@@ -172,15 +174,7 @@ int bl_template_array_to_json(const bl_template_array *a, char **json)
 {
 	if (!a || !json)
 		return bl__fail(BL_EINVAL, "bl_template_array_to_json: NULL argument");
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < a->n; i++)
-		if (json_array_append_new(arr, template_json(&a->v[i]))) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	int rc = bl__json_out(arr, json);
-	json_decref(arr);
-	return rc;
+	return bl__recs_json_out(a->v, a->n, sizeof *a->v, template_json_any, json);
 }
 
 int bl_template_get(bl_ctx *ctx, const char *code, int version, char **json)
