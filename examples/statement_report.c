@@ -9,9 +9,10 @@
  * environment, as for every libbilling program.
  *
  * Built against the installed library, as a user of it would:
- *   cc -std=c11 statement_report.c $(pkg-config --cflags --libs billing jansson)
- * Statement reads return JSON (a char * the caller frees with bl_free); this
- * example parses it with jansson.
+ *   cc -std=c11 statement_report.c $(pkg-config --cflags --libs billing)
+ * Statements are read as objects (bl_statement_lookup, bl_statement_find)
+ * with accessors; the objects are freed with bl_statement_free and
+ * bl_statement_array_free.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 
 #include <billing/billing.h>
-#include <jansson.h>
 
 static int fail(const char *what, int rc)
 {
@@ -27,19 +27,13 @@ static int fail(const char *what, int rc)
 	return rc;
 }
 
-static json_int_t num(const json_t *o, const char *key)
+static const char *str(const char *s)
 {
-	return json_integer_value(json_object_get(o, key));
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "";
 }
 
 /* 1234567 -> "1,234,567" (money is integer won). */
-static const char *won(json_int_t v, char buf[32])
+static const char *won(bl_won v, char buf[32])
 {
 	char digits[24];
 	int n = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
@@ -55,64 +49,51 @@ static const char *won(json_int_t v, char buf[32])
 	return buf;
 }
 
-static int parse(const char *text, json_t **out)
-{
-	json_error_t err;
-	*out = json_loads(text, 0, &err);
-	if (!*out) {
-		fprintf(stderr, "statement_report: bad JSON from libbilling: %s\n", err.text);
-		return BL_ERROR;
-	}
-	return BL_OK;
-}
-
 static int report_one(bl_ctx *ctx, int64_t user_id, const char *month)
 {
-	char *text = NULL;
-	int rc = bl_statement_get(ctx, user_id, month, &text);
+	bl_statement *st = NULL;
+	int rc = bl_statement_lookup(ctx, user_id, month, &st);
 	if (rc)
 		return fail("statement", rc);
-	json_t *st;
-	rc = parse(text, &st);
-	bl_free(text); /* a returned char * belongs to the caller */
-	if (rc)
-		return rc;
 	char a[32], b[32], c[32];
 	printf("정산서 %s  subscriber %" PRId64 " %s  (statement #%lld, batch run #%lld)\n", month,
-	       user_id, str(st, "user_name"), (long long)num(st, "id"), (long long)num(st, "batch_run_id"));
-	size_t i;
-	json_t *line;
-	json_array_foreach(json_object_get(st, "lines"), i, line)
-		printf("  %-24s %12s %12s %12s\n", str(line, "service_name"), won(num(line, "price"), a),
-		       won(-num(line, "discount"), b), won(num(line, "net"), c));
+	       user_id, str(bl_statement_user_name(st)), (long long)bl_statement_id(st),
+	       (long long)bl_statement_batch_run_id(st));
+	for (size_t i = 0; i < bl_statement_lines_count(st); i++) {
+		const bl_statement_line *line = bl_statement_lines_at(st, i);
+		printf("  %-24s %12s %12s %12s\n", str(bl_statement_line_service_name(line)),
+		       won(bl_statement_line_price(line), a), won(-bl_statement_line_discount(line), b),
+		       won(bl_statement_line_net(line), c));
+	}
 	char d[32];
-	printf("  usage %s, discount %s, VAT %s, cut %s\n", won(num(st, "usage_amount"), a),
-	       won(num(st, "discount_amount"), b), won(num(st, "vat_amount"), c),
-	       won(num(st, "truncated_amount"), d));
-	printf("  billed %s won, due %s\n", won(num(st, "billed_amount"), a), str(st, "due_date"));
-	json_decref(st);
+	printf("  usage %s, discount %s, VAT %s, cut %s\n", won(bl_statement_usage_amount(st), a),
+	       won(bl_statement_discount_amount(st), b), won(bl_statement_vat_amount(st), c),
+	       won(bl_statement_truncated_amount(st), d));
+	printf("  billed %s won, due %s\n", won(bl_statement_billed_amount(st), a), str(bl_statement_due_date(st)));
+	bl_statement_free(st); /* the object and its lines */
 	return BL_OK;
 }
 
 static int report_month(bl_ctx *ctx, const char *month)
 {
-	char *text = NULL;
-	int rc = bl_statement_search(ctx, month, 0, 0, -1, 0, 20, &text);
+	bl_statement_filter f;
+	bl_statement_filter_init(&f, BL_STATEMENT_FILTER_VERSION);
+	f.month = month;
+	f.limit = 20;
+	bl_statement_array *rows = NULL;
+	int rc = bl_statement_find(ctx, &f, &rows);
 	if (rc)
 		return fail("statement search", rc);
-	json_t *rows;
-	rc = parse(text, &rows);
-	bl_free(text);
-	if (rc)
-		return rc;
 	char a[32];
-	size_t i;
-	json_t *st;
-	printf("statements of %s (first %zu)\n", month, json_array_size(rows));
-	json_array_foreach(rows, i, st)
-		printf("  #%-8lld subscriber %-8lld %14s won  due %s\n", (long long)num(st, "id"),
-		       (long long)num(st, "user_id"), won(num(st, "billed_amount"), a), str(st, "due_date"));
-	json_decref(rows);
+	size_t n = bl_statement_array_count(rows);
+	printf("statements of %s (first %zu)\n", month, n);
+	for (size_t i = 0; i < n; i++) {
+		const bl_statement *st = bl_statement_array_at(rows, i);
+		printf("  #%-8lld subscriber %-8lld %14s won  due %s\n", (long long)bl_statement_id(st),
+		       (long long)bl_statement_user_id(st), won(bl_statement_billed_amount(st), a),
+		       str(bl_statement_due_date(st)));
+	}
+	bl_statement_array_free(rows);
 	return BL_OK;
 }
 

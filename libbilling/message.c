@@ -6,6 +6,7 @@
 #include "audit_private.h"
 #include "db.h"
 #include "template_private.h"
+#include "message_read_private.h"
 
 #define ENQUEUE_CHUNK 2000
 
@@ -208,15 +209,6 @@ int bl_message_send(bl_ctx *ctx, int64_t user_id, const char *template_code, con
 
 /* ---- search / get ---- */
 
-#define MSG_COLUMNS                                                                             \
-	"m.id, m.user_id, m.statement_id, m.reservation_id, t.code AS template_code, "          \
-	"t.version AS template_version, m.channel, m.kind, m.bytes, m.purpose, m.status, "     \
-	"m.attempts, m.last_error, m.fallback_of, "                                            \
-	"DATE_FORMAT(m.requested_at, '%Y-%m-%d %H:%i:%s') AS requested_at, "                   \
-	"DATE_FORMAT(m.processed_at, '%Y-%m-%d %H:%i:%s') AS processed_at, "                   \
-	"DATE_FORMAT(m.next_attempt_at, '%Y-%m-%d %H:%i:%s') AS next_attempt_at, "             \
-	"(SELECT u.name FROM users u WHERE u.id = m.user_id) AS user_name"
-
 static const char *STATUSES[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD", "BOUNCED", "SUPPRESSED",
 				  "DELIVERED", "UNDELIVERED", NULL };
 
@@ -317,20 +309,21 @@ static int filter_matches_nothing(MYSQL *db, const bl_message_filter *f, bool *n
 	return rc;
 }
 
-int bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json)
+int bl_message_find(bl_ctx *ctx, const bl_message_filter *f, bl_message_array **out)
 {
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_message_search: NULL argument");
+	if (out)
+		*out = NULL;
+	if (!ctx || !out)
+		return bl__fail(BL_EINVAL, "bl_message_find: NULL argument");
 	int rc = check_filter(f);
 	MYSQL *db = rc ? NULL : bl__ctx_db(ctx);
 	if (rc || !db)
 		return rc ? rc : bl_error_last_code();
-	json_t *rows = NULL;
 	bool none = false;
 	if ((rc = filter_matches_nothing(db, f, &none)))
 		return rc;
 	if (none)
-		return (*json = bl__strdup("[]")) ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
+		return bl__message_recs(NULL, NULL, NULL, 0, out);
 	filter_q q = { .n = 0 };
 	/* STRAIGHT_JOIN: messages drive the join and the subqueries, in id order,
 	 * so the page is the first `limit` rows that match; an index of a filter
@@ -338,7 +331,7 @@ int bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json)
 	 * Left to itself, MariaDB may read every message of the templates first
 	 * and sort them (1.5-2.5 s at 1 M messages, depending on its statistics). */
 	bl__sb_puts(&q.sql, "SELECT STRAIGHT_JOIN ");
-	bl__sb_puts(&q.sql, MSG_COLUMNS " FROM messages m");
+	bl__sb_puts(&q.sql, BL__MSG_COLUMNS " FROM messages m");
 	/* A status's page: ix_messages_status (status, id) gives it in order after
 	 * the cursor.  Left alone, MariaDB may walk the table in id order past
 	 * every row of other statuses instead. */
@@ -348,11 +341,8 @@ int bl_message_search(bl_ctx *ctx, const bl_message_filter *f, char **json)
 	filter_where(&q, f, true);
 	filter_add(&q, newest_first(f) ? " ORDER BY m.id DESC LIMIT ?" : " ORDER BY m.id LIMIT ?",
 		   BP_I64(f->limit));
-	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory") : bl__db_json(db, q.sql.s, q.p, q.n, &rows);
+	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory") : bl__message_recs(db, q.sql.s, q.p, q.n, out);
 	bl__sb_free(&q.sql);
-	if (rc == BL_OK)
-		rc = bl__json_out(rows, json);
-	json_decref(rows);
 	return rc;
 }
 
@@ -373,50 +363,6 @@ int bl_message_count(bl_ctx *ctx, const bl_message_filter *f, int64_t *count)
 	filter_where(&q, f, false);
 	rc = q.sql.oom ? bl__fail(BL_ENOMEM, "out of memory") : bl__db_i64(db, q.sql.s, q.p, q.n, count, NULL);
 	bl__sb_free(&q.sql);
-	return rc;
-}
-
-int bl_message_get(bl_ctx *ctx, int64_t message_id, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_message_get: NULL argument");
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *rows = NULL, *att = NULL, *ledger = NULL;
-	bl__param p[] = { BP_I64(message_id) };
-	int rc = bl__db_json(db,
-			     "SELECT " MSG_COLUMNS " FROM messages m JOIN message_templates t ON "
-			     "t.id = m.template_id WHERE m.id = ?",
-			     p, 1, &rows);
-	if (rc)
-		return rc;
-	json_t *m = json_incref(json_array_get(rows, 0));
-	json_decref(rows);
-	if (!m)
-		return bl__fail(BL_ENOTFOUND, "message #%lld does not exist", (long long)message_id);
-	rc = bl__db_json(db,
-			 "SELECT attempt_no, channel, status, error, worker, provider, request_id, result, result_code, "
-			 "DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at, "
-			 "DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i:%s.%f') AS finished_at "
-			 "FROM message_attempts WHERE message_id = ? ORDER BY attempt_no",
-			 p, 1, &att);
-	if (rc == BL_OK)
-		rc = bl__db_json(db,
-				 "SELECT kind, destination_masked, bytes, attempt_no, duplicate_requests, provider, request_id, "
-				 "result, result_code, "
-				 "DATE_FORMAT(accepted_at, '%Y-%m-%d %H:%i:%s') AS accepted_at "
-				 "FROM message_ledger WHERE message_id = ?",
-				 p, 1, &ledger);
-	if (rc == BL_OK) {
-		json_object_set_new(m, "attempt_log", att);
-		json_object_set(m, "delivery", json_array_size(ledger) ? json_array_get(ledger, 0) : json_null());
-		att = NULL;
-		rc = bl__json_out(m, json);
-	}
-	json_decref(att);
-	json_decref(ledger);
-	json_decref(m);
 	return rc;
 }
 

@@ -23,6 +23,9 @@ typedef struct {
 } bl__tpl_limits;
 #define BL__TPL_MAX_STEPS 1000000u
 #define BL__TPL_MAX_OUTPUT (1u << 20)
+/* A template code is 1-64 of A-Z, 0-9, _; bl__tpl_bad_code fails naming it. */
+BL_PRIVATE bool bl__tpl_valid_code(const char *code);
+BL_PRIVATE int bl__tpl_bad_code(const char *code);
 BL_PRIVATE void bl__tpl_limits_get(const bl_config *cfg, bl__tpl_limits *lim);
 
 /* A stored template version, parsed once (immutable: cache it by id). */

@@ -16,13 +16,13 @@
 
 #define SAVE_ATTEMPTS 20
 
-static bool valid_code(const char *code)
+bool bl__tpl_valid_code(const char *code)
 {
 	size_t n = code ? strlen(code) : 0;
 	return n >= 1 && n <= 64 && strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
 }
 
-static int bad_code(const char *code)
+int bl__tpl_bad_code(const char *code)
 {
 	return bl__fail(BL_EINVAL, "template code '%.80s': expected 1-64 of A-Z, 0-9, _",
 			code ? code : "");
@@ -155,8 +155,8 @@ int bl__tpl_latest_id(MYSQL *db, const char *code, int64_t *id)
 {
 	if (!db || !id)
 		return bl__fail(BL_EINVAL, "bl__tpl_latest_id: NULL argument");
-	if (!valid_code(code))
-		return bad_code(code);
+	if (!bl__tpl_valid_code(code))
+		return bl__tpl_bad_code(code);
 	struct latest l = { 0 };
 	bl__param p[] = { BP_STR(code) };
 	int rc = bl__db_rows(db,
@@ -206,8 +206,8 @@ int bl_template_usage(bl_ctx *ctx, const char *code, char **json)
 	if (!ctx || !json)
 		return bl__fail(BL_EINVAL, "bl_template_usage: NULL argument");
 	*json = NULL;
-	if (!valid_code(code))
-		return bad_code(code);
+	if (!bl__tpl_valid_code(code))
+		return bl__tpl_bad_code(code);
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
@@ -370,135 +370,28 @@ int bl_template_save(bl_ctx *ctx, const bl_template_opts *t, int64_t *template_i
 	return BL_OK;
 }
 
-/* ---- reads ---- */
+/* ---- reads: template_read.c ---- */
 
-/* enabled, advertising 0/1 → false/true; variables_json text → "variables" object. */
-static void tidy_row(json_t *o)
-{
-	static const char *const flags[] = { "enabled", "advertising" };
-	for (size_t i = 0; i < 2; i++) {
-		json_t *e = json_object_get(o, flags[i]);
-		if (e)
-			json_object_set_new(o, flags[i], json_boolean(json_integer_value(e) != 0));
-	}
-	json_t *vj = json_object_get(o, "variables_json");
-	if (vj) {
-		json_t *parsed = json_is_string(vj) ? json_loads(json_string_value(vj), 0, NULL) : NULL;
-		json_object_set_new(o, "variables", parsed ? parsed : json_object());
-		json_object_del(o, "variables_json");
-	}
-}
-
-#define LIST_COLS \
-	"id, code, version, name, channel, purpose, advertising, enabled, " \
-	"DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, created_by"
-
-/* The checks every (code, version) read starts with, and its connection. */
+/* The checks every (code, version) call starts with, and its connection. */
 static int code_version_db(bl_ctx *ctx, const char *code, int version, char **json,
 			   const char *fn, MYSQL **db)
 {
 	if (!ctx || !json)
 		return bl__fail(BL_EINVAL, "%s: NULL argument", fn);
-	if (!valid_code(code))
-		return bad_code(code);
+	if (!bl__tpl_valid_code(code))
+		return bl__tpl_bad_code(code);
 	if (version < 0)
 		return bl__fail(BL_EINVAL, "template '%s': version %d (0: the latest)", code, version);
 	*db = bl__ctx_db(ctx);
 	return *db ? BL_OK : bl_error_last_code();
 }
 
-int bl_template_get(bl_ctx *ctx, const char *code, int version, char **json)
-{
-	MYSQL *db = NULL;
-	int crc = code_version_db(ctx, code, version, json, "bl_template_get", &db);
-	if (crc)
-		return crc;
-	json_t *rows = NULL;
-	bl__param p[] = { BP_STR(code), BP_I64(version), BP_I64(version) };
-	int rc = bl__db_json(db,
-			     "SELECT id, code, version, name, channel, purpose, subject, body_html, "
-			     "body_text, variables_json, enabled, advertising, "
-			     "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at, created_by "
-			     "FROM message_templates WHERE code = ? AND (version = ? OR ? = 0) "
-			     "ORDER BY version DESC LIMIT 1",
-			     p, 3, &rows);
-	if (rc)
-		return rc;
-	if (json_array_size(rows) == 0) {
-		json_decref(rows);
-		return version ? bl__fail(BL_ENOTFOUND, "template '%s' has no version %d", code, version)
-			       : bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
-	}
-	json_t *o = json_array_get(rows, 0);
-	tidy_row(o);
-	rc = bl__json_out(o, json);
-	json_decref(rows);
-	return rc;
-}
-
-int bl_template_list(bl_ctx *ctx, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_template_list: NULL argument");
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *rows = NULL;
-	int rc = bl__db_json(db,
-			     "SELECT t.id, t.code, t.version, t.name, t.channel, t.purpose, t.subject, "
-			     "t.variables_json, t.enabled, t.advertising, "
-			     "DATE_FORMAT(t.created_at, '%Y-%m-%d %H:%i:%s') AS created_at, t.created_by "
-			     "FROM message_templates t JOIN (SELECT code, MAX(version) AS v "
-			     "FROM message_templates GROUP BY code) m ON m.code = t.code AND m.v = t.version "
-			     "ORDER BY t.code",
-			     NULL, 0, &rows);
-	if (rc)
-		return rc;
-	size_t i;
-	json_t *o;
-	json_array_foreach(rows, i, o)
-		tidy_row(o);
-	rc = bl__json_out(rows, json);
-	json_decref(rows);
-	return rc;
-}
-
-int bl_template_versions(bl_ctx *ctx, const char *code, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_template_versions: NULL argument");
-	if (!valid_code(code))
-		return bad_code(code);
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *rows = NULL;
-	bl__param p[] = { BP_STR(code) };
-	int rc = bl__db_json(db,
-			     "SELECT " LIST_COLS " FROM message_templates WHERE code = ? "
-			     "ORDER BY version DESC",
-			     p, 1, &rows);
-	if (rc)
-		return rc;
-	if (json_array_size(rows) == 0) {
-		json_decref(rows);
-		return bl__fail(BL_ENOTFOUND, "template '%s' does not exist", code);
-	}
-	size_t i;
-	json_t *o;
-	json_array_foreach(rows, i, o)
-		tidy_row(o);
-	rc = bl__json_out(rows, json);
-	json_decref(rows);
-	return rc;
-}
-
 int bl_template_set_enabled(bl_ctx *ctx, const char *code, bool enabled)
 {
 	if (!ctx)
 		return bl__fail(BL_EINVAL, "bl_template_set_enabled: ctx is NULL");
-	if (!valid_code(code))
-		return bad_code(code);
+	if (!bl__tpl_valid_code(code))
+		return bl__tpl_bad_code(code);
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();

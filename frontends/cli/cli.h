@@ -94,6 +94,10 @@ void cli_table_free(cli_table *t);
  * prefix formats an integer as money (1,234); strings as is, integers in
  * decimal, booleans yes/no, null or missing "-". */
 void cli_table_row_json(cli_table *t, const json_t *obj, const char *const *keys);
+/* An integer in decimal, in buf (a cell of a row of typed values). */
+const char *cli_i64(int64_t v, char buf[32]);
+/* Print a table, or "(none)" when it has no rows, and free it. */
+void cli_table_done(const cli_state *st, cli_table *t);
 /* Print a JSON array of objects as a table (--json: the JSON itself). */
 void cli_print_rows(const cli_state *st, const char *json, const char *const *headers,
 		    const char *const *keys, int ncols);

@@ -5,8 +5,6 @@
 
 static const char *const H[] = { "ID", "USER", "TEMPLATE", "CH", "KIND", "STATUS", "ATT", "REQUESTED",
 				 "LAST ERROR" };
-static const char *const K[] = { "#id", "#user_id", "template_code", "channel", "kind", "status",
-				 "#attempts", "requested_at", "last_error" };
 
 /* Filter options from argv[from..]; paging allows --after/--limit. */
 static int parse_filter(int argc, char **argv, int from, bl_message_filter *f, bool paging, const char *what)
@@ -38,51 +36,57 @@ static int parse_filter(int argc, char **argv, int from, bl_message_filter *f, b
 
 /* `message show`: the message, its attempts as a table and its delivery, as
  * `statement show` prints a statement; --json prints the JSON. */
-static void print_message(cli_state *st, const char *json)
+static void print_message(cli_state *st, const bl_message *m)
 {
-	json_t *m = json_loads(json, 0, NULL);
-#define I(o, k) ((long long)json_integer_value(json_object_get(o, k)))
-#define S(o, k) (json_string_value(json_object_get(o, k)) ? json_string_value(json_object_get(o, k)) : "-")
-	const char *status = S(m, "status");
+#define S(v) ((v) ? (v) : "-")
+	const char *status = S(bl_message_status(m)), *channel = S(bl_message_channel(m));
 	char kind[48] = ""; /* an SMS sent as LMS/MMS */
-	if (json_is_string(json_object_get(m, "kind")) && strcmp(S(m, "kind"), S(m, "channel")))
-		snprintf(kind, sizeof kind, " (%s)", S(m, "kind"));
-	printf("%s메시지 message #%lld%s  %s%s%s  %s%s  %s  template %s v%lld\n", cli_c(st, C_BOLD), I(m, "id"),
-	       st->color ? "\033[0m" : "", cli_c(st, cli_status_color(status)), status, st->color ? "\033[0m" : "",
-	       S(m, "channel"), kind, S(m, "purpose"), S(m, "template_code"), I(m, "template_version"));
-	printf("  user %lld %s", I(m, "user_id"), S(m, "user_name"));
-	if (json_is_integer(json_object_get(m, "statement_id")))
-		printf("  statement #%lld", I(m, "statement_id"));
-	if (json_is_integer(json_object_get(m, "reservation_id")))
-		printf("  reservation #%lld", I(m, "reservation_id"));
-	if (json_is_integer(json_object_get(m, "fallback_of")))
-		printf("  fallback of #%lld", I(m, "fallback_of"));
-	printf("  %lld bytes\n", I(m, "bytes"));
+	if (bl_message_kind_name(m) && strcmp(bl_message_kind_name(m), channel))
+		snprintf(kind, sizeof kind, " (%s)", bl_message_kind_name(m));
+	printf("%s메시지 message #%lld%s  %s%s%s  %s%s  %s  template %s v%lld\n", cli_c(st, C_BOLD),
+	       (long long)bl_message_id(m), st->color ? "\033[0m" : "", cli_c(st, cli_status_color(status)), status,
+	       st->color ? "\033[0m" : "", channel, kind, S(bl_message_purpose(m)), S(bl_message_template_code(m)),
+	       (long long)bl_message_template_version(m));
+	printf("  user %lld %s", (long long)bl_message_user_id(m), S(bl_message_user_name(m)));
+	if (bl_message_statement_id(m))
+		printf("  statement #%lld", (long long)bl_message_statement_id(m));
+	if (bl_message_reservation_id(m))
+		printf("  reservation #%lld", (long long)bl_message_reservation_id(m));
+	if (bl_message_fallback_of(m))
+		printf("  fallback of #%lld", (long long)bl_message_fallback_of(m));
+	printf("  %lld bytes\n", (long long)bl_message_bytes(m));
 	bool pending = !strcmp(status, "WAITING") || !strcmp(status, "PROCESSING") || !strcmp(status, "FAILED");
-	printf("  requested %s  processed %s", S(m, "requested_at"), S(m, "processed_at"));
+	printf("  requested %s  processed %s", S(bl_message_requested_at(m)), S(bl_message_processed_at(m)));
 	if (pending)
-		printf("  next attempt %s", S(m, "next_attempt_at"));
+		printf("  next attempt %s", S(bl_message_next_attempt_at(m)));
 	printf("  (KST)\n");
-	if (json_is_string(json_object_get(m, "last_error")))
-		printf("  last error: %s\n", S(m, "last_error"));
+	if (bl_message_last_error(m))
+		printf("  last error: %s\n", bl_message_last_error(m));
 	static const char *const AH[] = { "#", "CHANNEL", "STATUS", "STARTED", "FINISHED", "WORKER", "GATEWAY", "RESULT",
 					  "ERROR" };
 	cli_table *t = cli_table_new(9, AH);
 	cli_table_right(t, 0);
-	json_t *log = json_object_get(m, "attempt_log"), *a;
-	size_t i, n = json_array_size(log);
-	json_array_foreach(log, i, a) {
-		char no[24], st_s[48];
-		snprintf(no, sizeof no, "%lld", I(a, "attempt_no"));
+	size_t n = bl_message_attempt_log_count(m);
+	for (size_t i = 0; i < n; i++) {
+		const bl_message_attempt *a = bl_message_attempt_log_at(m, i);
+		char no[32], st_s[48];
+		cli_i64(bl_message_attempt_attempt_no(a), no);
 		/* a DEAD message's last failed attempt was its last: say so */
-		bool final = i + 1 == n && !strcmp(status, "DEAD") && !strcmp(S(a, "status"), "FAILED");
-		snprintf(st_s, sizeof st_s, "%s%s", S(a, "status"), final ? " (final)" : "");
+		const char *as = S(bl_message_attempt_status(a));
+		bool final = i + 1 == n && !strcmp(status, "DEAD") && !strcmp(as, "FAILED");
+		snprintf(st_s, sizeof st_s, "%s%s", as, final ? " (final)" : "");
 		char res[96];
-		const char *rs = json_string_value(json_object_get(a, "result")),
-			   *rc = json_string_value(json_object_get(a, "result_code"));
+		const char *rs = bl_message_attempt_result(a), *rc = bl_message_attempt_result_code(a);
 		snprintf(res, sizeof res, "%s%s%s", rs ? rs : "-", rc && *rc ? " " : "", rc ? rc : "");
-		const char *cells[] = { no, S(a, "channel"), st_s, S(a, "started_at"), S(a, "finished_at"), S(a, "worker"),
-					S(a, "provider"), res, S(a, "error") };
+		const char *cells[] = { no,
+					S(bl_message_attempt_channel(a)),
+					st_s,
+					S(bl_message_attempt_started_at(a)),
+					S(bl_message_attempt_finished_at(a)),
+					S(bl_message_attempt_worker(a)),
+					S(bl_message_attempt_provider(a)),
+					res,
+					S(bl_message_attempt_error(a)) };
 		cli_table_row(t, cells);
 	}
 	if (n)
@@ -90,25 +94,49 @@ static void print_message(cli_state *st, const char *json)
 	else
 		printf("  no attempts yet\n");
 	cli_table_free(t);
-	json_t *d = json_object_get(m, "delivery");
-	if (json_is_object(d))
-		printf("  delivered: %s to %s at %s KST (attempt %lld, %lld duplicate request(s))\n", S(d, "kind"),
-		       S(d, "destination_masked"), S(d, "accepted_at"), I(d, "attempt_no"), I(d, "duplicate_requests"));
+	const bl_delivery *d = bl_message_delivery(m);
+	if (d)
+		printf("  delivered: %s to %s at %s KST (attempt %lld, %lld duplicate request(s))\n",
+		       S(bl_delivery_kind(d)), S(bl_delivery_destination_masked(d)), S(bl_delivery_accepted_at(d)),
+		       (long long)bl_delivery_attempt_no(d), (long long)bl_delivery_duplicate_requests(d));
 	else
 		printf("  not delivered\n");
-#undef I
 #undef S
-	json_decref(m);
 }
 
 static int search(cli_state *st, const bl_message_filter *f)
 {
-	char *json;
-	int rc = bl_message_search(cli_ctx(st), f, &json);
+	bl_message_array *a = NULL;
+	int rc = bl_message_find(cli_ctx(st), f, &a);
 	if (rc)
 		return cli_fail("message search", rc);
-	cli_print_rows(st, json, H, K, 9);
-	bl_free(json);
+	if (st->json) {
+		char *json = NULL;
+		if ((rc = bl_message_array_to_json(a, &json))) {
+			bl_message_array_free(a);
+			return cli_fail("message search", rc);
+		}
+		puts(json);
+		bl_free(json);
+		bl_message_array_free(a);
+		return 0;
+	}
+	cli_table *t = cli_table_new(9, H);
+	cli_table_right(t, 0);
+	cli_table_right(t, 1);
+	cli_table_right(t, 6);
+	for (size_t i = 0; i < bl_message_array_count(a); i++) {
+		const bl_message *m = bl_message_array_at(a, i);
+		char c0[32], c1[32], c6[32];
+		const char *cells[] = { cli_i64(bl_message_id(m), c0),  cli_i64(bl_message_user_id(m), c1),
+					bl_message_template_code(m),    bl_message_channel(m),
+					bl_message_kind_name(m),        bl_message_status(m),
+					cli_i64(bl_message_attempts(m), c6), bl_message_requested_at(m),
+					bl_message_last_error(m) };
+		cli_table_row(t, cells);
+	}
+	cli_table_done(st, t);
+	bl_message_array_free(a);
 	return 0;
 }
 
@@ -125,16 +153,14 @@ static int retry_bulk(cli_state *st, bl_message_filter f)
 	f.limit = 1000;
 	f.after_id = 0;
 	for (;;) {
-		char *json;
-		int rc = bl_message_search(cli_ctx(st), &f, &json);
+		bl_message_array *a = NULL;
+		int rc = bl_message_find(cli_ctx(st), &f, &a);
 		if (rc) {
 			free(ids);
 			return cli_fail("message retry", rc);
 		}
-		json_t *a = json_loads(json, 0, NULL), *m;
-		bl_free(json);
-		size_t i;
-		json_array_foreach(a, i, m) {
+		size_t got = bl_message_array_count(a);
+		for (size_t i = 0; i < got; i++) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 1024;
 				int64_t *nv = realloc(ids, cap * sizeof *ids);
@@ -142,10 +168,9 @@ static int retry_bulk(cli_state *st, bl_message_filter f)
 					abort();
 				ids = nv;
 			}
-			ids[n++] = f.after_id = json_integer_value(json_object_get(m, "id"));
+			ids[n++] = f.after_id = bl_message_id(bl_message_array_at(a, i));
 		}
-		size_t got = json_array_size(a);
-		json_decref(a);
+		bl_message_array_free(a);
 		if (got < 1000)
 			break;
 	}
@@ -197,15 +222,22 @@ int cmd_message(cli_state *st, int argc, char **argv)
 	if (!strcmp(sub, "show")) {
 		if (argc != 2 || !cli_num(argv[1], 1, INT64_MAX, &id))
 			return cli_usage("usage: message show ID");
-		char *json;
-		int rc = bl_message_get(cli_ctx(st), id, &json);
+		bl_message *m = NULL;
+		int rc = bl_message_lookup(cli_ctx(st), id, &m);
 		if (rc)
 			return cli_fail("message show", rc);
-		if (st->json)
+		if (st->json) {
+			char *json = NULL;
+			if ((rc = bl_message_to_json(m, &json))) {
+				bl_message_free(m);
+				return cli_fail("message show", rc);
+			}
 			puts(json);
-		else
-			print_message(st, json);
-		bl_free(json);
+			bl_free(json);
+		} else {
+			print_message(st, m);
+		}
+		bl_message_free(m);
 		return 0;
 	}
 	if (!strcmp(sub, "retry")) {

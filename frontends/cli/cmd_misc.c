@@ -138,41 +138,41 @@ int cmd_user(cli_state *st, int argc, char **argv)
 	return cli_usage("usage: user show ID [--reveal] | user find --phone P | --email E | user search ...");
 }
 
-static void print_statement(cli_state *st, const char *json)
+static void print_statement(cli_state *st, const bl_statement *s)
 {
-	json_t *s = json_loads(json, 0, NULL);
-	char a[32];
-#define I(k) ((int64_t)json_integer_value(json_object_get(s, k)))
-#define S(k) (json_string_value(json_object_get(s, k)) ? json_string_value(json_object_get(s, k)) : "-")
+	char a[32], b[32], c[32], d[32], e[32], f[32], g[32];
+#define S(v) ((v) ? (v) : "-")
 	printf("%s정산서 %s%s  user %lld %s  statement #%lld v%lld  run #%lld  issued %s\n",
-	       cli_c(st, C_BOLD), S("target_month"), st->color ? "\033[0m" : "", (long long)I("user_id"),
-	       S("user_name"), (long long)I("id"), (long long)I("version"), (long long)I("batch_run_id"),
-	       S("issued_at"));
+	       cli_c(st, C_BOLD), S(bl_statement_target_month(s)), st->color ? "\033[0m" : "",
+	       (long long)bl_statement_user_id(s), S(bl_statement_user_name(s)), (long long)bl_statement_id(s),
+	       (long long)bl_statement_version(s), (long long)bl_statement_batch_run_id(s),
+	       S(bl_statement_issued_at(s)));
 	static const char *const H[] = { "#", "SERVICE", "TYPE", "PRICE", "CONTRACT", "BUNDLE", "PREMIER", "NET" };
-	static const char *const K[] = { "#line_no", "service_name", "service_type", "$price",
-					 "$contract_discount", "$bundle_discount", "$premier_discount", "$net" };
 	cli_table *t = cli_table_new(8, H);
 	for (int i = 0; i < 8; i++)
-		if (K[i][0] == '$' || K[i][0] == '#')
+		if (i == 0 || i >= 3)
 			cli_table_right(t, i);
-	size_t i;
-	json_t *l;
-	json_array_foreach(json_object_get(s, "lines"), i, l)
-		cli_table_row_json(t, l, K);
+	for (size_t i = 0; i < bl_statement_lines_count(s); i++) {
+		const bl_statement_line *l = bl_statement_lines_at(s, i);
+		const char *cells[] = { cli_i64(bl_statement_line_line_no(l), a), bl_statement_line_service_name(l),
+					bl_statement_line_service_type(l), cli_won(bl_statement_line_price(l), b),
+					cli_won(bl_statement_line_contract_discount(l), c),
+					cli_won(bl_statement_line_bundle_discount(l), d),
+					cli_won(bl_statement_line_premier_discount(l), e), cli_won(bl_statement_line_net(l), f) };
+		cli_table_row(t, cells);
+	}
 	cli_table_print(st, t);
 	cli_table_free(t);
-	static const struct {
-		const char *label, *key;
-	} T[] = { { "이용 금액 usage", "usage_amount" }, { "할인 discount", "discount_amount" },
-		  { "부가세 VAT", "vat_amount" },         { "합계 total", "total_amount" },
-		  { "절사 cut", "truncated_amount" },     { "청구 billed", "billed_amount" } };
+	const struct {
+		const char *label;
+		bl_won v;
+	} T[] = { { "이용 금액 usage", bl_statement_usage_amount(s) }, { "할인 discount", bl_statement_discount_amount(s) },
+		  { "부가세 VAT", bl_statement_vat_amount(s) },         { "합계 total", bl_statement_total_amount(s) },
+		  { "절사 cut", bl_statement_truncated_amount(s) },     { "청구 billed", bl_statement_billed_amount(s) } };
 	for (size_t k = 0; k < sizeof T / sizeof T[0]; k++)
-		printf("  %s%*s %14s원\n", T[k].label, 18 - cli_text_width(T[k].label), "",
-		       cli_won(I(T[k].key), a));
-	printf("  %s%*s %16s\n", "납부 기한 due", 18 - cli_text_width("납부 기한 due"), "", S("due_date"));
-#undef I
+		printf("  %s%*s %14s원\n", T[k].label, 18 - cli_text_width(T[k].label), "", cli_won(T[k].v, g));
+	printf("  %s%*s %16s\n", "납부 기한 due", 18 - cli_text_width("납부 기한 due"), "", S(bl_statement_due_date(s)));
 #undef S
-	json_decref(s);
 }
 
 static int statement_search(cli_state *st, int argc, char **argv)
@@ -196,15 +196,46 @@ static int statement_search(cli_state *st, int argc, char **argv)
 	}
 	if (ex)
 		return ex;
-	char *json;
-	int rc = bl_statement_search(cli_ctx(st), month, user, min, max, after, (int)limit, &json);
+	bl_statement_filter f;
+	bl_statement_filter_init(&f, BL_STATEMENT_FILTER_VERSION);
+	f.month = month;
+	f.user_id = user;
+	f.min_billed = min;
+	f.max_billed = max;
+	f.after_id = after;
+	f.limit = (int)limit;
+	bl_statement_array *a = NULL;
+	int rc = bl_statement_find(cli_ctx(st), &f, &a);
 	if (rc)
 		return cli_fail("statement search", rc);
+	if (st->json) {
+		char *json = NULL;
+		if ((rc = bl_statement_array_to_json(a, &json))) {
+			bl_statement_array_free(a);
+			return cli_fail("statement search", rc);
+		}
+		puts(json);
+		bl_free(json);
+		bl_statement_array_free(a);
+		return 0;
+	}
 	static const char *const H[] = { "ID", "USER", "NAME", "MONTH", "RUN", "V", "VAT", "BILLED", "DUE" };
-	static const char *const K[] = { "#id", "#user_id", "user_name", "target_month", "#batch_run_id",
-					 "#version", "$vat_amount", "$billed_amount", "due_date" };
-	cli_print_rows(st, json, H, K, 9);
-	bl_free(json);
+	cli_table *t = cli_table_new(9, H);
+	for (int i = 0; i < 9; i++)
+		if (i != 2 && i != 3 && i != 8)
+			cli_table_right(t, i);
+	for (size_t i = 0; i < bl_statement_array_count(a); i++) {
+		const bl_statement *s = bl_statement_array_at(a, i);
+		char c0[32], c1[32], c4[32], c5[32], c6[32], c7[32];
+		const char *cells[] = { cli_i64(bl_statement_id(s), c0), cli_i64(bl_statement_user_id(s), c1),
+					bl_statement_user_name(s), bl_statement_target_month(s),
+					cli_i64(bl_statement_batch_run_id(s), c4), cli_i64(bl_statement_version(s), c5),
+					cli_won(bl_statement_vat_amount(s), c6), cli_won(bl_statement_billed_amount(s), c7),
+					bl_statement_due_date(s) };
+		cli_table_row(t, cells);
+	}
+	cli_table_done(st, t);
+	bl_statement_array_free(a);
 	return 0;
 }
 
@@ -215,15 +246,22 @@ int cmd_statement(cli_state *st, int argc, char **argv)
 	long long uid;
 	if (argc < 2 || argc > 3 || strcmp(argv[0], "show") || !cli_num(argv[1], 0, INT64_MAX, &uid))
 		return cli_usage("usage: statement show USER_ID [YYYY-MM] | statement search [...]");
-	char *json;
-	int rc = bl_statement_get(cli_ctx(st), uid, argc == 3 ? argv[2] : st->month, &json);
+	bl_statement *s = NULL;
+	int rc = bl_statement_lookup(cli_ctx(st), uid, argc == 3 ? argv[2] : st->month, &s);
 	if (rc)
 		return cli_fail("statement show", rc);
-	if (st->json)
+	if (st->json) {
+		char *json = NULL;
+		if ((rc = bl_statement_to_json(s, &json))) {
+			bl_statement_free(s);
+			return cli_fail("statement show", rc);
+		}
 		puts(json);
-	else
-		print_statement(st, json);
-	bl_free(json);
+		bl_free(json);
+	} else {
+		print_statement(st, s);
+	}
+	bl_statement_free(s);
 	return 0;
 }
 

@@ -24,26 +24,25 @@ static bool version_opt(int argc, char **argv, int *i, long long *version, int *
 	return cli_opt_num(argc, argv, i, "--version", 1, 1000000, version, ex);
 }
 
-static void print_template(cli_state *st, const json_t *t)
+static void print_template(cli_state *st, const bl_template *t)
 {
 	const char *b = cli_c(st, C_BOLD), *e = st->color ? "\033[0m" : "";
-	printf("%s%s%s v%lld  %s  %s %s  %s  created %s by %s\n", b, jstr(t, "code"), e,
-	       (long long)json_integer_value(json_object_get(t, "version")), jstr(t, "name"),
-	       jstr(t, "channel"), jstr(t, "purpose"),
-	       json_is_true(json_object_get(t, "enabled")) ? "enabled" : "DISABLED", jstr(t, "created_at"),
-	       jstr(t, "created_by"));
+	printf("%s%s%s v%lld  %s  %s %s  %s  created %s by %s\n", b, bl_template_code(t), e,
+	       (long long)bl_template_version(t), bl_template_name(t), bl_template_channel(t), bl_template_purpose(t),
+	       bl_template_enabled(t) ? "enabled" : "DISABLED", bl_template_created_at(t), bl_template_created_by(t));
 	printf("%svariables%s", b, e);
 	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(t, "variables"), k, v)
+	json_t *v, *vars = json_loads(bl_template_variables_json(t) ? bl_template_variables_json(t) : "{}", 0, NULL);
+	json_object_foreach(vars, k, v)
 		printf(" %s:%s%s", k, json_string_value(json_object_get(v, "type")) ? json_string_value(json_object_get(v, "type")) : "?",
 		       json_is_true(json_object_get(v, "required")) ? "*" : "");
+	json_decref(vars);
 	printf("   (* required)\n");
-	if (jstr(t, "subject"))
-		printf("%ssubject%s   %s\n", b, e, jstr(t, "subject"));
-	printf("%s--- text%s\n%s\n", b, e, jstr(t, "body_text") ? jstr(t, "body_text") : "");
-	if (jstr(t, "body_html"))
-		printf("%s--- html%s (%zu bytes)\n%s\n", b, e, strlen(jstr(t, "body_html")), jstr(t, "body_html"));
+	if (bl_template_subject(t))
+		printf("%ssubject%s   %s\n", b, e, bl_template_subject(t));
+	printf("%s--- text%s\n%s\n", b, e, bl_template_body_text(t) ? bl_template_body_text(t) : "");
+	if (bl_template_body_html(t))
+		printf("%s--- html%s (%zu bytes)\n%s\n", b, e, strlen(bl_template_body_html(t)), bl_template_body_html(t));
 }
 
 /* ---- edit ---- */
@@ -63,10 +62,12 @@ static void tpl_file_free(tpl_file *f)
 		free(f->text[i]);
 }
 
-static char *render_file(const json_t *t)
+static char *render_file(const bl_template *t)
 {
-	bool email = !strcmp(jstr(t, "channel"), "EMAIL");
-	char *vars = json_dumps(json_object_get(t, "variables"), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	bool email = !strcmp(bl_template_channel(t), "EMAIL");
+	json_t *vj = json_loads(bl_template_variables_json(t) ? bl_template_variables_json(t) : "{}", 0, NULL);
+	char *vars = vj ? json_dumps(vj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(vj);
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -76,16 +77,15 @@ static char *render_file(const json_t *t)
 		   "# Lines before the first '=== ' marker are ignored.  Keep the markers;\n"
 		   "# the text of a section runs up to the next marker.  Quit without\n"
 		   "# saving to cancel.\n",
-		jstr(t, "code"), jstr(t, "channel"), jstr(t, "purpose"),
-		(long long)json_integer_value(json_object_get(t, "version")),
-		(long long)json_integer_value(json_object_get(t, "version")) + 1);
-	fprintf(f, "=== name\n%s\n", jstr(t, "name"));
+		bl_template_code(t), bl_template_channel(t), bl_template_purpose(t), (long long)bl_template_version(t),
+		(long long)bl_template_version(t) + 1);
+	fprintf(f, "=== name\n%s\n", bl_template_name(t));
 	if (email)
-		fprintf(f, "=== subject\n%s\n", jstr(t, "subject") ? jstr(t, "subject") : "");
+		fprintf(f, "=== subject\n%s\n", bl_template_subject(t) ? bl_template_subject(t) : "");
 	fprintf(f, "=== variables_json\n%s\n", vars ? vars : "{}");
-	fprintf(f, "=== body_text\n%s\n", jstr(t, "body_text") ? jstr(t, "body_text") : "");
+	fprintf(f, "=== body_text\n%s\n", bl_template_body_text(t) ? bl_template_body_text(t) : "");
 	if (email)
-		fprintf(f, "=== body_html\n%s\n", jstr(t, "body_html") ? jstr(t, "body_html") : "");
+		fprintf(f, "=== body_html\n%s\n", bl_template_body_html(t) ? bl_template_body_html(t) : "");
 	fclose(f);
 	free(vars);
 	return out;
@@ -212,12 +212,10 @@ static bool ask_again(void)
 
 static int edit(cli_state *st, const char *code)
 {
-	char *json;
-	int rc = bl_template_get(cli_ctx(st), code, 0, &json);
+	bl_template *t = NULL;
+	int rc = bl_template_lookup(cli_ctx(st), code, 0, &t);
 	if (rc)
 		return cli_fail("template edit", rc);
-	json_t *t = json_loads(json, 0, NULL);
-	bl_free(json);
 	char *orig = render_file(t);
 	const char *tmp = getenv("TMPDIR");
 	char path[512];
@@ -227,7 +225,7 @@ static int edit(cli_state *st, const char *code)
 		if (fd >= 0)
 			close(fd);
 		free(orig);
-		json_decref(t);
+		bl_template_free(t);
 		return cli_usage("template edit: cannot write a temporary file in %s", tmp ? tmp : "/tmp");
 	}
 	close(fd);
@@ -263,13 +261,13 @@ static int edit(cli_state *st, const char *code)
 		snprintf(actor, sizeof actor, "cli:%s", getenv("USER") ? getenv("USER") : "?");
 		o.code = code;
 		o.name = f.text[0];
-		o.channel = !strcmp(jstr(t, "channel"), "SMS") ? BL_CHANNEL_SMS : BL_CHANNEL_EMAIL;
-		o.purpose = !strcmp(jstr(t, "purpose"), "NOTICE") ? BL_PURPOSE_NOTICE : BL_PURPOSE_BILLING;
+		o.channel = !strcmp(bl_template_channel(t), "SMS") ? BL_CHANNEL_SMS : BL_CHANNEL_EMAIL;
+		o.purpose = !strcmp(bl_template_purpose(t), "NOTICE") ? BL_PURPOSE_NOTICE : BL_PURPOSE_BILLING;
 		o.subject = f.present[1] ? f.text[1] : NULL;
 		o.variables_json = f.text[2] ? f.text[2] : "{}";
 		o.body_text = f.text[3];
 		o.body_html = f.present[4] ? f.text[4] : NULL;
-		o.enabled = json_is_true(json_object_get(t, "enabled"));
+		o.enabled = bl_template_enabled(t);
 		o.created_by = actor;
 		int64_t id = 0;
 		int version = 0;
@@ -295,8 +293,24 @@ static int edit(cli_state *st, const char *code)
 	}
 	unlink(path);
 	free(orig);
-	json_decref(t);
+	bl_template_free(t);
 	return ex;
+}
+
+/* A listing: --json prints the library's JSON, else the table `t`. */
+static int array_done(cli_state *st, cli_table *t, bl_template_array *a, const char *what)
+{
+	int rc = BL_OK;
+	if (st->json) {
+		char *json = NULL;
+		if ((rc = bl_template_array_to_json(a, &json)) == BL_OK)
+			puts(json);
+		bl_free(json);
+	} else {
+		cli_table_done(st, t);
+	}
+	bl_template_array_free(a);
+	return rc ? cli_fail(what, rc) : 0;
 }
 
 /* ---- preview ---- */
@@ -351,14 +365,22 @@ int cmd_template(cli_state *st, int argc, char **argv)
 	if (!strcmp(sub, "list")) {
 		if (argc)
 			return cli_usage("usage: template list");
-		if ((rc = bl_template_list(cli_ctx(st), &json)))
+		bl_template_array *a = NULL;
+		if ((rc = bl_template_find(cli_ctx(st), &a)))
 			return cli_fail("template list", rc);
 		static const char *const H[] = { "CODE", "V", "CHANNEL", "PURPOSE", "ENABLED", "UPDATED", "NAME" };
-		static const char *const K[] = { "code", "#version", "channel", "purpose", "enabled",
-						 "created_at", "name" };
-		cli_print_rows(st, json, H, K, 7);
-		bl_free(json);
-		return 0;
+		cli_table *t = st->json ? NULL : cli_table_new(7, H);
+		if (t)
+			cli_table_right(t, 1);
+		for (size_t i = 0; t && i < bl_template_array_count(a); i++) {
+			const bl_template *x = bl_template_array_at(a, i);
+			char v[32];
+			const char *cells[] = { bl_template_code(x), cli_i64(bl_template_version(x), v), bl_template_channel(x),
+						bl_template_purpose(x), bl_template_enabled(x) ? "yes" : "no",
+						bl_template_created_at(x), bl_template_name(x) };
+			cli_table_row(t, cells);
+		}
+		return array_done(st, t, a, "template list");
 	}
 	if (argc < 1)
 		return cli_usage("usage: template %s CODE", sub);
@@ -371,28 +393,38 @@ int cmd_template(cli_state *st, int argc, char **argv)
 				return cli_usage("usage: template show CODE [--version N]");
 		if (ex)
 			return ex;
-		if ((rc = bl_template_get(cli_ctx(st), code, (int)version, &json)))
+		bl_template *t = NULL;
+		if ((rc = bl_template_lookup(cli_ctx(st), code, (int)version, &t)))
 			return cli_fail("template show", rc);
-		if (st->json) {
+		if (st->json && (rc = bl_template_to_json(t, &json)) == BL_OK)
 			puts(json);
-		} else {
-			json_t *t = json_loads(json, 0, NULL);
+		else if (!st->json)
 			print_template(st, t);
-			json_decref(t);
-		}
 		bl_free(json);
-		return 0;
+		bl_template_free(t);
+		return rc ? cli_fail("template show", rc) : 0;
 	}
 	if (!strcmp(sub, "versions")) {
 		if (argc != 1)
 			return cli_usage("usage: template versions CODE");
-		if ((rc = bl_template_versions(cli_ctx(st), code, &json)))
+		bl_template_array *a = NULL;
+		if ((rc = bl_template_find_versions(cli_ctx(st), code, &a)))
 			return cli_fail("template versions", rc);
 		static const char *const H[] = { "V", "ID", "NAME", "ENABLED", "CREATED", "BY" };
-		static const char *const K[] = { "#version", "#id", "name", "enabled", "created_at", "created_by" };
-		cli_print_rows(st, json, H, K, 6);
-		bl_free(json);
-		return 0;
+		cli_table *t = st->json ? NULL : cli_table_new(6, H);
+		if (t) {
+			cli_table_right(t, 0);
+			cli_table_right(t, 1);
+		}
+		for (size_t i = 0; t && i < bl_template_array_count(a); i++) {
+			const bl_template *x = bl_template_array_at(a, i);
+			char v[32], id[32];
+			const char *cells[] = { cli_i64(bl_template_version(x), v), cli_i64(bl_template_id(x), id),
+						bl_template_name(x), bl_template_enabled(x) ? "yes" : "no",
+						bl_template_created_at(x), bl_template_created_by(x) };
+			cli_table_row(t, cells);
+		}
+		return array_done(st, t, a, "template versions");
 	}
 	if (!strcmp(sub, "edit")) {
 		if (argc != 1)

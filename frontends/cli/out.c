@@ -270,6 +270,21 @@ void cli_table_free(cli_table *t)
 	free(t);
 }
 
+const char *cli_i64(int64_t v, char buf[32])
+{
+	snprintf(buf, 32, "%lld", (long long)v);
+	return buf;
+}
+
+void cli_table_done(const cli_state *st, cli_table *t)
+{
+	if (t->nrows)
+		cli_table_print(st, t);
+	else
+		printf("(none)\n");
+	cli_table_free(t);
+}
+
 void cli_print_rows(const cli_state *st, const char *json, const char *const *headers,
 		    const char *const *keys, int ncols)
 {

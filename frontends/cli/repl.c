@@ -132,7 +132,23 @@ static void fill(cache *c, int (*fetch)(bl_ctx *, char **), const char *key)
 
 static int fetch_runs(bl_ctx *ctx, char **json) { return bl_batch_list(ctx, NULL, 30, json); }
 
-static strlist *templates(void) { fill(&c_templates, bl_template_list, "code"); return &c_templates.l; }
+static strlist *templates(void)
+{
+	cache *c = &c_templates;
+	if (c->at && cli_now() - c->at < CACHE_SECONDS)
+		return &c->l;
+	bl_template_array *a = NULL;
+	if (bl_template_find(cli_ctx(S), &a) != BL_OK) {
+		bl_error_clear();
+		return &c->l; /* no completion from an unreachable database */
+	}
+	sl_clear(&c->l);
+	for (size_t i = 0; i < bl_template_array_count(a); i++)
+		sl_add(&c->l, bl_template_code(bl_template_array_at(a, i)));
+	bl_template_array_free(a);
+	c->at = cli_now();
+	return &c->l;
+}
 static strlist *groups(void) { fill(&c_groups, bl_group_list, "code"); return &c_groups.l; }
 static strlist *runs(void) { fill(&c_runs, fetch_runs, "id"); return &c_runs.l; }
 

@@ -13,15 +13,16 @@
 void h_statement_search(req *r)
 {
 	int limit;
-	int64_t cursor, user_id, min_b, max_b;
-	const char *month;
-	if (!page_args(r, &limit, &cursor) || !query_str(r, "month", 16, &month) ||
-	    !query_i64(r, "user_id", 1, INT64_MAX, 0, &user_id) ||
-	    !query_i64(r, "min_billed", 0, INT64_MAX, 0, &min_b) ||
-	    !query_i64(r, "max_billed", 0, INT64_MAX, -1, &max_b))
+	bl_statement_filter f;
+	bl_statement_filter_init(&f, BL_STATEMENT_FILTER_VERSION);
+	if (!page_args(r, &limit, &f.after_id) || !query_str(r, "month", 16, &f.month) ||
+	    !query_i64(r, "user_id", 1, INT64_MAX, 0, &f.user_id) ||
+	    !query_i64(r, "min_billed", 0, INT64_MAX, 0, &f.min_billed) ||
+	    !query_i64(r, "max_billed", 0, INT64_MAX, -1, &f.max_billed))
 		return;
+	f.limit = limit + 1;
 	char *json = NULL;
-	int rc = bl_statement_search(r->ctx, month, user_id, min_b, max_b, cursor, limit + 1, &json);
+	int rc = bl_statement_search_by(r->ctx, &f, &json);
 	reply_lib_page(r, rc, json, limit, "id");
 }
 

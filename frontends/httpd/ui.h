@@ -135,6 +135,8 @@ void ui_fail_page(req *r, int rc);
 /* String / integer members of a JSON object (never NULL: "" and 0 when absent). */
 const char *js(json_t *o, const char *key);
 int64_t ji(json_t *o, const char *key);
+/* A string of a typed library object (bl_statement_…, bl_message_…) as js gives it: "" for NULL. */
+static inline const char *ui_str(const char *s) { return s ? s : ""; }
 
 /* ---- ui_chart.c: server-side SVG ---- */
 typedef struct {

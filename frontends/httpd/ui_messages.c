@@ -96,13 +96,16 @@ static const char *const RES_FIELDS[] = { "template_code", "target", "group_code
 
 static void new_page(req *r, int status)
 {
-	char *tj = NULL, *gj = NULL;
-	json_t *tpls = ui_lib_json(r, bl_template_list(r->ctx, &tj), &tj);
-	if (!tpls)
+	char *gj = NULL;
+	bl_template_array *tpls = NULL;
+	int trc = bl_template_find(r->ctx, &tpls);
+	if (trc) {
+		ui_fail_page(r, trc);
 		return;
+	}
 	json_t *groups = ui_lib_json(r, bl_group_list(r->ctx, &gj), &gj);
 	if (!groups) {
-		json_decref(tpls);
+		bl_template_array_free(tpls);
 		return;
 	}
 	hbuf b = { 0 };
@@ -114,20 +117,22 @@ static void new_page(req *r, int status)
 	ui_csrf(&b, r);
 	ui_field_error(&b, r, NULL);
 	hb_raw(&b, "<label>템플릿<select name=\"template_code\" required>");
-	size_t i;
-	json_t *t;
-	json_array_foreach(tpls, i, t) {
-		if (!ji(t, "enabled"))
+	for (size_t k = 0; k < bl_template_array_count(tpls); k++) {
+		const bl_template *t = bl_template_array_at(tpls, k);
+		if (!bl_template_enabled(t))
 			continue;
-		hb_printf(&b, "<option value=\"%s\"%r>%s — %s (%s, %s)</option>", js(t, "code"),
-			  tc && !strcmp(tc, js(t, "code")) ? " selected" : "", js(t, "code"), js(t, "name"),
-			  ui_channel_label(js(t, "channel")), ui_purpose_label(js(t, "purpose")));
+		const char *code = ui_str(bl_template_code(t));
+		hb_printf(&b, "<option value=\"%s\"%r>%s — %s (%s, %s)</option>", code,
+			  tc && !strcmp(tc, code) ? " selected" : "", code, ui_str(bl_template_name(t)),
+			  ui_channel_label(ui_str(bl_template_channel(t))), ui_purpose_label(ui_str(bl_template_purpose(t))));
 	}
 	hb_raw(&b, "</select></label>");
 	ui_field_error(&b, r, "template_code");
 	hb_printf(&b, "<fieldset><legend>대상</legend><label class=\"check\"><input type=\"radio\" name=\"target\" value=\"group\"%r> "
 		      "고객 그룹 (공지 템플릿)</label><select name=\"group_code\" aria-label=\"고객 그룹\">",
 		  strcmp(target, "month") ? " checked" : "");
+	size_t i;
+	json_t *t;
 	json_array_foreach(groups, i, t)
 		hb_printf(&b, "<option value=\"%s\"%r>%s — %s (%N명)</option>", js(t, "code"),
 			  gc && !strcmp(gc, js(t, "code")) ? " selected" : "", js(t, "code"), js(t, "name"),
@@ -150,7 +155,7 @@ static void new_page(req *r, int status)
 		   "<a href=\"/admin/reservations\">목록으로</a></div></form>");
 	ui_page_end(&b, r);
 	ui_send_html(r, status, &b);
-	json_decref(tpls);
+	bl_template_array_free(tpls);
 	json_decref(groups);
 }
 
@@ -359,7 +364,7 @@ static void message_page(req *r, bool dead)
 					      "template", "template", NULL };
 	const char *path = dead ? "/admin/dead" : "/admin/messages";
 	bl_message_filter f;
-	json_t *items = NULL;
+	bl_message_array *items = NULL;
 	int status = 200;
 	int64_t total = -1;
 	if (!filter_of(r, &f, dead)) {
@@ -369,15 +374,14 @@ static void message_page(req *r, bool dead)
 		f.newest_first = true;
 		parse_int64(query(r, "cursor"), &f.before_id);
 		f.limit = 51;
-		char *json = NULL;
-		int rc = bl_message_search(r->ctx, &f, &json);
+		int rc = bl_message_find(r->ctx, &f, &items);
 		if (rc == BL_OK && dead && bl_message_count(r->ctx, &f, &total) != BL_OK)
 			total = -1; /* the list without its total rather than no list */
 		if (rc == BL_EINVAL) {
 			ui_error_lib(r, rc, errmap);
 			status = 400;
-			bl_free(json);
-		} else if (!(items = ui_lib_json(r, rc, &json))) {
+		} else if (rc) {
+			ui_fail_page(r, rc);
 			return;
 		}
 	}
@@ -405,7 +409,8 @@ static void message_page(req *r, bool dead)
 	hbuf back = { 0 };
 	here(&back, r, path);
 	const char *st = dead ? "DEAD" : query(r, "status");
-	if (items && json_array_size(items) && st && (!strcmp(st, "FAILED") || !strcmp(st, "DEAD")) &&
+	size_t n = bl_message_array_count(items);
+	if (n && st && (!strcmp(st, "FAILED") || !strcmp(st, "DEAD")) &&
 	    ui_can(r, BL_ROLE_OPERATOR)) {
 		hb_raw(&b, "<form method=\"post\" action=\"/admin/messages/retry\" class=\"inline bulk\" "
 			   "data-confirm=\"조건에 맞는 메시지를 모두 재시도할까요?\">");
@@ -421,29 +426,30 @@ static void message_page(req *r, bool dead)
 	}
 	hb_raw(&b, "<table class=\"list\" id=\"messages\"><thead><tr><th>ID</th><th>요청 시각</th><th>고객</th><th>템플릿</th>"
 		   "<th>채널</th><th>상태</th><th class=\"num\">시도</th><th>마지막 오류</th><th>처리 시각</th><th></th></tr></thead><tbody>");
-	size_t n = json_array_size(items), i;
-	json_t *m;
-	json_array_foreach(items, i, m) {
-		if (i == 50)
-			break;
-		const char *ms = js(m, "status");
+	for (size_t i = 0; i < n && i < 50; i++) {
+		const bl_message *m = bl_message_array_at(items, i);
+		const char *ms = ui_str(bl_message_status(m)), *kind = ui_str(bl_message_kind_name(m));
+		const char *channel = ui_str(bl_message_channel(m));
+		int64_t id = bl_message_id(m);
 		hb_printf(&b, "<tr data-id=\"%D\"><td><a href=\"/admin/messages/%D\">#%D</a></td><td>%s</td>"
 			      "<td class=\"user\"><a href=\"/admin/statements?user_id=%D\">%s</a> <small class=\"hint\">#%D</small></td>"
 			      "<td>%s v%D</td><td>%s",
-			  ji(m, "id"), ji(m, "id"), ji(m, "id"), js(m, "requested_at"), ji(m, "user_id"), js(m, "user_name"),
-			  ji(m, "user_id"), js(m, "template_code"), ji(m, "template_version"), ui_channel_label(js(m, "channel")));
-		if (strcmp(js(m, "kind"), js(m, "channel")))
-			hb_printf(&b, " (%s)", js(m, "kind"));
+			  id, id, id, ui_str(bl_message_requested_at(m)), bl_message_user_id(m),
+			  ui_str(bl_message_user_name(m)), bl_message_user_id(m), ui_str(bl_message_template_code(m)),
+			  (int64_t)bl_message_template_version(m), ui_channel_label(channel));
+		if (strcmp(kind, channel))
+			hb_printf(&b, " (%s)", kind);
 		hb_raw(&b, "</td><td>");
 		ui_badge(&b, ms, ui_msg_status(ms));
-		hb_printf(&b, "</td><td class=\"num\">%D</td><td class=\"err\">%s</td><td>%s</td><td>", ji(m, "attempts"),
-			  js(m, "last_error"), js(m, "processed_at"));
+		hb_printf(&b, "</td><td class=\"num\">%D</td><td class=\"err\">%s</td><td>%s</td><td>",
+			  (int64_t)bl_message_attempts(m), ui_str(bl_message_last_error(m)),
+			  ui_str(bl_message_processed_at(m)));
 		if (retryable(ms) && ui_can(r, BL_ROLE_OPERATOR)) {
-			hb_printf(&b, "<form method=\"post\" action=\"/admin/messages/%D/retry\" class=\"inline\">", ji(m, "id"));
+			hb_printf(&b, "<form method=\"post\" action=\"/admin/messages/%D/retry\" class=\"inline\">", id);
 			ui_csrf(&b, r);
 			hb_printf(&b, "<input type=\"hidden\" name=\"back\" value=\"%s\"><button type=\"submit\" class=\"small\" "
 				      "data-retry=\"%D\">재시도</button></form>",
-				  back.s ? back.s : path, ji(m, "id"));
+				  back.s ? back.s : path, id);
 		}
 		hb_raw(&b, "</td></tr>");
 	}
@@ -452,13 +458,13 @@ static void message_page(req *r, bool dead)
 	hb_raw(&b, "</tbody></table>");
 	if (n > 50) {
 		char next[24];
-		snprintf(next, sizeof next, "%lld", (long long)ji(json_array_get(items, 49), "id"));
+		snprintf(next, sizeof next, "%lld", (long long)bl_message_id(bl_message_array_at(items, 49)));
 		ui_next_link(&b, r, path, next, FILTER_KEYS);
 	}
 	hb_free(&back);
 	ui_page_end(&b, r);
 	ui_send_html(r, status, &b);
-	json_decref(items);
+	bl_message_array_free(items);
 }
 
 void ui_message_list(req *r)
@@ -473,16 +479,19 @@ void ui_message_dead(req *r)
 
 void ui_message_get(req *r)
 {
-	char *json = NULL;
-	json_t *m = ui_lib_json(r, bl_message_get(r->ctx, param_i64(r, 0), &json), &json);
-	if (!m)
+	bl_message *m = NULL;
+	int rc = bl_message_lookup(r->ctx, param_i64(r, 0), &m);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
+	int64_t id = bl_message_id(m);
 	hbuf b = { 0 };
 	char title[64];
-	snprintf(title, sizeof title, "메시지 #%lld", (long long)ji(m, "id"));
+	snprintf(title, sizeof title, "메시지 #%lld", (long long)id);
 	ui_page_begin(&b, r, title, "messages");
 	ui_field_error(&b, r, NULL);
-	const char *st = js(m, "status");
+	const char *st = ui_str(bl_message_status(m)), *code = ui_str(bl_message_template_code(m));
 	hb_raw(&b, "<div class=\"grid2\"><div class=\"card\"><h2>메시지 ");
 	ui_badge(&b, st, ui_msg_status(st));
 	hb_printf(&b, "</h2><dl class=\"kv\"><div><dt>고객</dt><dd><a href=\"/admin/statements?user_id=%D\">%D</a></dd></div>"
@@ -490,65 +499,69 @@ void ui_message_get(req *r)
 		      "<div><dt>채널 / 종류</dt><dd>%s / %s (%N바이트)</dd></div><div><dt>용도</dt><dd>%s</dd></div>"
 		      "<div><dt>시도</dt><dd>%D</dd></div><div><dt>요청</dt><dd>%s</dd></div><div><dt>처리</dt><dd>%s</dd></div>"
 		      "<div><dt>다음 시도</dt><dd>%s</dd></div>",
-		  ji(m, "user_id"), ji(m, "user_id"), js(m, "template_code"), js(m, "template_code"),
-		  ji(m, "template_version"), ui_channel_label(js(m, "channel")), js(m, "kind"), ji(m, "bytes"),
-		  ui_purpose_label(js(m, "purpose")), ji(m, "attempts"), js(m, "requested_at"), js(m, "processed_at"),
-		  js(m, "next_attempt_at"));
-	if (ji(m, "reservation_id"))
-		hb_printf(&b, "<div><dt>예약</dt><dd><a href=\"/admin/reservations/%D\">#%D</a></dd></div>", ji(m, "reservation_id"),
-			  ji(m, "reservation_id"));
-	if (ji(m, "fallback_of"))
+		  bl_message_user_id(m), bl_message_user_id(m), code, code, (int64_t)bl_message_template_version(m),
+		  ui_channel_label(ui_str(bl_message_channel(m))), ui_str(bl_message_kind_name(m)),
+		  (int64_t)bl_message_bytes(m), ui_purpose_label(ui_str(bl_message_purpose(m))),
+		  (int64_t)bl_message_attempts(m), ui_str(bl_message_requested_at(m)), ui_str(bl_message_processed_at(m)),
+		  ui_str(bl_message_next_attempt_at(m)));
+	if (bl_message_reservation_id(m))
+		hb_printf(&b, "<div><dt>예약</dt><dd><a href=\"/admin/reservations/%D\">#%D</a></dd></div>",
+			  bl_message_reservation_id(m), bl_message_reservation_id(m));
+	if (bl_message_fallback_of(m))
 		hb_printf(&b, "<div><dt>대체 발송 원본</dt><dd><a href=\"/admin/messages/%D\">#%D</a></dd></div>",
-			  ji(m, "fallback_of"), ji(m, "fallback_of"));
+			  bl_message_fallback_of(m), bl_message_fallback_of(m));
 	hb_raw(&b, "</dl>");
-	if (json_is_string(json_object_get(m, "last_error")))
-		hb_printf(&b, "<p class=\"error\">마지막 오류: %s</p>", js(m, "last_error"));
+	if (bl_message_last_error(m))
+		hb_printf(&b, "<p class=\"error\">마지막 오류: %s</p>", bl_message_last_error(m));
 	if (retryable(st) && ui_can(r, BL_ROLE_OPERATOR)) {
-		hb_printf(&b, "<form method=\"post\" action=\"/admin/messages/%D/retry\">", ji(m, "id"));
+		hb_printf(&b, "<form method=\"post\" action=\"/admin/messages/%D/retry\">", id);
 		ui_csrf(&b, r);
 		hb_printf(&b, "<input type=\"hidden\" name=\"back\" value=\"/admin/messages/%D\">"
 			      "<button type=\"submit\" class=\"primary\" id=\"retry\">재시도</button></form>",
-			  ji(m, "id"));
+			  id);
 	}
-	json_t *d = json_object_get(m, "delivery");
+	const bl_delivery *d = bl_message_delivery(m);
 	hb_raw(&b, "</div><div class=\"card\"><h2>전달</h2>");
-	if (json_is_object(d))
+	if (d)
 		hb_printf(&b, "<dl class=\"kv\"><div><dt>수신처</dt><dd>%s</dd></div><div><dt>종류</dt><dd>%s</dd></div>"
 			      "<div><dt>접수</dt><dd>%s</dd></div><div><dt>중복 요청</dt><dd>%D</dd></div></dl>",
-			  js(d, "destination_masked"), js(d, "kind"), js(d, "accepted_at"), ji(d, "duplicate_requests"));
+			  ui_str(bl_delivery_destination_masked(d)), ui_str(bl_delivery_kind(d)),
+			  ui_str(bl_delivery_accepted_at(d)), (int64_t)bl_delivery_duplicate_requests(d));
 	else
 		hb_raw(&b, "<p>아직 전달되지 않았습니다.</p>");
 	hb_raw(&b, "</div></div><h2>시도 이력</h2><table class=\"list\" id=\"attempts\"><thead><tr><th class=\"num\">회차</th>"
 		   "<th>채널</th><th>결과</th><th>오류</th><th>게이트웨이</th><th>통신사 결과</th><th>작업자</th><th>시작</th>"
 		   "<th>종료</th></tr></thead><tbody>");
-	size_t i;
-	json_t *a;
-	json_t *log = json_object_get(m, "attempt_log");
-	json_array_foreach(log, i, a) {
-		hb_printf(&b, "<tr><td class=\"num\">%D</td><td>%s</td><td>", ji(a, "attempt_no"), ui_channel_label(js(a, "channel")));
+	size_t n = bl_message_attempt_log_count(m);
+	for (size_t i = 0; i < n; i++) {
+		const bl_message_attempt *a = bl_message_attempt_log_at(m, i);
+		const char *as = ui_str(bl_message_attempt_status(a)), *code_r = ui_str(bl_message_attempt_result_code(a));
+		hb_printf(&b, "<tr><td class=\"num\">%D</td><td>%s</td><td>", (int64_t)bl_message_attempt_attempt_no(a),
+			  ui_channel_label(ui_str(bl_message_attempt_channel(a))));
 		/* an attempt's outcome, not the message's status: only the message's last
 		 * failed attempt says what follows (issue 21: a DEAD message's attempt was
 		 * labelled "retry planned") */
-		const char *ms = js(m, "status");
-		bool last = i + 1 == json_array_size(log), failed = !strcmp(js(a, "status"), "FAILED");
+		bool last = i + 1 == n, failed = !strcmp(as, "FAILED");
 		if (!failed)
-			ui_badge(&b, js(a, "status"), ui_msg_status(js(a, "status")));
-		else if (last && (!strcmp(ms, "DEAD") || !strcmp(ms, "EXCEEDED")))
+			ui_badge(&b, as, ui_msg_status(as));
+		else if (last && (!strcmp(st, "DEAD") || !strcmp(st, "EXCEEDED")))
 			ui_badge(&b, "DEAD", "실패 (최종)");
-		else if (last && !strcmp(ms, "FAILED"))
+		else if (last && !strcmp(st, "FAILED"))
 			ui_badge(&b, "FAILED", "실패 (재시도 예정)");
 		else
 			ui_badge(&b, "FAILED", "실패");
 		hb_printf(&b, "</td><td class=\"err\">%s</td><td>%s</td><td>%s%s%s</td><td>%s</td><td>%s</td><td>%s</td></tr>",
-			  js(a, "error"), js(a, "provider"), js(a, "result"), *js(a, "result_code") ? " " : "",
-			  js(a, "result_code"), js(a, "worker"), js(a, "started_at"), js(a, "finished_at"));
+			  ui_str(bl_message_attempt_error(a)), ui_str(bl_message_attempt_provider(a)),
+			  ui_str(bl_message_attempt_result(a)), *code_r ? " " : "", code_r,
+			  ui_str(bl_message_attempt_worker(a)), ui_str(bl_message_attempt_started_at(a)),
+			  ui_str(bl_message_attempt_finished_at(a)));
 	}
-	if (!json_array_size(log))
+	if (!n)
 		hb_raw(&b, "<tr><td colspan=\"7\" class=\"empty\">시도가 없습니다.</td></tr>");
 	hb_raw(&b, "</tbody></table>");
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(m);
+	bl_message_free(m);
 }
 
 static const char *back_of(req *r, const char *def)

@@ -231,8 +231,20 @@ static int64_t usage_total(json_t *u)
 /* Set when a save needs the operator's confirmation (the page then shows the box). */
 static __thread json_t *confirm_usage;
 
+/* The stored variables declaration of `tpl` dumped with `flags`; NULL when
+ * there is no template or it declares none (an empty object). */
+static char *stored_variables(const bl_template *tpl, size_t flags)
+{
+	if (!tpl || !bl_template_variables_json(tpl))
+		return NULL;
+	json_t *v = json_loads(bl_template_variables_json(tpl), 0, NULL);
+	char *out = json_object_size(v) ? json_dumps(v, flags) : NULL;
+	json_decref(v);
+	return out;
+}
+
 /* The page from form values (GET: from `tpl`, the stored version). */
-static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t *pv, bool is_new)
+static void edit_page(req *r, int status, const char *code, const bl_template *tpl, json_t *pv, bool is_new)
 {
 	hbuf b = { 0 };
 	char title[120];
@@ -240,11 +252,9 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	ui_page_begin(&b, r, title, "templates");
 	ui_form_fields(r, TPL_FIELDS);
 	bool from_form = !tpl;
-	const char *channel = from_form ? form(r, "channel") : js(tpl, "channel");
-	const char *purpose = from_form ? form(r, "purpose") : js(tpl, "purpose");
-	char *vars = NULL;
-	if (tpl && json_object_size(json_object_get(tpl, "variables")))
-		vars = json_dumps(json_object_get(tpl, "variables"), JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	const char *channel = from_form ? form(r, "channel") : ui_str(bl_template_channel(tpl));
+	const char *purpose = from_form ? form(r, "purpose") : ui_str(bl_template_purpose(tpl));
+	char *vars = stored_variables(tpl, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	const char *variables = from_form ? form(r, "variables") : vars;
 	char *sample_def = NULL;
 	const char *sample = form(r, "sample");
@@ -253,9 +263,9 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	bool email = channel && !strcmp(channel, "EMAIL");
 	if (!is_new && tpl)
 		hb_printf(&b, "<p class=\"meta\">버전 %D · %s %s · 작성 %s (%s) · <a href=\"/admin/templates/%u/versions\">버전 이력</a></p>",
-			  ji(tpl, "version"), ui_channel_label(js(tpl, "channel")), ui_purpose_label(js(tpl, "purpose")),
-			  js(tpl, "created_by"), js(tpl, "created_at"), code);
-	if (!is_new && tpl && !ji(tpl, "enabled")) {
+			  (int64_t)bl_template_version(tpl), ui_channel_label(channel), ui_purpose_label(purpose),
+			  ui_str(bl_template_created_by(tpl)), ui_str(bl_template_created_at(tpl)), code);
+	if (!is_new && tpl && !bl_template_enabled(tpl)) {
 		json_t *u = usage_of(r, code);
 		if (usage_total(u))
 			hb_printf(&b, "<div class=\"hold\" id=\"template-hold\" role=\"alert\"><b>사용 중지된 템플릿이라 대기 메시지 %N건과 "
@@ -281,15 +291,15 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 		ui_field_error(&b, r, "code");
 	}
 	hb_printf(&b, "<label>이름<input name=\"name\" value=\"%s\" required></label>",
-		  from_form ? (form(r, "name") ? form(r, "name") : "") : js(tpl, "name"));
+		  from_form ? (form(r, "name") ? form(r, "name") : "") : ui_str(bl_template_name(tpl)));
 	ui_field_error(&b, r, "name");
 	hb_raw(&b, "<div class=\"form-row\">");
 	select2(&b, "channel", "채널", channel ? channel : "SMS", "SMS", "SMS", "EMAIL", "이메일");
 	select2(&b, "purpose", "용도", purpose ? purpose : "NOTICE", "NOTICE", "공지", "BILLING", "청구");
-	bool enabled = from_form ? form(r, "enabled") != NULL : ji(tpl, "enabled") != 0;
+	bool enabled = from_form ? form(r, "enabled") != NULL : bl_template_enabled(tpl);
 	if (is_new && from_form && !form(r, "name"))
 		enabled = true;
-	bool ad = from_form ? form(r, "advertising") != NULL : json_is_true(json_object_get(tpl, "advertising"));
+	bool ad = from_form ? form(r, "advertising") != NULL : bl_template_advertising(tpl);
 	hb_printf(&b, "<label class=\"check\"><input type=\"checkbox\" name=\"enabled\" value=\"1\"%r> 사용</label>"
 		      "<label class=\"check\" title=\"제목(문자는 본문)이 (광고)로 시작하고 본문에 수신거부 방법이 있어야 합니다\">"
 		      "<input type=\"checkbox\" name=\"advertising\" value=\"1\"%r> 광고</label></div>",
@@ -297,11 +307,11 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	ui_field_error(&b, r, "channel");
 	ui_field_error(&b, r, "purpose");
 	hb_printf(&b, "<label data-part=\"subject\"%r>제목 (이메일)<input name=\"subject\" value=\"%s\"></label>",
-		  email ? "" : " hidden", from_form ? form(r, "subject") : js(tpl, "subject"));
+		  email ? "" : " hidden", from_form ? form(r, "subject") : ui_str(bl_template_subject(tpl)));
 	ui_field_error(&b, r, "subject");
-	textarea(&b, r, "body_text", email ? "본문 (텍스트)" : "본문", from_form ? form(r, "body_text") : js(tpl, "body_text"), 6,
+	textarea(&b, r, "body_text", email ? "본문 (텍스트)" : "본문", from_form ? form(r, "body_text") : ui_str(bl_template_body_text(tpl)), 6,
 		 false);
-	textarea(&b, r, "body_html", "본문 (HTML, 이메일)", from_form ? form(r, "body_html") : js(tpl, "body_html"), 8, !email);
+	textarea(&b, r, "body_html", "본문 (HTML, 이메일)", from_form ? form(r, "body_html") : ui_str(bl_template_body_html(tpl)), 8, !email);
 	textarea(&b, r, "variables", "변수 선언 (JSON)", variables, 4, false);
 	hb_raw(&b, "<details><summary>미리보기 데이터 (JSON, 저장되지 않음)</summary>");
 	textarea(&b, r, "sample", "미리보기에 쓸 값", sample, 8, false);
@@ -319,7 +329,7 @@ static void edit_page(req *r, int status, const char *code, json_t *tpl, json_t 
 	preview_panel(&b, pv);
 	hb_raw(&b, "</div>");
 	if (!is_new && ui_can(r, BL_ROLE_OPERATOR) && tpl) {
-		bool on = ji(tpl, "enabled") != 0;
+		bool on = bl_template_enabled(tpl);
 		json_t *u = on ? usage_of(r, code) : NULL;
 		hb_printf(&b, "<form method=\"post\" action=\"/admin/templates/%u/%r\" class=\"inline\">", code,
 			  on ? "disable" : "enable");
@@ -342,27 +352,27 @@ void ui_template_get(req *r)
 	int64_t version = 0;
 	if (query(r, "version") && !parse_int64(query(r, "version"), &version))
 		version = 0;
-	char *json = NULL;
-	json_t *tpl = ui_lib_json(r, bl_template_get(r->ctx, param(r, 0), (int)version, &json), &json);
-	if (!tpl)
+	bl_template *tpl = NULL;
+	int rc = bl_template_lookup(r->ctx, param(r, 0), (int)version, &tpl);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
 	/* preview of the stored version, through the same path as the live one */
 	ui_form *st = ui_state(r);
-	char *vars = json_object_size(json_object_get(tpl, "variables"))
-			     ? json_dumps(json_object_get(tpl, "variables"), JSON_COMPACT)
-			     : NULL;
+	char *vars = stored_variables(tpl, JSON_COMPACT);
 	draft d;
 	memset(&d, 0, sizeof d);
 	bl_template_opts_init(&d.t, BL_TEMPLATE_OPTS_VERSION);
-	d.t.code = js(tpl, "code");
-	d.t.name = js(tpl, "name");
-	d.channel = js(tpl, "channel");
-	d.purpose = js(tpl, "purpose");
+	d.t.code = ui_str(bl_template_code(tpl));
+	d.t.name = ui_str(bl_template_name(tpl));
+	d.channel = ui_str(bl_template_channel(tpl));
+	d.purpose = ui_str(bl_template_purpose(tpl));
 	d.t.channel = strcmp(d.channel, "EMAIL") ? BL_CHANNEL_SMS : BL_CHANNEL_EMAIL;
 	d.t.purpose = strcmp(d.purpose, "BILLING") ? BL_PURPOSE_NOTICE : BL_PURPOSE_BILLING;
-	d.t.subject = json_string_value(json_object_get(tpl, "subject"));
-	d.t.body_text = json_string_value(json_object_get(tpl, "body_text"));
-	d.t.body_html = json_string_value(json_object_get(tpl, "body_html"));
+	d.t.subject = bl_template_subject(tpl);
+	d.t.body_text = bl_template_body_text(tpl);
+	d.t.body_html = bl_template_body_html(tpl);
 	d.variables = vars;
 	d.t.variables_json = vars;
 	json_t *pv = draft_preview(r, &d);
@@ -370,7 +380,7 @@ void ui_template_get(req *r)
 		st->err[0] = '\0'; /* a stored template that does not render here: show it without a preview */
 	edit_page(r, 200, param(r, 0), tpl, pv, false);
 	json_decref(pv);
-	json_decref(tpl);
+	bl_template_free(tpl);
 	free(vars);
 }
 
@@ -411,15 +421,12 @@ static void save_or_preview(req *r, const char *code, bool is_new)
 	d.t.create_only = is_new; /* creating never replaces: a new version only from the template's own page */
 	int rc = bl_template_save(r->ctx, &d.t, &id, &version);
 	if (rc == BL_ECONFLICT && is_new) {
-		json_t *cur = NULL;
-		char *json = NULL;
-		if (bl_template_get(r->ctx, code, 0, &json) == BL_OK)
-			cur = json_loads(json, 0, NULL);
-		bl_free(json);
+		bl_template *cur = NULL;
+		bl_template_lookup(r->ctx, code, 0, &cur);
 		ui_error(r, "code", "코드 %s인 템플릿이 이미 있습니다 (버전 %lld, %s). 새로 만들 수 없습니다: "
 				    "기존 템플릿을 고치려면 그 템플릿의 편집 화면에서 저장하세요.",
-			 code, (long long)ji(cur, "version"), cur ? js(cur, "name") : "");
-		json_decref(cur);
+			 code, (long long)bl_template_version(cur), ui_str(bl_template_name(cur)));
+		bl_template_free(cur);
 		edit_page(r, 409, code, NULL, pv, is_new);
 		json_decref(pv);
 		return;
@@ -480,58 +487,65 @@ void ui_template_preview(req *r)
 
 void ui_template_list(req *r)
 {
-	char *json = NULL;
-	json_t *all = ui_lib_json(r, bl_template_list(r->ctx, &json), &json);
-	if (!all)
+	bl_template_array *all = NULL;
+	int rc = bl_template_find(r->ctx, &all);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, "메시지 템플릿", "templates");
 	if (ui_can(r, BL_ROLE_OPERATOR))
 		hb_raw(&b, "<p><a class=\"button primary\" href=\"/admin/templates/new\">새 템플릿</a></p>");
 	hb_raw(&b, "<table class=\"list\" id=\"templates\"><thead><tr><th>코드</th><th>이름</th><th>채널</th><th>용도</th>"
 		   "<th class=\"num\">버전</th><th>상태</th><th>최근 저장</th></tr></thead><tbody>");
-	size_t i;
-	json_t *t;
-	json_array_foreach(all, i, t) {
+	size_t n = bl_template_array_count(all);
+	for (size_t i = 0; i < n; i++) {
+		const bl_template *t = bl_template_array_at(all, i);
+		const char *code = ui_str(bl_template_code(t));
 		hb_printf(&b, "<tr><td><a href=\"/admin/templates/%u\">%s</a></td><td>%s</td><td>%s</td><td>%s</td>"
 			      "<td class=\"num\"><a href=\"/admin/templates/%u/versions\">v%D</a></td><td>",
-			  js(t, "code"), js(t, "code"), js(t, "name"), ui_channel_label(js(t, "channel")),
-			  ui_purpose_label(js(t, "purpose")), js(t, "code"), ji(t, "version"));
-		ui_badge(&b, ji(t, "enabled") ? "ENABLED" : "DISABLED", ji(t, "enabled") ? "사용" : "중지");
-		hb_printf(&b, "</td><td>%s · %s</td></tr>", js(t, "created_at"), js(t, "created_by"));
+			  code, code, ui_str(bl_template_name(t)), ui_channel_label(ui_str(bl_template_channel(t))),
+			  ui_purpose_label(ui_str(bl_template_purpose(t))), code, (int64_t)bl_template_version(t));
+		ui_badge(&b, bl_template_enabled(t) ? "ENABLED" : "DISABLED", bl_template_enabled(t) ? "사용" : "중지");
+		hb_printf(&b, "</td><td>%s · %s</td></tr>", ui_str(bl_template_created_at(t)),
+			  ui_str(bl_template_created_by(t)));
 	}
-	if (!json_array_size(all))
+	if (!n)
 		hb_raw(&b, "<tr><td colspan=\"7\" class=\"empty\">템플릿이 없습니다.</td></tr>");
 	hb_raw(&b, "</tbody></table>");
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(all);
+	bl_template_array_free(all);
 }
 
 void ui_template_versions(req *r)
 {
-	char *json = NULL;
-	json_t *all = ui_lib_json(r, bl_template_versions(r->ctx, param(r, 0), &json), &json);
-	if (!all)
+	bl_template_array *all = NULL;
+	int rc = bl_template_find_versions(r->ctx, param(r, 0), &all);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
 	hbuf b = { 0 };
 	char title[120];
 	snprintf(title, sizeof title, "버전 이력: %s", param(r, 0));
 	ui_page_begin(&b, r, title, "templates");
 	hb_raw(&b, "<table class=\"list\" id=\"versions\"><thead><tr><th class=\"num\">버전</th><th>이름</th><th>채널</th>"
 		   "<th>용도</th><th>저장 시각</th><th>작성자</th><th></th></tr></thead><tbody>");
-	size_t i;
-	json_t *t;
-	json_array_foreach(all, i, t)
+	for (size_t i = 0; i < bl_template_array_count(all); i++) {
+		const bl_template *t = bl_template_array_at(all, i);
 		hb_printf(&b, "<tr><td class=\"num\">v%D</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
 			      "<td><a href=\"/admin/templates/%u?version=%D\">보기 · 이 버전에서 편집</a></td></tr>",
-			  ji(t, "version"), js(t, "name"), ui_channel_label(js(t, "channel")),
-			  ui_purpose_label(js(t, "purpose")), js(t, "created_at"), js(t, "created_by"), js(t, "code"),
-			  ji(t, "version"));
+			  (int64_t)bl_template_version(t), ui_str(bl_template_name(t)),
+			  ui_channel_label(ui_str(bl_template_channel(t))), ui_purpose_label(ui_str(bl_template_purpose(t))),
+			  ui_str(bl_template_created_at(t)), ui_str(bl_template_created_by(t)), ui_str(bl_template_code(t)),
+			  (int64_t)bl_template_version(t));
+	}
 	hb_raw(&b, "</tbody></table>");
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(all);
+	bl_template_array_free(all);
 }
 
 /* Disabling a template that pending work uses asks first (without JavaScript too), with the counts. */

@@ -25,26 +25,29 @@ static bool int_query(req *r, const char *key, int64_t *out)
 
 void ui_statement_search(req *r)
 {
-	const char *month = query(r, "month");
-	int64_t user_id = 0, min_b = 0, max_b = -1, cursor = 0;
-	json_t *items = NULL;
+	bl_statement_filter f;
+	bl_statement_filter_init(&f, BL_STATEMENT_FILTER_VERSION);
+	f.month = query(r, "month");
+	f.limit = 51;
+	bl_statement_array *items = NULL;
 	int status = 200;
 	static const char *const errmap[] = { "month", "month", "user_id", "user", "min_billed", "min", "max_billed", "max",
 					      NULL };
-	if (int_query(r, "user_id", &user_id) && int_query(r, "min_billed", &min_b) && int_query(r, "max_billed", &max_b)) {
-		parse_int64(query(r, "cursor"), &cursor);
-		char *json = NULL;
-		int rc = bl_statement_search(r->ctx, month, user_id, min_b, max_b, cursor, 51, &json);
+	if (int_query(r, "user_id", &f.user_id) && int_query(r, "min_billed", &f.min_billed) &&
+	    int_query(r, "max_billed", &f.max_billed)) {
+		parse_int64(query(r, "cursor"), &f.after_id);
+		int rc = bl_statement_find(r->ctx, &f, &items);
 		if (rc == BL_EINVAL) {
 			ui_error_lib(r, rc, errmap);
-			bl_free(json);
 			status = 400;
-		} else if (!(items = ui_lib_json(r, rc, &json))) {
+		} else if (rc) {
+			ui_fail_page(r, rc);
 			return;
 		}
 	} else {
 		status = 400;
 	}
+	const char *month = f.month;
 	hbuf b = { 0 };
 	ui_page_begin(&b, r, "정산서 조회", "statements");
 	ui_form_fields(r, ST_KEYS);
@@ -62,29 +65,29 @@ void ui_statement_search(req *r)
 	hb_raw(&b, "<table class=\"list\" id=\"statements\"><thead><tr><th>ID</th><th>고객</th><th>정산 월</th>"
 		   "<th class=\"num\">이용 금액</th><th class=\"num\">할인</th><th class=\"num\">부가세</th>"
 		   "<th class=\"num\">청구 금액</th><th>납부 기한</th><th class=\"num\">항목</th><th>발행</th></tr></thead><tbody>");
-	size_t i;
-	json_t *s;
-	json_array_foreach(items, i, s) {
-		if (i == 50)
-			break;
+	size_t n = bl_statement_array_count(items);
+	for (size_t i = 0; i < n && i < 50; i++) {
+		const bl_statement *s = bl_statement_array_at(items, i);
 		hb_printf(&b, "<tr><td><a href=\"/admin/statements/%D/%u\">#%D</a></td><td>%s <small>(%D)</small></td>"
 			      "<td>%s</td><td class=\"num\">%W</td><td class=\"num\">%W</td><td class=\"num\">%W</td>"
 			      "<td class=\"num\"><b>%W</b></td><td>%s</td><td class=\"num\">%D</td><td>%s</td></tr>",
-			  ji(s, "user_id"), js(s, "target_month"), ji(s, "id"), js(s, "user_name"), ji(s, "user_id"),
-			  js(s, "target_month"), ji(s, "usage_amount"), ji(s, "discount_amount"), ji(s, "vat_amount"),
-			  ji(s, "billed_amount"), js(s, "due_date"), ji(s, "line_count"), js(s, "issued_at"));
+			  bl_statement_user_id(s), ui_str(bl_statement_target_month(s)), bl_statement_id(s),
+			  ui_str(bl_statement_user_name(s)), bl_statement_user_id(s), ui_str(bl_statement_target_month(s)),
+			  bl_statement_usage_amount(s), bl_statement_discount_amount(s), bl_statement_vat_amount(s),
+			  bl_statement_billed_amount(s), ui_str(bl_statement_due_date(s)),
+			  (int64_t)bl_statement_line_count(s), ui_str(bl_statement_issued_at(s)));
 	}
-	if (!json_array_size(items))
+	if (!n)
 		hb_raw(&b, "<tr><td colspan=\"10\" class=\"empty\">조건에 맞는 정산서가 없습니다.</td></tr>");
 	hb_raw(&b, "</tbody></table>");
-	if (json_array_size(items) > 50) {
+	if (n > 50) {
 		char next[24];
-		snprintf(next, sizeof next, "%lld", (long long)ji(json_array_get(items, 49), "id"));
+		snprintf(next, sizeof next, "%lld", (long long)bl_statement_id(bl_statement_array_at(items, 49)));
 		ui_next_link(&b, r, "/admin/statements", next, ST_KEYS);
 	}
 	ui_page_end(&b, r);
 	ui_send_html(r, status, &b);
-	json_decref(items);
+	bl_statement_array_free(items);
 }
 
 static const char *service_type(const char *t)
@@ -94,44 +97,49 @@ static const char *service_type(const char *t)
 
 void ui_statement_get(req *r)
 {
-	char *json = NULL;
-	json_t *s = ui_lib_json(r, bl_statement_get(r->ctx, param_i64(r, 0), param(r, 1), &json), &json);
-	if (!s)
+	bl_statement *s = NULL;
+	int rc = bl_statement_lookup(r->ctx, param_i64(r, 0), param(r, 1), &s);
+	if (rc) {
+		ui_fail_page(r, rc);
 		return;
+	}
+	const char *month = ui_str(bl_statement_target_month(s)), *name = ui_str(bl_statement_user_name(s));
 	hbuf b = { 0 };
 	char title[160];
-	snprintf(title, sizeof title, "정산서 · %s · %s", js(s, "target_month"), js(s, "user_name"));
+	snprintf(title, sizeof title, "정산서 · %s · %s", month, name);
 	ui_page_begin(&b, r, title, "statements");
 	hb_printf(&b, "<div class=\"grid3\"><div class=\"card span2\" id=\"statement\"><h2>%s 고객님 %s 청구 내역</h2>"
 		      "<table class=\"list lines\"><thead><tr><th>서비스</th><th>구분</th><th class=\"num\">이용 금액</th>"
 		      "<th class=\"num\">선택약정</th><th class=\"num\">결합</th><th class=\"num\">멤버십</th>"
 		      "<th class=\"num\">할인 합계</th><th class=\"num\">금액</th></tr></thead><tbody>",
-		  js(s, "user_name"), js(s, "target_month"));
-	size_t i;
-	json_t *l;
-	json_array_foreach(json_object_get(s, "lines"), i, l)
+		  name, month);
+	for (size_t i = 0; i < bl_statement_lines_count(s); i++) {
+		const bl_statement_line *l = bl_statement_lines_at(s, i);
 		hb_printf(&b, "<tr><td>%s</td><td>%s</td><td class=\"num\">%W</td><td class=\"num\">%W</td>"
 			      "<td class=\"num\">%W</td><td class=\"num\">%W</td><td class=\"num\">%W</td><td class=\"num\">%W</td></tr>",
-			  js(l, "service_name"), service_type(js(l, "service_type")), ji(l, "price"),
-			  ji(l, "contract_discount"), ji(l, "bundle_discount"), ji(l, "premier_discount"), ji(l, "discount"),
-			  ji(l, "net"));
+			  ui_str(bl_statement_line_service_name(l)), service_type(ui_str(bl_statement_line_service_type(l))),
+			  bl_statement_line_price(l), bl_statement_line_contract_discount(l),
+			  bl_statement_line_bundle_discount(l), bl_statement_line_premier_discount(l),
+			  bl_statement_line_discount(l), bl_statement_line_net(l));
+	}
 	hb_printf(&b, "</tbody></table></div><div class=\"card\"><h2>합계</h2><dl class=\"kv totals\">"
 		      "<div><dt>이용 금액</dt><dd>%W</dd></div><div><dt>할인</dt><dd>-%W</dd></div>"
 		      "<div><dt>공급가액</dt><dd>%W</dd></div><div><dt>과세 대상</dt><dd>%W</dd></div>"
 		      "<div><dt>부가세</dt><dd>%W</dd></div><div><dt>합계</dt><dd>%W</dd></div>"
 		      "<div><dt>10원 미만 절사</dt><dd>-%W</dd></div><div class=\"grand\"><dt>청구 금액</dt><dd id=\"billed\">%W</dd></div>"
 		      "<div><dt>납부 기한</dt><dd>%s</dd></div></dl>",
-		  ji(s, "usage_amount"), ji(s, "discount_amount"), ji(s, "net_amount"), ji(s, "taxable_amount"),
-		  ji(s, "vat_amount"), ji(s, "total_amount"), ji(s, "truncated_amount"), ji(s, "billed_amount"),
-		  js(s, "due_date"));
+		  bl_statement_usage_amount(s), bl_statement_discount_amount(s), bl_statement_net_amount(s),
+		  bl_statement_taxable_amount(s), bl_statement_vat_amount(s), bl_statement_total_amount(s),
+		  bl_statement_truncated_amount(s), bl_statement_billed_amount(s), ui_str(bl_statement_due_date(s)));
 	hb_printf(&b, "<p class=\"meta\">정산서 #%D · 버전 %D · 발행 %s · <a href=\"/admin/batch/%D\">실행 #%D</a></p>"
 		      "<p><a href=\"/admin/messages?user_id=%D\">이 고객의 메시지</a> · "
 		      "<a href=\"/admin/statements?user_id=%D\">이 고객의 다른 정산서</a></p></div></div>",
-		  ji(s, "id"), ji(s, "version"), js(s, "issued_at"), ji(s, "batch_run_id"), ji(s, "batch_run_id"),
-		  ji(s, "user_id"), ji(s, "user_id"));
+		  bl_statement_id(s), (int64_t)bl_statement_version(s), ui_str(bl_statement_issued_at(s)),
+		  bl_statement_batch_run_id(s), bl_statement_batch_run_id(s), bl_statement_user_id(s),
+		  bl_statement_user_id(s));
 	ui_page_end(&b, r);
 	ui_send_html(r, 200, &b);
-	json_decref(s);
+	bl_statement_free(s);
 }
 
 /* ---- groups ---- */

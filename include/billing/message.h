@@ -112,6 +112,108 @@ BL_EXTERN(int) bl_message_retry_filter(bl_ctx *ctx, const bl_message_filter *f, 
 /** Counts by status and channel, and sends per minute of the last hour, as JSON. */
 BL_EXTERN(int) bl_message_stats(bl_ctx *ctx, char **json);
 
+/* ---- typed reads ----
+ *
+ * A message as a C object.  bl_message_lookup() reads one with its attempts
+ * and the provider's ledger row (bl_delivery); bl_message_find() a page of
+ * them (without those).  Every accessor is named after the key of the JSON
+ * (bl_message_get) that holds the same value, and returns the same value:
+ * the destination only masked (bl_delivery_destination_masked), times as
+ * the JSON's text, 0 or NULL for a NULL object or a NULL value (an id of
+ * 0 is "none").  Strings are owned by the object.
+ */
+typedef struct bl_message bl_message;
+/** One row of a message's attempt_log (owned by its message). */
+typedef struct bl_message_attempt bl_message_attempt;
+/** The provider's ledger row of a message, "delivery" (owned by its message). */
+typedef struct bl_delivery bl_delivery;
+/** The messages of a search (owned by the array). */
+typedef struct bl_message_array bl_message_array;
+
+/**
+ * One message with its attempts and delivery (*out, bl_message_free).
+ * BL_ENOTFOUND when absent; *out is NULL on any error.
+ */
+BL_EXTERN(int) bl_message_lookup(bl_ctx *ctx, int64_t message_id, bl_message **out);
+/** The messages bl_message_search lists (*out, bl_message_array_free). */
+BL_EXTERN(int) bl_message_find(bl_ctx *ctx, const bl_message_filter *f, bl_message_array **out);
+/**
+ * The JSON of bl_message_get (*json, bl_free); for an item of
+ * bl_message_find, the JSON of one bl_message_search item.
+ */
+BL_EXTERN(int) bl_message_to_json(const bl_message *m, char **json);
+/** Free a message, its attempts and delivery (NULL: nothing). */
+BL_EXTERN(void) bl_message_free(bl_message *m);
+
+BL_EXTERN(int64_t) bl_message_id(const bl_message *m);
+BL_EXTERN(int64_t) bl_message_user_id(const bl_message *m);
+/** 0: not a statement's message. */
+BL_EXTERN(int64_t) bl_message_statement_id(const bl_message *m);
+/** 0: not from a reservation. */
+BL_EXTERN(int64_t) bl_message_reservation_id(const bl_message *m);
+BL_EXTERN(const char *) bl_message_template_code(const bl_message *m);
+BL_EXTERN(int) bl_message_template_version(const bl_message *m);
+/** "EMAIL" or "SMS". */
+BL_EXTERN(const char *) bl_message_channel(const bl_message *m);
+/** "kind": "EMAIL", "SMS" or "LMS" once rendered, NULL before (bl_message_kind is the enum of template.h). */
+BL_EXTERN(const char *) bl_message_kind_name(const bl_message *m);
+/** Rendered size (0 before rendering). */
+BL_EXTERN(int) bl_message_bytes(const bl_message *m);
+/** "BILLING" or "NOTICE". */
+BL_EXTERN(const char *) bl_message_purpose(const bl_message *m);
+/** WAITING … UNDELIVERED (see bl_message_filter.status). */
+BL_EXTERN(const char *) bl_message_status(const bl_message *m);
+BL_EXTERN(int) bl_message_attempts(const bl_message *m);
+BL_EXTERN(const char *) bl_message_last_error(const bl_message *m);
+/** The e-mail this SMS replaces (0: none). */
+BL_EXTERN(int64_t) bl_message_fallback_of(const bl_message *m);
+/** "YYYY-MM-DD HH:MM:SS". */
+BL_EXTERN(const char *) bl_message_requested_at(const bl_message *m);
+BL_EXTERN(const char *) bl_message_processed_at(const bl_message *m);
+BL_EXTERN(const char *) bl_message_next_attempt_at(const bl_message *m);
+BL_EXTERN(const char *) bl_message_user_name(const bl_message *m);
+/** Attempts read with the message: those of bl_message_lookup, 0 for bl_message_find items. */
+BL_EXTERN(size_t) bl_message_attempt_log_count(const bl_message *m);
+/** Attempt `i` (0-based, in attempt_no order), NULL when out of range. */
+BL_EXTERN(const bl_message_attempt *) bl_message_attempt_log_at(const bl_message *m, size_t i);
+/** The ledger row of a sent message (bl_message_lookup), NULL when none. */
+BL_EXTERN(const bl_delivery *) bl_message_delivery(const bl_message *m);
+
+BL_EXTERN(int) bl_message_attempt_attempt_no(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_channel(const bl_message_attempt *a);
+/** "SUCCESS" or "FAILED". */
+BL_EXTERN(const char *) bl_message_attempt_status(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_error(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_worker(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_provider(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_request_id(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_result(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_result_code(const bl_message_attempt *a);
+/** "YYYY-MM-DD HH:MM:SS.ffffff". */
+BL_EXTERN(const char *) bl_message_attempt_started_at(const bl_message_attempt *a);
+BL_EXTERN(const char *) bl_message_attempt_finished_at(const bl_message_attempt *a);
+
+/** "EMAIL", "SMS" or "LMS". */
+BL_EXTERN(const char *) bl_delivery_kind(const bl_delivery *d);
+/** The destination as stored in the ledger: masked, never in clear. */
+BL_EXTERN(const char *) bl_delivery_destination_masked(const bl_delivery *d);
+BL_EXTERN(int) bl_delivery_bytes(const bl_delivery *d);
+BL_EXTERN(int) bl_delivery_attempt_no(const bl_delivery *d);
+BL_EXTERN(int) bl_delivery_duplicate_requests(const bl_delivery *d);
+BL_EXTERN(const char *) bl_delivery_provider(const bl_delivery *d);
+BL_EXTERN(const char *) bl_delivery_request_id(const bl_delivery *d);
+BL_EXTERN(const char *) bl_delivery_result(const bl_delivery *d);
+BL_EXTERN(const char *) bl_delivery_result_code(const bl_delivery *d);
+/** "YYYY-MM-DD HH:MM:SS". */
+BL_EXTERN(const char *) bl_delivery_accepted_at(const bl_delivery *d);
+
+BL_EXTERN(size_t) bl_message_array_count(const bl_message_array *a);
+/** Item `i` (owned by the array), NULL when out of range. */
+BL_EXTERN(const bl_message *) bl_message_array_at(const bl_message_array *a, size_t i);
+/** The JSON array of bl_message_search (*json, bl_free). */
+BL_EXTERN(int) bl_message_array_to_json(const bl_message_array *a, char **json);
+BL_EXTERN(void) bl_message_array_free(bl_message_array *a);
+
 BL_END_DECLS
 
 #endif

@@ -102,6 +102,64 @@ BL_EXTERN(int) bl_template_draft_render(bl_ctx *ctx, const char *src, const char
 /** Bytes of `utf8` as carriers count them (EUC-KR / KS X 1001: Hangul 2, ASCII 1). */
 BL_EXTERN(int) bl_sms_bytes(const char *utf8, size_t *bytes);
 
+/* ---- typed reads ----
+ *
+ * A stored template version as a C object.  Every accessor is named after
+ * the key of the JSON (bl_template_get) that holds the same value and
+ * returns the same value, except bl_template_variables_json: the stored
+ * variables declaration as JSON text (the JSON's "variables" is that text
+ * parsed).  0, NULL or false for a NULL object or a NULL value (subject and
+ * body_html of an SMS template).  Strings are owned by the object.
+ * A template holds no personal data.
+ */
+typedef struct bl_template bl_template;
+/** Templates of a listing (owned by the array). */
+typedef struct bl_template_array bl_template_array;
+
+/**
+ * A version of a template (version 0: the latest) (*out, bl_template_free).
+ * BL_ENOTFOUND when absent; *out is NULL on any error.
+ */
+BL_EXTERN(int) bl_template_lookup(bl_ctx *ctx, const char *code, int version, bl_template **out);
+/** The latest version of every template, by code (bl_template_list) (*out, bl_template_array_free). */
+BL_EXTERN(int) bl_template_find(bl_ctx *ctx, bl_template_array **out);
+/** All versions of one template, newest first (bl_template_versions); BL_ENOTFOUND when none. */
+BL_EXTERN(int) bl_template_find_versions(bl_ctx *ctx, const char *code, bl_template_array **out);
+/**
+ * The JSON of bl_template_get (*json, bl_free); for an item of
+ * bl_template_find or bl_template_find_versions, the JSON of one item of
+ * bl_template_list or bl_template_versions.
+ */
+BL_EXTERN(int) bl_template_to_json(const bl_template *t, char **json);
+/** Free a template (NULL: nothing). */
+BL_EXTERN(void) bl_template_free(bl_template *t);
+
+BL_EXTERN(int64_t) bl_template_id(const bl_template *t);
+BL_EXTERN(const char *) bl_template_code(const bl_template *t);
+BL_EXTERN(int) bl_template_version(const bl_template *t);
+BL_EXTERN(const char *) bl_template_name(const bl_template *t);
+/** "EMAIL" or "SMS". */
+BL_EXTERN(const char *) bl_template_channel(const bl_template *t);
+/** "BILLING" or "NOTICE". */
+BL_EXTERN(const char *) bl_template_purpose(const bl_template *t);
+BL_EXTERN(const char *) bl_template_subject(const bl_template *t);
+BL_EXTERN(const char *) bl_template_body_html(const bl_template *t);
+BL_EXTERN(const char *) bl_template_body_text(const bl_template *t);
+/** The variables declaration as stored: {"name":{"type":…,"required":bool}} text. */
+BL_EXTERN(const char *) bl_template_variables_json(const bl_template *t);
+BL_EXTERN(bool) bl_template_enabled(const bl_template *t);
+BL_EXTERN(bool) bl_template_advertising(const bl_template *t);
+/** "YYYY-MM-DD HH:MM:SS". */
+BL_EXTERN(const char *) bl_template_created_at(const bl_template *t);
+BL_EXTERN(const char *) bl_template_created_by(const bl_template *t);
+
+BL_EXTERN(size_t) bl_template_array_count(const bl_template_array *a);
+/** Item `i` (owned by the array), NULL when out of range. */
+BL_EXTERN(const bl_template *) bl_template_array_at(const bl_template_array *a, size_t i);
+/** The JSON array of bl_template_list or bl_template_versions (*json, bl_free). */
+BL_EXTERN(int) bl_template_array_to_json(const bl_template_array *a, char **json);
+BL_EXTERN(void) bl_template_array_free(bl_template_array *a);
+
 BL_END_DECLS
 
 #endif
