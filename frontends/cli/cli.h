@@ -43,6 +43,8 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 /* Print a JSON document (from the library) pretty or compact. */
 void cli_print_json(const char *json);
+/* Print a command's own JSON result on one line, keys in order (steals obj). */
+void cli_print_obj(json_t *obj);
 /* "1,234,567" */
 const char *cli_won(int64_t v, char buf[32]);
 

@@ -91,8 +91,7 @@ int cmd_admin(cli_state *st, int argc, char **argv)
 		if (rc)
 			return cli_fail(create ? "admin create" : "admin passwd", rc);
 		if (st->json)
-			printf(create ? "{\"id\":%lld,\"username\":\"%s\"}\n" : "{\"id\":%lld,\"passwd\":\"%s\"}\n",
-			       (long long)id, user);
+			cli_print_obj(json_pack("{s:I,s:s}", "id", (json_int_t)id, create ? "username" : "passwd", user));
 		else if (create)
 			printf("admin user %s created (%s)\n", user, bl_admin_role_name(role));
 		else

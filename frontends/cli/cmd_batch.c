@@ -126,10 +126,10 @@ static int finish(cli_state *st, struct bar *bar, int rc, int64_t id, const char
 		return cli_fail(what, bl_error_last_code());
 	double el = cli_now() - bar->p.t0;
 	if (st->json)
-		printf("{\"run_id\":%lld,\"status\":\"%s\",\"total\":%lld,\"issued\":%lld,\"skipped\":%lld,"
-		       "\"failed\":%lld,\"seconds\":%.3f}\n",
-		       (long long)id, rc ? "STOPPED" : "COMPLETED", (long long)p.total, (long long)p.issued,
-		       (long long)p.skipped, (long long)p.failed, el);
+		cli_print_obj(json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:f}", "run_id", (json_int_t)id, "status",
+					rc ? "STOPPED" : "COMPLETED", "total", (json_int_t)p.total, "issued",
+					(json_int_t)p.issued, "skipped", (json_int_t)p.skipped, "failed",
+					(json_int_t)p.failed, "seconds", (double)(int64_t)(el * 1000) / 1000));
 	else
 		printf("batch run #%lld %s%s%s: %lld/%lld processed, %lld issued, %lld skipped, %lld failed "
 		       "in %.1f s (%.0f users/s)\n",

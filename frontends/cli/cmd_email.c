@@ -12,9 +12,9 @@ int cmd_bounces(cli_state *st, int argc, char **argv)
 	if (rc)
 		return cli_fail("bounces ingest", rc);
 	if (st->json)
-		printf("{\"files\":%lld,\"hard\":%lld,\"soft\":%lld,\"ignored\":%lld,\"rejected\":%lld}\n",
-		       (long long)s.files, (long long)s.hard, (long long)s.soft, (long long)s.ignored,
-		       (long long)s.rejected);
+		cli_print_obj(json_pack("{s:I,s:I,s:I,s:I,s:I}", "files", (json_int_t)s.files, "hard",
+					(json_int_t)s.hard, "soft", (json_int_t)s.soft, "ignored", (json_int_t)s.ignored,
+					"rejected", (json_int_t)s.rejected));
 	else
 		printf("bounces: %lld DSN(s) read: %lld hard (BOUNCED, suppressed), %lld soft, %lld ignored, "
 		       "%lld kept aside\n", (long long)s.files, (long long)s.hard, (long long)s.soft,

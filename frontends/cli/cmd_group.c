@@ -51,7 +51,7 @@ static int change(cli_state *st, bool add, int argc, char **argv)
 	if (done) {
 	}
 	if (st->json)
-		printf("{\"group\":\"%s\",\"%s\":%d}\n", argv[0], add ? "added" : "removed", done);
+		cli_print_obj(json_pack("{s:s,s:i}", "group", argv[0], add ? "added" : "removed", done));
 	else
 		printf("group %s: %d subscriber(s) %s\n", argv[0], done, add ? "added" : "removed");
 	return ex;
@@ -121,9 +121,9 @@ int cmd_group(cli_state *st, int argc, char **argv)
 		if (rc)
 			return cli_fail(create ? "group create" : "group update", rc);
 		if (st->json && create)
-			printf("{\"id\":%lld,\"code\":\"%s\"}\n", (long long)id, code);
+			cli_print_obj(json_pack("{s:I,s:s}", "id", (json_int_t)id, "code", code));
 		else if (st->json)
-			printf("{\"code\":\"%s\"}\n", code);
+			cli_print_obj(json_pack("{s:s}", "code", code));
 		else if (create)
 			printf("group %s created (id %lld)\n", code, (long long)id);
 		else
@@ -135,7 +135,10 @@ int cmd_group(cli_state *st, int argc, char **argv)
 			return cli_usage("usage: group delete CODE");
 		if ((rc = bl_group_delete(cli_ctx(st), code)))
 			return cli_fail("group delete", rc);
-		printf(st->json ? "{\"deleted\":\"%s\"}\n" : "group %s deleted\n", code);
+		if (st->json)
+			cli_print_obj(json_pack("{s:s}", "deleted", code));
+		else
+			printf("group %s deleted\n", code);
 		return 0;
 	}
 	return cli_usage("group: unknown sub-command '%s'\n" GROUP_USAGE, sub);

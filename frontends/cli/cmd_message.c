@@ -198,8 +198,8 @@ static int retry_bulk(cli_state *st, bl_message_filter f)
 	if (done) {
 	}
 	if (st->json)
-		printf("{\"matched\":%zu,\"retried\":%lld,\"skipped\":%lld,\"stopped\":%s}\n", n, (long long)done,
-		       (long long)skipped, stopped ? "true" : "false");
+		cli_print_obj(json_pack("{s:I,s:I,s:I,s:b}", "matched", (json_int_t)n, "retried", (json_int_t)done,
+					"skipped", (json_int_t)skipped, "stopped", stopped));
 	else
 		printf("message retry: %lld of %zu %s message(s) queued again%s%s\n", (long long)done, n, f.status,
 		       skipped ? " (some changed meanwhile and were skipped)" : "",
@@ -245,7 +245,10 @@ int cmd_message(cli_state *st, int argc, char **argv)
 			int rc = bl_message_retry(cli_ctx(st), id);
 			if (rc)
 				return cli_fail("message retry", rc);
-			printf(st->json ? "{\"id\":%lld,\"retried\":true}\n" : "message #%lld queued again\n", id);
+			if (st->json)
+				cli_print_obj(json_pack("{s:I,s:b}", "id", (json_int_t)id, "retried", 1));
+			else
+				printf("message #%lld queued again\n", id);
 			return 0;
 		}
 		int ex = parse_filter(argc, argv, 1, &f, false, "message retry");

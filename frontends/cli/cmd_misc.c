@@ -14,7 +14,7 @@ int cmd_migrate(cli_state *st, int argc, char **argv)
 		return cli_fail("migrate", rc);
 	bl_migrate_version(cli_ctx(st), &version);
 	if (st->json)
-		printf("{\"applied\":%d,\"version\":%d}\n", applied, version);
+		cli_print_obj(json_pack("{s:i,s:i}", "applied", applied, "version", version));
 	else
 		printf("migrate: applied %d migration(s); schema version %d\n", applied, version);
 	return 0;
@@ -130,7 +130,10 @@ int cmd_user(cli_state *st, int argc, char **argv)
 			return cli_usage("usage: user find --phone P | --email E");
 		if (rc)
 			return cli_fail("user find", rc);
-		printf(st->json ? "{\"id\":%lld}\n" : "%lld\n", (long long)uid);
+		if (st->json)
+			cli_print_obj(json_pack("{s:I}", "id", (json_int_t)uid));
+		else
+			printf("%lld\n", (long long)uid);
 		return 0;
 	}
 	if (argc >= 1 && !strcmp(argv[0], "search"))

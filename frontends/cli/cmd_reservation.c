@@ -163,8 +163,10 @@ int cmd_reservation(cli_state *st, int argc, char **argv)
 		int rc = bl_reservation_tick(cli_ctx(st), 0, &n);
 		if (rc)
 			return cli_fail("reservation tick", rc);
-		printf(st->json ? "{\"expanded\":%lld}\n" : "reservation tick: %lld message(s) created\n",
-		       (long long)n);
+		if (st->json)
+			cli_print_obj(json_pack("{s:I}", "expanded", (json_int_t)n));
+		else
+			printf("reservation tick: %lld message(s) created\n", (long long)n);
 		return 0;
 	}
 	long long id = 0;

@@ -275,8 +275,10 @@ static int edit(cli_state *st, const char *code)
 		if (rc == BL_OK)
 			rc = bl_template_save(cli_ctx(st), &o, &id, &version);
 		if (rc == BL_OK) {
-			printf(st->json ? "{\"code\":\"%s\",\"version\":%d}\n" : "template %s: saved version %d\n",
-			       code, version);
+			if (st->json)
+				cli_print_obj(json_pack("{s:s,s:i}", "code", code, "version", version));
+			else
+				printf("template %s: saved version %d\n", code, version);
 			ex = 0;
 			tpl_file_free(&f);
 			break;
@@ -439,8 +441,10 @@ int cmd_template(cli_state *st, int argc, char **argv)
 			return cli_usage("usage: template %s CODE", sub);
 		if ((rc = bl_template_set_enabled(cli_ctx(st), code, on)))
 			return cli_fail(on ? "template enable" : "template disable", rc);
-		printf(st->json ? "{\"code\":\"%s\",\"enabled\":%s}\n" : "template %s: %s\n", code,
-		       on ? (st->json ? "true" : "enabled") : (st->json ? "false" : "disabled"));
+		if (st->json)
+			cli_print_obj(json_pack("{s:s,s:b}", "code", code, "enabled", on));
+		else
+			printf("template %s: %s\n", code, on ? "enabled" : "disabled");
 		return 0;
 	}
 	return cli_usage("template: unknown sub-command '%s'\n" TEMPLATE_USAGE, sub);

@@ -401,3 +401,11 @@ const char *cli_won(int64_t v, char buf[32])
 	buf[o] = '\0';
 	return buf;
 }
+
+void cli_print_obj(json_t *obj)
+{
+	char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
+	puts(s ? s : "{}");
+	free(s);
+	json_decref(obj);
+}
