@@ -232,12 +232,16 @@ void h_batch_get(req *r);
 void h_batch_stop(req *r);
 void h_batch_resume(req *r);
 
-/* ---- h_users.c ---- */
+/* ---- h_statements.c ---- */
 void h_statement_search(req *r);
 void h_statement_get(req *r);
+
+/* ---- h_users.c ---- */
 void h_user_search(req *r);
 void h_user_search_contact(req *r);
 void h_user_get(req *r);
+
+/* ---- h_groups.c ---- */
 void h_group_list(req *r);
 void h_group_create(req *r);
 void h_group_get(req *r);
@@ -257,11 +261,13 @@ void h_template_enable(req *r);
 void h_template_disable(req *r);
 void h_template_preview(req *r);
 
-/* ---- h_messages.c ---- */
+/* ---- h_reservations.c ---- */
 void h_reservation_list(req *r);
 void h_reservation_create(req *r);
 void h_reservation_get(req *r);
 void h_reservation_cancel(req *r);
+
+/* ---- h_messages.c ---- */
 void h_message_search(req *r);
 void h_message_dead(req *r);
 void h_message_get(req *r);
