@@ -1,195 +1,51 @@
 /*
  * /api/stats, /metrics and /healthz (the request counters are metrics.c's).
- *
- * Statistics are expensive (a scan of messages) and asked for often, so a
- * background thread keeps them: requests are answered from memory, never
- * wait for the database (except the very first for a window), and the
- * thread recomputes a window at most once a second, and no more often than
- * every 5× the time the last computation took (so it never keeps the
- * database more than ~20% busy), and only while someone asks for it.
+ * Statistics come from the library's cache (bl_stats_cache: refreshed in
+ * the background, at most ~20% of the database's time), never from a scan
+ * on the request path.
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "httpd.h"
 
-#define SLOTS 4
-#define MIN_INTERVAL_US 1000000
-#define WANTED_FOR_US 30000000  /* keep refreshing a window this long after it was last asked for */
-#define FIRST_WAIT_S 15
+static bl_stats_cache *cache;
 
-typedef struct {
-	int window;
-	char *json;
-	size_t len;
-	int64_t at_us, wanted_us, took_us;
-	int last_rc;
-	unsigned tries; /* computations finished */
-	bool busy;
-} slot;
-
-static slot slots[SLOTS];
-static pthread_mutex_t smu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake, done; /* CLOCK_MONOTONIC (stats_cond_init) */
-
-__attribute__((constructor)) static void stats_cond_init(void)
+void stats_init(const bl_config *cfg)
 {
-	cond_init_monotonic(&wake);
-	cond_init_monotonic(&done);
-}
-static pthread_t refresher;
-static bool started, stopping;
-static char last_error[256];
-static unsigned long computations; /* all windows, for /metrics */
-
-static int64_t interval_us(const slot *s)
-{
-	int64_t i = s->took_us * 5;
-	return i > MIN_INTERVAL_US ? i : MIN_INTERVAL_US;
-}
-
-static slot *due_locked(int64_t now)
-{
-	for (int i = 0; i < SLOTS; i++) {
-		slot *s = &slots[i];
-		if (!s->window || s->busy)
-			continue;
-		if (now - s->wanted_us > WANTED_FOR_US) {
-			free(s->json);
-			memset(s, 0, sizeof *s);
-			continue;
-		}
-		if (!s->json || now - s->at_us >= interval_us(s))
-			return s;
-	}
-	return NULL;
-}
-
-static void *refresh_main(void *arg)
-{
-	(void)arg;
 	bl_ctx *ctx = NULL;
-	pthread_mutex_lock(&smu);
-	while (!stopping) {
-		slot *s = due_locked(now_us());
-		if (!s) {
-			struct timespec ts = deadline_after_ms(200);
-			pthread_cond_timedwait(&wake, &smu, &ts);
-			continue;
-		}
-		s->busy = true;
-		int window = s->window;
-		pthread_mutex_unlock(&smu);
-
-		int64_t t0 = now_us();
-		char *json = NULL;
-		int rc = ctx ? BL_OK : bl_ctx_new(&ctx, server_config());
-		if (rc == BL_OK)
-			rc = bl_stats_get(ctx, window, &json);
-		char err[256] = "";
-		if (rc) {
-			char *clean = scrub_pii(bl_error_last());
-			snprintf(err, sizeof err, "%s", clean ? clean : "");
-			bl_free(clean);
-			fprintf(stderr, "%s: statistics: %s\n", HTTPD_NAME, err);
-		}
-		int64_t took = now_us() - t0;
-
-		pthread_mutex_lock(&smu);
-		s->busy = false;
-		s->tries++;
-		computations++;
-		s->last_rc = rc;
-		s->took_us = took;
-		if (rc == BL_OK) {
-			free(s->json);
-			s->json = json;
-			s->len = strlen(json);
-			s->at_us = now_us();
-		} else {
-			snprintf(last_error, sizeof last_error, "%s", err);
-			s->at_us = now_us(); /* retry after the interval, not in a loop */
-			bl_free(json);
-		}
-		pthread_cond_broadcast(&done);
-	}
-	pthread_mutex_unlock(&smu);
+	if (!cache && bl_ctx_new(&ctx, cfg) == BL_OK && bl_stats_cache_new(ctx, &cache) != BL_OK)
+		fprintf(stderr, "%s: statistics: %s\n", HTTPD_NAME, bl_error_last());
 	bl_ctx_free(ctx);
-	return NULL;
-}
-
-void stats_init(void)
-{
-	if (!started && pthread_create(&refresher, NULL, refresh_main, NULL) == 0)
-		started = true;
 }
 
 void stats_shutdown(void)
 {
-	if (!started)
-		return;
-	pthread_mutex_lock(&smu);
-	stopping = true;
-	pthread_cond_broadcast(&wake);
-	pthread_cond_broadcast(&done);
-	pthread_mutex_unlock(&smu);
-	pthread_join(refresher, NULL);
-	started = false;
-	for (int i = 0; i < SLOTS; i++) {
-		free(slots[i].json);
-		memset(&slots[i], 0, sizeof slots[i]);
-	}
+	bl_stats_cache_free(cache);
+	cache = NULL;
 }
 
 /* A copy (free()) of the statistics of `window`; *age_us how old they are. */
 char *stats_copy(int window, size_t *len, int64_t *age_us)
 {
-	int64_t now = now_us();
-	char *out = NULL;
-	pthread_mutex_lock(&smu);
-	slot *s = NULL;
-	for (int i = 0; i < SLOTS && !s; i++)
-		if (slots[i].window == window)
-			s = &slots[i];
-	if (!s) {
-		/* a free slot, else the one asked for least recently */
-		for (int i = 0; i < SLOTS; i++)
-			if (!s || !slots[i].window || (s->window && slots[i].wanted_us < s->wanted_us))
-				if (!slots[i].busy)
-					s = &slots[i];
-		if (!s) {
-			pthread_mutex_unlock(&smu);
-			return NULL;
+	char *json = NULL;
+	int64_t age_ms = 0;
+	if (bl_stats_cache_get(cache, window, &json, &age_ms) != BL_OK) {
+		/* logged at most every 10 s, however often the pages ask */
+		static atomic_llong logged_us;
+		int64_t now = now_us(), last = atomic_load(&logged_us);
+		if (now - last >= 10000000 && atomic_compare_exchange_strong(&logged_us, &last, now)) {
+			char *clean = scrub_pii(bl_error_last());
+			fprintf(stderr, "%s: statistics: %s\n", HTTPD_NAME, clean ? clean : "");
+			bl_free(clean);
 		}
-		free(s->json);
-		memset(s, 0, sizeof *s);
-		s->window = window;
+		return NULL;
 	}
-	s->wanted_us = now;
-	if (!s->json || now - s->at_us >= interval_us(s))
-		pthread_cond_signal(&wake);
-	struct timespec until = deadline_after_ms(FIRST_WAIT_S * 1000LL);
-	unsigned tries = s->tries;
-	while (!s->json && !stopping && s->window == window) {
-		if (s->tries != tries && s->last_rc)
-			break; /* computed since we asked, and failed */
-		if (pthread_cond_timedwait(&done, &smu, &until))
-			break;
-	}
-	if (s->json && s->window == window) {
-		out = malloc(s->len + 1);
-		if (out) {
-			memcpy(out, s->json, s->len + 1);
-			*len = s->len;
-			*age_us = now_us() - s->at_us;
-		}
-	}
-	pthread_mutex_unlock(&smu);
-	return out;
+	*len = strlen(json);
+	*age_us = age_ms * 1000;
+	return json;
 }
 
 void h_stats(req *r)
@@ -232,9 +88,7 @@ static void domain_metrics(outbuf *b)
 		return;
 	metrics_gauge(b, "billing_stats_age_seconds", "age of the cached statistics");
 	metrics_put(b, "billing_stats_age_seconds %.3f\n", (double)age / 1e6);
-	pthread_mutex_lock(&smu);
-	unsigned long computed = computations;
-	pthread_mutex_unlock(&smu);
+	unsigned long computed = (unsigned long)bl_stats_cache_computations(cache);
 	metrics_put(b, "# HELP billing_stats_computations_total statistics computed from the database (all windows)\n"
 	       "# TYPE billing_stats_computations_total counter\nbilling_stats_computations_total %lu\n", computed);
 	static const char *statuses[] = { "WAITING", "PROCESSING", "SUCCESS", "FAILED", "EXCEEDED", "DEAD",

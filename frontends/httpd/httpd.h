@@ -188,7 +188,7 @@ void h_session_get(req *r);
 void h_logout(req *r);
 
 /* ---- h_stats.c ---- */
-void stats_init(void);
+void stats_init(const bl_config *cfg);
 /* The statistics of `window` (bl_stats_get's JSON, free()) from the
  * background cache shared by /api/stats, /metrics and the dashboard; NULL
  * when not available.  *age_us: how old. */

@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 			  atoi(bl_config_get(cfg, "BILLING_HTTP_MAX_CONNECTIONS")),
 			  atoi(bl_config_get(cfg, "BILLING_HTTP_MAX_PER_IP")) };
 	int bound = 0;
-	stats_init();
+	stats_init(cfg);
 	if (server_start(&o, bind, (int)port, &bound) != 0) {
 		stats_shutdown();
 		bl_config_free(cfg);

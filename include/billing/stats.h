@@ -2,7 +2,7 @@
  * libbilling — dashboard statistics: messages by status and channel, sends
  * per minute over a window, batch throughput.  Each call runs a few
  * aggregate queries (a full scan of messages for the counts): callers that
- * serve it often cache it (billing-httpd keeps it for about a second).
+ * serve it often use a bl_stats_cache.
  */
 #ifndef BILLING_STATS_H
 #define BILLING_STATS_H
@@ -23,6 +23,32 @@ BL_BEGIN_DECLS
  * `window_minutes`: 1-1440.  Every status and channel appears, with 0 when none.
  */
 BL_EXTERN(int) bl_stats_get(bl_ctx *ctx, int window_minutes, char **json);
+
+/**
+ * The statistics kept fresh in memory by a thread of their own, for
+ * dashboards that ask often.  A window is recomputed at most once a second
+ * and no more often than every 5x the time its last computation took (the
+ * cache keeps the database at most ~20% busy), and only while it was asked
+ * for in the last 30 s; at most four windows are kept.  The cache works on
+ * a context derived from `ctx` (its configuration and clock); `ctx` may be
+ * freed afterwards.  Free with bl_stats_cache_free (NULL-safe; stops and
+ * joins the thread).
+ */
+typedef struct bl_stats_cache bl_stats_cache;
+BL_EXTERN(int) bl_stats_cache_new(bl_ctx *ctx, bl_stats_cache **out);
+BL_EXTERN(void) bl_stats_cache_free(bl_stats_cache *cache);
+
+/**
+ * bl_stats_get's JSON for `window_minutes` (1-1440) from the cache (bl_free),
+ * and how old it is in milliseconds (age_ms may be NULL).  Only the first
+ * reader of a window waits for the database (up to 15 s); when no
+ * statistics could be computed the error of the last computation is
+ * returned, BL_ELIMIT when all four windows are being computed.
+ */
+BL_EXTERN(int) bl_stats_cache_get(bl_stats_cache *cache, int window_minutes, char **json, int64_t *age_ms);
+
+/** Computations finished (all windows, failed ones too): for /metrics. */
+BL_EXTERN(uint64_t) bl_stats_cache_computations(bl_stats_cache *cache);
 
 BL_END_DECLS
 
