@@ -192,10 +192,11 @@ static int stream_ids(MYSQL *db, const char *sql, const bl__param *ps, unsigned 
 	return BL_OK;
 }
 
-static int plan_run(MYSQL *db, int64_t run_id, const char *month, bl_batch_mode mode, int chunk_size)
+static int plan_run(MYSQL *db, int64_t run_id, const char *month, bl__month ym, bl_batch_mode mode,
+		    int chunk_size)
 {
 	char from[32], to[32];
-	bl__month_bounds(month, from, to);
+	bl__month_bounds(ym, from, to);
 	plan_chunk *chunks = NULL;
 	size_t n = 0;
 	int64_t total = 0;
@@ -459,6 +460,8 @@ static int load_run(MYSQL *db, int64_t id, bl__run_row *r)
 			     p, 1, run_cb, r);
 	if (rc == BL_OK && r->id == 0)
 		rc = bl__fail(BL_ENOTFOUND, "batch run #%lld does not exist", (long long)id);
+	if (rc == BL_OK)
+		rc = bl__month_read(r->month, &r->ym);
 	return rc;
 }
 
@@ -468,7 +471,7 @@ static int work_run(bl_ctx *ctx, MYSQL *db, bl__run_row *r, const bl_batch_opts 
 {
 	int rc = BL_OK;
 	if (!r->planned) {
-		rc = plan_run(db, r->id, r->month, r->mode, r->chunk_size);
+		rc = plan_run(db, r->id, r->month, r->ym, r->mode, r->chunk_size);
 		if (rc == BL_OK)
 			rc = load_run(db, r->id, r);
 		if (rc)
@@ -484,6 +487,7 @@ static int work_run(bl_ctx *ctx, MYSQL *db, bl__run_row *r, const bl_batch_opts 
 	sh.chunk_size = r->chunk_size;
 	sh.job.run_id = r->id;
 	memcpy(sh.job.month, r->month, sizeof sh.job.month);
+	sh.job.ym = r->ym;
 	sh.job.mode = r->mode;
 	sh.job.due_day = (int)bl__config_int(ctx->cfg, "BILLING_DUE_DAY");
 	sh.progress = r->progress;

@@ -134,20 +134,16 @@ int bl_batch_due(bl_ctx *ctx, int64_t now, bool *due, char month_out[8])
 	*due = false;
 	month_out[0] = '\0';
 	const bl_config *cfg = bl_ctx_config(ctx);
+	int64_t unix_s = now ? now : bl__ctx_now_s(ctx);
 	struct tm t;
-	bl__seoul_time(now ? now : bl__ctx_now_s(ctx), &t);
+	bl__seoul_time(unix_s, &t);
 	int day = (int)bl__config_int(cfg, "BILLING_BATCH_DAY");
 	const char *hhmm = bl_config_get(cfg, "BILLING_BATCH_TIME");
 	int slot = atoi(hhmm) * 60 + atoi(hhmm + 3), cur = t.tm_hour * 60 + t.tm_min;
 	if (t.tm_mday < day || (t.tm_mday == day && cur < slot))
 		return BL_OK;
-	int y = t.tm_year + 1900, m = t.tm_mon + 1;
-	if (--m == 0) {
-		m = 12;
-		y--;
-	}
-	char month[16];
-	snprintf(month, sizeof month, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+	char month[8];
+	bl__month_text(bl__month_add(bl__month_of(unix_s), -1), month);
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
@@ -180,7 +176,8 @@ int bl_batch_check(bl_ctx *ctx, const char *month, const bl_batch_opts *o)
 		o = &defaults;
 	if (!ctx)
 		return bl__fail(BL_EINVAL, "bl_batch_check: ctx is NULL");
-	int rc = bl_month_parse(month, NULL, NULL);
+	bl__month ym;
+	int rc = bl__month_read(month, &ym);
 	if (rc)
 		return rc;
 	if (o->version < 2)
@@ -200,7 +197,7 @@ int bl_batch_check(bl_ctx *ctx, const char *month, const bl_batch_opts *o)
 	if (o->allow_empty || o->mode == BL_BATCH_FAILED_ONLY)
 		return BL_OK;
 	char from[32], to[32];
-	bl__month_bounds(month, from, to);
+	bl__month_bounds(ym, from, to);
 	int64_t any = 0;
 	bl__param p[] = { BP_STR(from), BP_STR(to) };
 	rc = bl__db_i64(db,

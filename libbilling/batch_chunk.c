@@ -45,10 +45,10 @@ int bl__chunker_new(bl__chunker **out, MYSQL *db, const bl__chunk_job *job, int 
 		return bl__fail(BL_ENOMEM, "out of memory");
 	c->db = db;
 	c->job = *job;
-	bl__month_bounds(job->month, c->from_ts, c->to_ts);
-	unsigned y = (unsigned)atoi(job->month) % 10000u, m = (unsigned)atoi(job->month + 5) % 100u;
-	snprintf(c->due_date, sizeof c->due_date, "%04u-%02u-%02u", m == 12 ? y + 1 : y,
-		 m == 12 ? 1 : m + 1, (unsigned)job->due_day % 100u);
+	bl__month_bounds(job->ym, c->from_ts, c->to_ts);
+	bl__date due = bl__month_due(job->ym, job->due_day);
+	snprintf(c->due_date, sizeof c->due_date, "%04u-%02u-%02u", (unsigned)due.year % 10000u,
+		 (unsigned)due.mon % 100u, (unsigned)due.day % 100u);
 	c->ts_len = 19;
 	c->charges = mysql_stmt_init(db);
 	if (!c->charges || mysql_stmt_prepare(c->charges, CHARGE_SQL, strlen(CHARGE_SQL))) {

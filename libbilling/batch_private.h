@@ -16,6 +16,7 @@ typedef struct bl__chunker bl__chunker;
 typedef struct {
 	int64_t run_id;
 	char month[8];
+	bl__month ym; /* month, parsed */
 	bl_batch_mode mode;
 	int due_day;
 	const char *worker; /* "host:pid/tN" */
@@ -38,6 +39,7 @@ BL_PRIVATE int bl__chunk_process(bl__chunker *c, int chunk_no, int64_t from, int
 typedef struct {
 	int64_t id;
 	char month[8];
+	bl__month ym; /* month, parsed once for the run (load_run) */
 	bl_batch_mode mode;
 	bool planned;
 	int chunk_size;

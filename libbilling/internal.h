@@ -50,12 +50,17 @@ BL_PRIVATE char *bl__strdup(const char *s);
  * expansions, and the worker's stream consumer name. */
 #define BL__OWNER_MAX 128
 BL_PRIVATE void bl__owner_name(char out[BL__OWNER_MAX]);
-/* Milliseconds of CLOCK_MONOTONIC: for measuring elapsed time. */
-static inline int64_t bl__mono_ms(void)
+/* Nanoseconds / milliseconds of CLOCK_MONOTONIC: for measuring elapsed
+ * time (timeouts, rates, durations); they never decide a date. */
+static inline int64_t bl__mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+static inline int64_t bl__mono_ms(void)
+{
+	return bl__mono_ns() / 1000000;
 }
 /* Take one of `limit` per `window_s` for (kind, what) in Redis (ratelimit.c):
  * BL_OK, or BL_ELIMIT with *retry_after_s.  `what` is stored as a digest. */
@@ -81,11 +86,6 @@ BL_PRIVATE struct redisContext *bl__ctx_redis(bl_ctx *ctx);
 /* Forget the connection after a fatal error so the next call reconnects. */
 BL_PRIVATE void bl__ctx_db_reset(bl_ctx *ctx);
 
-/* ---- months (statement.c) ---- */
-/* "YYYY-MM" (already validated) → first second of it and of the next month,
- * as DATETIME strings. */
-BL_PRIVATE void bl__month_bounds(const char *month, char from[32], char to[32]);
-
 /* ---- time (clock.c) ---- */
 /* A clock as the library passes it around: fn NULL = the system clock. */
 typedef struct {
@@ -93,6 +93,9 @@ typedef struct {
 	void *payload;
 } bl__clock;
 BL_PRIVATE int64_t bl__clock_now_us(const bl__clock *c);
+/* The same in milliseconds (floored): the time of a worker or a thread that
+ * carries a clock rather than a context. */
+BL_PRIVATE int64_t bl__clock_now_ms(const bl__clock *c);
 /* The clock of a context, to hand to contexts and threads derived from it. */
 BL_PRIVATE bl__clock bl__ctx_clock(const bl_ctx *ctx);
 BL_PRIVATE void bl__ctx_use_clock(bl_ctx *ctx, bl__clock c);
@@ -106,14 +109,7 @@ BL_PRIVATE int64_t bl__ctx_now_s(const bl_ctx *ctx);
 /* MariaDB session `timestamp` := unix_us, so NOW() follows the clock. */
 struct st_mysql;
 BL_PRIVATE int bl__db_set_clock(struct st_mysql *db, int64_t unix_us);
-/* Days since 1970-01-01 of a proleptic Gregorian date; days of a month
- * (0 when m is not 1..12). */
-BL_PRIVATE int64_t bl__days_from_civil(int64_t y, int m, int d);
-BL_PRIVATE int bl__days_in_month(int y, int m);
-/* Unix milliseconds → Asia/Seoul DATETIME(3) text "YYYY-MM-DD HH:MM:SS.mmm". */
-BL_PRIVATE void bl__seoul_datetime(int64_t unix_ms, char out[32]);
-/* Asia/Seoul wall clock broken down (Korea has no DST: UTC+9). */
-struct tm;
-BL_PRIVATE void bl__seoul_time(int64_t unix_secs, struct tm *out);
+/* ---- months and Asia/Seoul time (month.c) ---- */
+#include "month_private.h"
 
 #endif

@@ -16,7 +16,6 @@
 #include "reservation_private.h"
 
 #define DAY_MS (86400 * 1000LL)
-#define SEOUL_MS (9 * 3600 * 1000LL)
 
 static int hhmm_s(const char *v, int def)
 {
@@ -58,9 +57,8 @@ bool bl__quiet_holds(const bl__quiet *q, const char *channel, const char *purpos
 /* The end of the window now_ms is in, or 0 when it is outside. */
 static int64_t window_end(const bl__quiet *q, int64_t now_ms)
 {
-	int64_t local = now_ms + SEOUL_MS;
-	int64_t day = (local >= 0 ? local / DAY_MS : -((-local + DAY_MS - 1) / DAY_MS)) * DAY_MS;
-	int64_t t = local - day, s = q->start_s * 1000LL, e = q->end_s * 1000LL, end;
+	int64_t day = bl__seoul_day_start_ms(now_ms); /* the Seoul midnight before now_ms */
+	int64_t t = now_ms - day, s = q->start_s * 1000LL, e = q->end_s * 1000LL, end;
 	if (s < e) {
 		if (t < s || t >= e)
 			return 0;
@@ -72,7 +70,7 @@ static int64_t window_end(const bl__quiet *q, int64_t now_ms)
 	} else {
 		return 0;
 	}
-	return end - SEOUL_MS;
+	return end;
 }
 
 int64_t bl__quiet_release_ms(const bl__quiet *q, const char *channel, const char *purpose, int64_t now_ms)

@@ -16,47 +16,17 @@ const char *bl_charge_problem_name(bl_charge_problem p)
 	return "?";
 }
 
-int bl_month_parse(const char *month, int *year, int *mon)
-{
-	if (!month)
-		return bl__fail(BL_EINVAL, "month is NULL (expected YYYY-MM)");
-	int y = 0, m = 0;
-	if (strlen(month) != 7 || month[4] != '-')
-		return bl__fail(BL_EINVAL, "month '%.20s': expected YYYY-MM", month);
-	for (int i = 0; i < 7; i++)
-		if (i != 4 && (month[i] < '0' || month[i] > '9'))
-			return bl__fail(BL_EINVAL, "month '%s': expected YYYY-MM", month);
-	y = atoi(month);
-	m = atoi(month + 5);
-	if (m < 1 || m > 12)
-		return bl__fail(BL_EINVAL, "month '%s': the month must be 01-12", month);
-	if (y < 2000 || y > 2999)
-		return bl__fail(BL_EINVAL, "month '%s': the year must be 2000-2999", month);
-	if (year)
-		*year = y;
-	if (mon)
-		*mon = m;
-	return BL_OK;
-}
-
-void bl__month_bounds(const char *month, char from[32], char to[32])
-{
-	unsigned y = (unsigned)atoi(month) % 10000u, m = (unsigned)atoi(month + 5) % 100u;
-	snprintf(from, 32, "%04u-%02u-01 00:00:00", y, m);
-	snprintf(to, 32, "%04u-%02u-01 00:00:00", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
-}
-
 static bl_won min_won(bl_won a, bl_won b) { return a < b ? a : b; }
 
 int bl_statement_compute(const bl_charge *charges, size_t n, const char *month, int due_day,
 			 bl_line *lines, bl_totals *t, bl_charge_problem *problem)
 {
-	int y, m;
+	bl__month m;
 	if (problem)
 		*problem = BL_CHARGE_OK;
 	if (!t || (n && !charges))
 		return bl__fail(BL_EINVAL, "bl_statement_compute: NULL argument");
-	int rc = bl_month_parse(month, &y, &m);
+	int rc = bl__month_read(month, &m);
 	if (rc)
 		return rc;
 	if (due_day < 1 || due_day > 28)
@@ -106,8 +76,9 @@ int bl_statement_compute(const bl_charge *charges, size_t n, const char *month, 
 		return bl__fail(BL_EOVERFLOW, "statement total overflows");
 	t->truncated_amount = t->total_amount % 10;
 	t->billed_amount = t->total_amount - t->truncated_amount;
-	t->due_year = m == 12 ? y + 1 : y;
-	t->due_month = m == 12 ? 1 : m + 1;
-	t->due_day = due_day;
+	bl__date due = bl__month_due(m, due_day);
+	t->due_year = due.year;
+	t->due_month = due.mon;
+	t->due_day = due.day;
 	return BL_OK;
 }

@@ -216,10 +216,11 @@ static int latest_charge_month(MYSQL *db, char from[32], char to[32], bool *any)
 		return rc;
 	const char *m = json_string_value(json_object_get(json_array_get(rows, 0), "m"));
 	*any = m != NULL;
-	if (m)
-		bl__month_bounds(m, from, to);
+	bl__month ym;
+	if (m && (rc = bl__month_read(m, &ym)) == BL_OK)
+		bl__month_bounds(ym, from, to);
 	json_decref(rows);
-	return BL_OK;
+	return rc;
 }
 
 int bl_user_search_as(bl_ctx *ctx, const bl_session *who, const bl_user_filter *f, char **json,

@@ -30,36 +30,6 @@ int bl_worker_opts_init(bl_worker_opts *opts, unsigned version)
 	return BL_OK;
 }
 
-int64_t bl__wk_now_ms(const wk_shared *sh)
-{
-	return bl__clock_now_us(&sh->clock) / 1000;
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-/* Per-worker token bucket: one send per 1/rate s per channel, all threads. */
-void bl__wk_rate_wait(wk_shared *sh, bl_channel ch)
-{
-	int64_t rate = ch == BL_CHANNEL_SMS ? sh->rate_sms : sh->rate_email;
-	if (rate <= 0)
-		return;
-	int64_t interval = 1000000000 / rate;
-	pthread_mutex_lock(&sh->mu);
-	int64_t *next = ch == BL_CHANNEL_SMS ? &sh->next_sms_ns : &sh->next_email_ns;
-	int64_t now = mono_ns(), slot = *next > now ? *next : now;
-	*next = slot + interval;
-	pthread_mutex_unlock(&sh->mu);
-	if (slot > now) {
-		struct timespec ts = { (time_t)((slot - now) / 1000000000), (long)((slot - now) % 1000000000) };
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void wlog(wk_shared *sh, const char *fmt, ...) BL_PRINTF(2, 3);
 static void wlog(wk_shared *sh, const char *fmt, ...)
 {

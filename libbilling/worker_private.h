@@ -1,4 +1,5 @@
-/* Private interface of the message worker (worker.c, worker_batch.c). */
+/* Private interface of the message worker (worker.c; worker_consume.c: one
+ * batch of stream entries; worker_rate.c: the send rate). */
 #ifndef BL_WORKER_PRIVATE_H
 #define BL_WORKER_PRIVATE_H
 
@@ -45,9 +46,8 @@ typedef struct {
 	uint64_t seq; /* claim token counter */
 } wk_thread;
 
-/* The worker's clock (its context's) in milliseconds. */
-BL_PRIVATE int64_t bl__wk_now_ms(const wk_shared *sh);
-/* Wait for a send slot of the per-worker rate limit of `ch`. */
+/* Wait for a send slot of the per-worker rate limit of `ch` (worker_rate.c).
+ * The worker's time is bl__clock_now_ms(&sh->clock). */
 BL_PRIVATE void bl__wk_rate_wait(wk_shared *sh, bl_channel ch);
 BL_PRIVATE int bl__wk_thread_open(wk_thread *t);
 BL_PRIVATE void bl__wk_thread_reset(wk_thread *t);

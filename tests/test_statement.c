@@ -1,11 +1,14 @@
 /*
  * Unit tests of the statement rules (docs/billing-rules.md): the pure
- * calculation bl_statement_compute() and bl_month_parse().  No server needed.
+ * calculation bl_statement_compute() and the months of month.c
+ * (bl_month_parse, bl_month_add, the month bounds, the due-date rule, the
+ * Asia/Seoul offset).  No server needed.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
 #include <billing/billing.h>
+#include "internal.h" /* month_private.h */
 
 #define CHARGE(id, type, price, c, b, p) \
 	((bl_charge){ (id), (id) * 10, (type), (price), (c), (b), (p) })
@@ -337,6 +340,102 @@ Test(month, parse_errors)
 	}
 	cr_expect_eq(bl_month_parse(NULL, NULL, NULL), BL_EINVAL);
 	cr_expect(strstr(bl_error_last(), "YYYY-MM"), "%s", bl_error_last());
+}
+
+/* ---- bl_month_add and the private month helpers ---- */
+
+static void add_is(const char *month, int add, const char *want)
+{
+	char out[8] = "x";
+	cr_assert_eq(bl_month_add(month, add, out), BL_OK, "%s %+d: %s", month, add, bl_error_last());
+	cr_expect_str_eq(out, want, "%s %+d", month, add);
+}
+
+Test(month, add)
+{
+	add_is("2026-10", 0, "2026-10");
+	add_is("2026-12", 1, "2027-01"); /* Dec -> Jan */
+	add_is("2027-01", -1, "2026-12"); /* Jan -> Dec: the "previous month" */
+	add_is("2026-03", -2, "2026-01");
+	add_is("2026-03", -3, "2025-12");
+	add_is("2026-01", 24, "2028-01");
+	add_is("2026-05", -17, "2024-12");
+	add_is("2000-01", 0, "2000-01");
+	add_is("2999-12", 0, "2999-12");
+}
+
+Test(month, add_errors)
+{
+	char out[8] = "x";
+	cr_expect_eq(bl_month_add("2000-01", -1, out), BL_EINVAL);
+	cr_expect_str_eq(out, "");
+	cr_expect(strstr(bl_error_last(), "2000-01 .. 2999-12"), "%s", bl_error_last());
+	cr_expect_eq(bl_month_add("2999-12", 1, out), BL_EINVAL);
+	cr_expect_eq(bl_month_add("2026-13", 1, out), BL_EINVAL);
+	cr_expect(strstr(bl_error_last(), "the month must be 01-12"), "%s", bl_error_last());
+	cr_expect_eq(bl_month_add("2026-1", 1, out), BL_EINVAL);
+	cr_expect(strstr(bl_error_last(), "expected YYYY-MM"), "%s", bl_error_last());
+	cr_expect_eq(bl_month_add(NULL, 1, out), BL_EINVAL);
+	cr_expect_eq(bl_month_add("2026-10", 1, NULL), BL_EINVAL);
+	cr_expect_eq(bl_month_add("2026-10", 1000000, out), BL_EINVAL);
+}
+
+Test(month, bounds)
+{
+	char from[32], to[32];
+	bl__month m;
+	cr_assert_eq(bl__month_read("2026-12", &m), BL_OK);
+	bl__month_bounds(m, from, to);
+	cr_expect_str_eq(from, "2026-12-01 00:00:00");
+	cr_expect_str_eq(to, "2027-01-01 00:00:00"); /* Dec -> Jan of the next year */
+	cr_assert_eq(bl__month_read("2028-02", &m), BL_OK);
+	bl__month_bounds(m, from, to);
+	cr_expect_str_eq(from, "2028-02-01 00:00:00");
+	cr_expect_str_eq(to, "2028-03-01 00:00:00"); /* the leap day is inside */
+	char text[8];
+	bl__month_text(bl__month_add(m, -2), text);
+	cr_expect_str_eq(text, "2027-12");
+	cr_expect_eq(bl__month_read("2026-00", &m), BL_EINVAL);
+	cr_expect(m.year == 0 && m.mon == 0);
+}
+
+Test(month, due_date_rule)
+{
+	bl__month m = { 2026, 12 };
+	bl__date d = bl__month_due(m, 25);
+	cr_expect(d.year == 2027 && d.mon == 1 && d.day == 25, "%d-%d-%d", d.year, d.mon, d.day);
+	d = bl__month_due((bl__month){ 2028, 1 }, 28); /* due in a leap February */
+	cr_expect(d.year == 2028 && d.mon == 2 && d.day == 28);
+	d = bl__month_due((bl__month){ 2026, 6 }, 1);
+	cr_expect(d.year == 2026 && d.mon == 7 && d.day == 1);
+}
+
+Test(month, seoul_offset)
+{
+	/* 2028-02-29 15:00 UTC is 2028-03-01 00:00 in Seoul */
+	int64_t utc = (bl__days_from_civil(2028, 2, 29) * 86400 + 15 * 3600);
+	bl__month m = bl__month_of(utc);
+	cr_expect(m.year == 2028 && m.mon == 3, "%d-%d", m.year, m.mon);
+	m = bl__month_of(utc - 1); /* the last second of the leap day */
+	cr_expect(m.year == 2028 && m.mon == 2, "%d-%d", m.year, m.mon);
+	cr_expect_eq(bl__seoul_day_start_ms(utc * 1000), utc * 1000);
+	cr_expect_eq(bl__seoul_day_start_ms(utc * 1000 - 1), (utc - 86400) * 1000);
+	cr_expect_eq(bl__seoul_day_start_ms(utc * 1000 + 86399999), utc * 1000);
+	char dt[32];
+	bl__seoul_datetime(utc * 1000 - 1, dt);
+	cr_expect_str_eq(dt, "2028-02-29 23:59:59.999");
+	int64_t us = 0;
+	cr_assert_eq(bl_clock_parse("2028-03-01 00:00:00", &us), BL_OK, "%s", bl_error_last());
+	cr_expect_eq(us, utc * 1000000);
+	cr_expect_eq(bl_clock_parse("2027-02-29 00:00:00", &us), BL_EINVAL); /* not a leap year */
+	cr_expect_eq(bl__days_in_month(2100, 2), 28);
+	cr_expect_eq(bl__days_in_month(2000, 2), 29);
+	cr_expect_eq(bl__days_in_month(2026, 13), 0);
+	char month[8];
+	cr_assert_eq(bl_clock_month(utc * 1000000, -1, month), BL_OK);
+	cr_expect_str_eq(month, "2028-02");
+	cr_assert_eq(bl_clock_month(utc * 1000000 - 1, -1, month), BL_OK);
+	cr_expect_str_eq(month, "2028-01");
 }
 
 Test(statement, invalid_month_rejected)

@@ -169,14 +169,9 @@ void ui_batch_progress(req *r)
 /* "YYYY-MM-DD HH:MM" (full) or "HH:MM" of a unix time in KST. */
 static void kst_label(int64_t unix_s, bool full, char *out, size_t n)
 {
-	time_t t = (time_t)(unix_s + 9 * 3600);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	if (full)
-		snprintf(out, n, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min);
-	else
-		snprintf(out, n, "%02d:%02d", tm.tm_hour, tm.tm_min);
+	char t[20] = "0000-00-00 00:00:00";
+	bl_clock_format(unix_s * 1000000, t, sizeof t); /* "YYYY-MM-DD HH:MM:SS", Asia/Seoul */
+	snprintf(out, n, "%.*s", full ? 16 : 5, full ? t : t + 11);
 }
 
 static void sends_charts(hbuf *b, json_t *stats)

@@ -516,12 +516,10 @@ void ui_next_link(hbuf *b, req *r, const char *path, const char *next, const cha
 
 int64_t ui_kst_unix(const char *ts)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	if (!ts || sscanf(ts, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			  &tm.tm_sec) != 6)
+	int64_t us;
+	if (!ts || bl_clock_parse(ts, &us) != BL_OK) {
+		bl_error_clear(); /* "unparsable" is an answer here, not a failure */
 		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm) - 9 * 3600;
+	}
+	return us / 1000000;
 }

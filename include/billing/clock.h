@@ -46,6 +46,12 @@ BL_EXTERN(int64_t) bl_ctx_now(const bl_ctx *ctx);
  *  is bl_clock_month(bl_ctx_now(ctx), -1, out). */
 BL_EXTERN(int) bl_clock_month(int64_t unix_us, int add_months, char out[8]);
 
+/** The month `add_months` (may be negative) after the month "YYYY-MM" (as
+ *  bl_month_parse checks it), as "YYYY-MM" into out[8]: the month before
+ *  2027-01 is 2026-12.  BL_EINVAL for a bad month or a result outside
+ *  2000-01 .. 2999-12. */
+BL_EXTERN(int) bl_month_add(const char *month, int add_months, char out[8]);
+
 /** `unix_us` as an Asia/Seoul wall-clock time "YYYY-MM-DD HH:MM:SS" (19
  *  characters) into out[cap]; BL_EINVAL when cap < 20. */
 BL_EXTERN(int) bl_clock_format(int64_t unix_us, char *out, size_t cap);

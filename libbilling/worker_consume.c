@@ -339,14 +339,14 @@ static void send_one(wk_thread *t, job *j, json_t *model, const char *token)
 {
 	bl__tpl *tpl = NULL;
 	bl__rendered r = { 0 };
-	j->started_ms = bl__wk_now_ms(t->sh);
+	j->started_ms = bl__clock_now_ms(&t->sh->clock);
 	int rc = tpl_get(t, j->template_id, &tpl);
 	if (rc == BL_OK)
 		rc = bl__tpl_render(tpl, model, &t->sh->tpl_limits, &r);
 	if (rc) {
 		j->status = "DEAD";
 		snprintf(j->error, sizeof j->error, "render: %s", bl_error_last());
-		j->finished_ms = bl__wk_now_ms(t->sh);
+		j->finished_ms = bl__clock_now_ms(&t->sh->clock);
 		return;
 	}
 	j->kind = r.kind;
@@ -354,7 +354,7 @@ static void send_one(wk_thread *t, job *j, json_t *model, const char *token)
 	const char *to = json_string_value(json_object_get(model, j->channel == BL_CHANNEL_SMS ? "phone" : "email"));
 	if (j->channel == BL_CHANNEL_EMAIL && to && suppressed(t, j, to)) {
 		bl__rendered_free(&r);
-		j->finished_ms = bl__wk_now_ms(t->sh);
+		j->finished_ms = bl__clock_now_ms(&t->sh->clock);
 		return;
 	}
 	bl__send_req req = { .message_id = j->id, .attempt = j->attempt_no, .channel = j->channel,
@@ -369,7 +369,7 @@ static void send_one(wk_thread *t, job *j, json_t *model, const char *token)
 		snprintf(j->error, sizeof j->error, "claim lost before the send (lease expired): not sent by %.100s",
 			 t->name);
 		bl__rendered_free(&r);
-		j->finished_ms = bl__wk_now_ms(t->sh);
+		j->finished_ms = bl__clock_now_ms(&t->sh->clock);
 		return;
 	}
 	j->send_rc = bl__sender_send(t->sender, t->db, &req, &j->res);
@@ -377,7 +377,7 @@ static void send_one(wk_thread *t, job *j, json_t *model, const char *token)
 		snprintf(j->res.error, sizeof j->res.error, "%.250s", bl_error_last());
 	j->sent = true;
 	bl__rendered_free(&r);
-	j->finished_ms = bl__wk_now_ms(t->sh);
+	j->finished_ms = bl__clock_now_ms(&t->sh->clock);
 }
 
 /* The outcome of a send, once the provider's batch is settled. */
@@ -491,8 +491,8 @@ static int record(wk_thread *t, jobs *js, const char *token)
 	for (size_t i = 0; rc == BL_OK && i < n; i++) {
 		job *j = &js->v[i];
 		char s[32], f[32];
-		bl__seoul_datetime(j->started_ms ? j->started_ms : bl__wk_now_ms(t->sh), s);
-		bl__seoul_datetime(j->finished_ms ? j->finished_ms : bl__wk_now_ms(t->sh), f);
+		bl__seoul_datetime(j->started_ms ? j->started_ms : bl__clock_now_ms(&t->sh->clock), s);
+		bl__seoul_datetime(j->finished_ms ? j->finished_ms : bl__clock_now_ms(&t->sh->clock), f);
 		bl__param row[] = { BP_I64(j->id), BP_I64(j->attempt_no),
 				    BP_STR(j->channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
 				    BP_STR(!strcmp(j->status, "SUCCESS") ? "SUCCESS" : "FAILED"),
@@ -575,7 +575,7 @@ int bl__wk_consume(wk_thread *t, bool autoclaim, int64_t *processed)
 		for (size_t i = 0; i < js.n; i++)
 			if (js.v[i].sent) {
 				settle(t, &js.v[i]);
-				js.v[i].finished_ms = bl__wk_now_ms(t->sh);
+				js.v[i].finished_ms = bl__clock_now_ms(&t->sh->clock);
 			}
 	}
 	/* a deadlock between threads rolls the whole record back: try it again */
