@@ -1,4 +1,5 @@
-/* Redis Streams helpers shared by the relay and the worker (relay.c). */
+/* Redis Streams helpers shared by the relay and the worker (stream.c), and
+ * the relay's entry point (relay.c). */
 #ifndef BL_STREAM_PRIVATE_H
 #define BL_STREAM_PRIVATE_H
 
@@ -14,6 +15,7 @@ BL_PRIVATE redisContext *bl__redis_connect(const bl_config *cfg);
 BL_PRIVATE int bl__redis_cmd(redisContext *r, int argc, const char **argv, redisReply **out);
 /* XGROUP CREATE ... 0 MKSTREAM, ignoring BUSYGROUP. */
 BL_PRIVATE int bl__stream_ensure_group(redisContext *r, const bl_config *cfg);
+/* ---- the relay (relay.c) ---- */
 /* Where a relay's last read of one status ended (relay.c): the next read
  * continues after it.  Zeroed = from the start. */
 typedef struct {
