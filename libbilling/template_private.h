@@ -38,6 +38,8 @@ BL_PRIVATE bl_purpose bl__tpl_purpose(const bl__tpl *t);
 BL_PRIVATE int bl__tpl_render(const bl__tpl *t, json_t *model, const bl__tpl_limits *lim,
 			      bl__rendered *out);
 BL_PRIVATE void bl__tpl_free(bl__tpl *t);
+/* The example data of a preview (template_preview.c; bl_template_sample). */
+BL_PRIVATE json_t *bl__tpl_sample(bl_purpose purpose, const char *variables_json);
 /* Id of the latest enabled version of `code` (BL_ENOTFOUND / BL_ECONFLICT if disabled). */
 BL_PRIVATE int bl__tpl_latest_id(MYSQL *db, const char *code, int64_t *id);
 

@@ -412,79 +412,11 @@ int bl_template_set_enabled(bl_ctx *ctx, const char *code, bool enabled)
 
 /* ---- preview ---- */
 
-/* Example data when the caller gives neither a sample nor a statement. */
-static const char sample_billing[] =
-	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\","
-	"\"targetMonth\":\"2026-10\",\"statementId\":1,\"usageAmount\":100300,"
-	"\"discountAmount\":21250,\"totalDiscount\":21250,\"vatAmount\":6705,"
-	"\"billedAmount\":85750,\"totalPrice\":85750,\"truncatedAmount\":5,"
-	"\"dueDate\":\"2026-11-25\",\"lines\":["
-	"{\"serviceName\":\"5G 프리미어 에센셜\",\"serviceType\":\"PLAN\",\"price\":85000,"
-	"\"discount\":21250,\"net\":63750},"
-	"{\"serviceName\":\"V컬러링\",\"serviceType\":\"VAS\",\"price\":3300,\"discount\":0,"
-	"\"net\":3300},"
-	"{\"serviceName\":\"소액결제\",\"serviceType\":\"MCP\",\"price\":12000,\"discount\":0,"
-	"\"net\":12000}]}";
-static const char sample_notice[] =
-	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\"}";
-
-static json_t *sample_value(json_t *decl);
-
-static json_t *sample_fields(json_t *decls)
-{
-	json_t *o = json_object();
-	const char *k;
-	json_t *d;
-	json_object_foreach(decls, k, d)
-		json_object_set_new(o, k, sample_value(d));
-	return o;
-}
-
-static json_t *sample_value(json_t *decl)
-{
-	json_t *ex = json_object_get(decl, "example");
-	if (ex)
-		return json_incref(ex);
-	const char *t = json_string_value(json_object_get(decl, "type"));
-	t = t ? t : "string";
-	if (!strcmp(t, "number"))
-		return json_integer(1);
-	if (!strcmp(t, "money"))
-		return json_integer(10000);
-	if (!strcmp(t, "date"))
-		return json_string("2026-11-25");
-	if (!strcmp(t, "month"))
-		return json_string("2026-10");
-	if (!strcmp(t, "boolean") || !strcmp(t, "bool"))
-		return json_true();
-	if (!strcmp(t, "list")) {
-		json_t *items = json_object_get(decl, "items");
-		return items ? json_pack("[o]", sample_fields(items)) : json_array();
-	}
-	if (!strcmp(t, "object")) {
-		json_t *fields = json_object_get(decl, "fields");
-		return fields ? sample_fields(fields) : json_object();
-	}
-	return json_string("예시");
-}
-
+/* Example data when the caller gives neither a sample nor a statement:
+ * bl__tpl_sample (template_preview.c), shared with the draft preview. */
 static json_t *builtin_sample(const tpl_row *r)
 {
-	json_t *m = json_loads(r->purpose == BL_PURPOSE_NOTICE ? sample_notice : sample_billing, 0,
-			       NULL);
-	if (!m)
-		return NULL;
-	json_t *lines = json_object_get(m, "lines");
-	if (lines)
-		json_object_set(m, "services", lines);
-	json_t *decls = r->vars ? json_loads(r->vars, 0, NULL) : NULL;
-	if (json_is_object(decls)) {
-		json_t *extra = sample_fields(decls);
-		json_object_update_missing(m, extra);
-		json_decref(extra);
-	}
-	json_decref(decls);
-	return m;
+	return bl__tpl_sample(r->purpose, r->vars);
 }
 
 static const char *kind_name(bl_message_kind k)

@@ -597,6 +597,159 @@ Test(smslen, kinds_and_overflow)
 	bl__tpl_free(t);
 }
 
+/* ---- draft previews (bl_template_preview_draft, bl_template_sample) ---- */
+
+static bl_ctx *draft_ctx(void)
+{
+	bl_config *cfg = NULL;
+	bl_ctx *ctx = NULL;
+	cr_assert_eq(bl_config_new(&cfg), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_ctx_new(&ctx, cfg), BL_OK, "%s", bl_error_last());
+	bl_config_free(cfg);
+	return ctx;
+}
+
+static bl_draft_preview *preview_ok(bl_ctx *ctx, const bl_template_opts *o, const char *sample)
+{
+	bl_draft_preview *p = NULL;
+	int rc = bl_template_preview_draft(ctx, o, sample, &p);
+	cr_assert_eq(rc, BL_OK, "preview: %s", bl_error_last());
+	cr_assert_not_null(p);
+	return p;
+}
+
+Test(draft_preview, sms_with_the_example_data_is_masked)
+{
+	bl_ctx *ctx = draft_ctx();
+	bl_template_opts o = sms(default_sms);
+	o.body_text = "[LG U+] {{userName}}님 {{targetMonth|month}} 청구금액 {{totalPrice|won}}, 문의 {{phone}}";
+	bl_draft_preview *p = preview_ok(ctx, &o, NULL);
+	/* the library's example data; the phone number is masked in the preview */
+	cr_expect(strstr(bl_draft_preview_text(p), "홍길동님 2026년 10월 청구금액 85,750원"), "%s",
+		  bl_draft_preview_text(p));
+	cr_expect_null(strstr(bl_draft_preview_text(p), "01012345678"), "%s", bl_draft_preview_text(p));
+	cr_expect_eq(bl_draft_preview_kind(p), BL_KIND_SMS);
+	cr_expect_gt(bl_draft_preview_bytes(p), 0);
+	cr_expect_null(bl_draft_preview_subject(p));
+	cr_expect_null(bl_draft_preview_html(p));
+	char *json = NULL;
+	cr_assert_eq(bl_draft_preview_to_json(p, &json), BL_OK, "%s", bl_error_last());
+	cr_expect(strstr(json, "\"kind\": \"SMS\"") || strstr(json, "\"kind\":\"SMS\""), "%s", json);
+	cr_expect(strstr(json, "\"subject\":null") || strstr(json, "\"subject\": null"), "%s", json);
+	bl_free(json);
+	bl_draft_preview_free(p);
+	bl_ctx_free(ctx);
+}
+
+Test(draft_preview, kinds_lms_and_too_long)
+{
+	bl_ctx *ctx = draft_ctx();
+	bl_template_opts o = sms("{{userName}}");
+	char sample[8192] = "{\"userName\":\"";
+	for (int i = 0; i < 91; i++)
+		strcat(sample, "A");
+	strcat(sample, "\"}");
+	bl_draft_preview *p = preview_ok(ctx, &o, sample);
+	cr_expect_eq(bl_draft_preview_kind(p), BL_KIND_LMS);
+	cr_expect_eq(bl_draft_preview_bytes(p), 91);
+	bl_draft_preview_free(p);
+	/* over an LMS: shown, not refused, with kind 0 */
+	strcpy(sample, "{\"userName\":\"");
+	for (int i = 0; i < 1001; i++)
+		strcat(sample, "가");
+	strcat(sample, "\"}");
+	p = preview_ok(ctx, &o, sample);
+	cr_expect_eq(bl_draft_preview_kind(p), 0);
+	cr_expect_eq(bl_draft_preview_bytes(p), 2002);
+	char *json = NULL;
+	cr_assert_eq(bl_draft_preview_to_json(p, &json), BL_OK);
+	cr_expect(strstr(json, "TOO_LONG"), "%s", json);
+	bl_free(json);
+	bl_draft_preview_free(p);
+	bl_ctx_free(ctx);
+}
+
+Test(draft_preview, email_parts)
+{
+	bl_ctx *ctx = draft_ctx();
+	bl_template_opts o = email("{{userName}}님 {{targetMonth|month}} 청구서", "<p>{{userName}} &amp; {{email}}</p>",
+				   "{{userName}}");
+	o.purpose = BL_PURPOSE_BILLING;
+	bl_draft_preview *p = preview_ok(ctx, &o, "{\"userName\":\"<b>\",\"targetMonth\":\"2026-12\","
+						  "\"email\":\"hong.gildong@example.com\"}");
+	cr_expect_str_eq(bl_draft_preview_subject(p), "<b>님 2026년 12월 청구서");
+	cr_expect(strstr(bl_draft_preview_html(p), "<p>&lt;b&gt; &amp; "), "%s", bl_draft_preview_html(p));
+	cr_expect_null(strstr(bl_draft_preview_html(p), "hong.gildong@example.com"), "%s", bl_draft_preview_html(p));
+	cr_expect_eq(bl_draft_preview_kind(p), BL_KIND_EMAIL);
+	cr_expect_eq(bl_draft_preview_bytes(p), strlen("<b>") + strlen("<p>&lt;b&gt; &amp; hong.gildong@example.com</p>"));
+	bl_draft_preview_free(p);
+	bl_ctx_free(ctx);
+}
+
+Test(draft_preview, errors)
+{
+	bl_ctx *ctx = draft_ctx();
+	bl_draft_preview *p = (bl_draft_preview *)1;
+	/* the draft is validated as a save would be: the part, line and column */
+	bl_template_opts o = sms("{{#lines}}{{serviceName}}");
+	cr_expect_eq(bl_template_preview_draft(ctx, &o, NULL, &p), BL_EINVAL);
+	cr_expect_null(p);
+	cr_expect_eq(bl_template_validate(&o), BL_EINVAL);
+	char want[512];
+	snprintf(want, sizeof want, "%s", bl_error_last());
+	cr_expect_eq(bl_template_preview_draft(ctx, &o, NULL, &p), BL_EINVAL);
+	cr_expect_str_eq(bl_error_last(), want);
+	/* the sample must be a JSON object */
+	o = sms("{{userName}}");
+	cr_expect_eq(bl_template_preview_draft(ctx, &o, "[1]", &p), BL_EINVAL);
+	EXPECT_MSG("sample_json: expected a JSON object");
+	cr_expect_eq(bl_template_preview_draft(ctx, &o, "{", &p), BL_EINVAL);
+	EXPECT_MSG("sample_json: not valid JSON");
+	cr_expect_eq(bl_template_preview_draft(NULL, &o, NULL, &p), BL_EINVAL);
+	cr_expect_eq(bl_template_preview_draft(ctx, NULL, NULL, &p), BL_EINVAL);
+	cr_expect_eq(bl_template_preview_draft(ctx, &o, NULL, NULL), BL_EINVAL);
+	bl_draft_preview_free(NULL);
+	cr_expect_null(bl_draft_preview_text(NULL));
+	cr_expect_eq(bl_draft_preview_kind(NULL), 0);
+	bl_ctx_free(ctx);
+}
+
+/* The admin page kept its own copy of the example data, which knew
+ * "boolean" but not "bool" (which validation accepts): one copy now. */
+Test(draft_preview, bool_variables_get_a_boolean_example)
+{
+	char *json = NULL;
+	const char *vars = "{\"flag\":{\"type\":\"bool\"},\"on\":{\"type\":\"boolean\"},"
+			   "\"who\":{\"type\":\"object\",\"fields\":{\"n\":{\"type\":\"number\"}}}}";
+	cr_assert_eq(bl_template_sample(BL_PURPOSE_NOTICE, vars, &json), BL_OK, "%s", bl_error_last());
+	json_t *m = json_loads(json, 0, NULL);
+	cr_assert_not_null(m, "%s", json);
+	cr_expect(json_is_true(json_object_get(m, "flag")), "%s", json);
+	cr_expect(json_is_true(json_object_get(m, "on")), "%s", json);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(m, "who"), "n")), 1, "%s", json);
+	cr_expect_str_eq(json_string_value(json_object_get(m, "userName")), "홍길동");
+	cr_expect_null(json_object_get(m, "lines")); /* NOTICE: no statement */
+	json_decref(m);
+	bl_free(json);
+	cr_assert_eq(bl_template_sample(BL_PURPOSE_BILLING, NULL, &json), BL_OK);
+	m = json_loads(json, 0, NULL);
+	cr_expect_eq(json_array_size(json_object_get(m, "lines")), 3);
+	cr_expect_eq(json_array_size(json_object_get(m, "services")), 3);
+	json_decref(m);
+	bl_free(json);
+	cr_expect_eq(bl_template_sample((bl_purpose)9, NULL, &json), BL_EINVAL);
+	cr_expect_null(json);
+
+	bl_ctx *ctx = draft_ctx();
+	bl_template_opts o = sms("[알림] {{#flag}}켜짐{{/flag}}{{^flag}}꺼짐{{/flag}}");
+	o.purpose = BL_PURPOSE_NOTICE;
+	o.variables_json = "{\"flag\":{\"type\":\"bool\"}}";
+	bl_draft_preview *p = preview_ok(ctx, &o, NULL);
+	cr_expect_str_eq(bl_draft_preview_text(p), "[알림] 켜짐");
+	bl_draft_preview_free(p);
+	bl_ctx_free(ctx);
+}
+
 Test(perf, render_throughput)
 {
 	bl_template_opts o = sms(default_sms);

@@ -2,12 +2,12 @@
  * Message template pages: list, new, edit (a save is a new version) with a
  * live preview, versions, enable/disable.
  *
- * The preview shows the form as typed, not the stored version: the draft
- * is checked by bl_template_validate() (errors name the part, line and
- * column, shown next to that field) and each part is rendered by
- * bl_template_render() with the preview data of the form (a JSON object the
- * operator may edit; by default example data plus the declared variables'
- * examples).  Rendered text is masked like the API's previews.  Without
+ * The preview shows the form as typed, not the stored version:
+ * bl_template_preview_draft() checks the draft (errors name the part, line
+ * and column, shown next to that field), renders each part with the preview
+ * data of the form (a JSON object the operator may edit; by default the
+ * library's example data, bl_template_sample(), plus the declared variables'
+ * examples), classifies it and masks it like the API's previews.  Without
  * JavaScript the "미리보기" button posts the form and the page comes back
  * with the preview; with it, the preview follows the typing.
  */
@@ -19,60 +19,15 @@
 static const char *const TPL_FIELDS[] = { "code", "name", "channel", "purpose", "subject", "body_text",
 					  "body_html", "variables", "sample", NULL };
 
-/* Example data of the preview when the form gives none (editable on the page). */
-static const char SAMPLE_BILLING[] =
-	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\","
-	"\"targetMonth\":\"2026-10\",\"statementId\":1,\"usageAmount\":100300,\"discountAmount\":21250,"
-	"\"totalDiscount\":21250,\"vatAmount\":6705,\"billedAmount\":85750,\"totalPrice\":85750,"
-	"\"truncatedAmount\":5,\"dueDate\":\"2026-11-25\",\"lines\":["
-	"{\"serviceName\":\"5G 프리미어 에센셜\",\"serviceType\":\"PLAN\",\"price\":85000,\"discount\":21250,\"net\":63750},"
-	"{\"serviceName\":\"V컬러링\",\"serviceType\":\"VAS\",\"price\":3300,\"discount\":0,\"net\":3300},"
-	"{\"serviceName\":\"소액결제\",\"serviceType\":\"MCP\",\"price\":12000,\"discount\":0,\"net\":12000}]}";
-static const char SAMPLE_NOTICE[] =
-	"{\"userName\":\"홍길동\",\"phone\":\"01012345678\",\"email\":\"hong.gildong@example.com\"}";
-
-static json_t *placeholder(json_t *decl)
-{
-	json_t *ex = json_object_get(decl, "example");
-	if (ex)
-		return json_incref(ex);
-	const char *t = js(decl, "type");
-	if (!strcmp(t, "number"))
-		return json_integer(1);
-	if (!strcmp(t, "money"))
-		return json_integer(10000);
-	if (!strcmp(t, "date"))
-		return json_string("2026-11-25");
-	if (!strcmp(t, "month"))
-		return json_string("2026-10");
-	if (!strcmp(t, "boolean"))
-		return json_true();
-	if (!strcmp(t, "list")) {
-		json_t *items = json_object_get(decl, "items"), *item = json_object(), *d;
-		const char *k;
-		json_object_foreach(items, k, d)
-			json_object_set_new(item, k, placeholder(d));
-		return json_pack("[o]", item);
-	}
-	return json_string("예시");
-}
-
-/* The default preview data for a purpose and a variables declaration (JSON text, free()). */
+/* The default preview data for a purpose and a variables declaration: the
+ * library's (bl_template_sample), editable on the page (JSON text, bl_free()). */
 static char *default_sample(const char *purpose, const char *variables)
 {
-	json_t *m = json_loads(strcmp(purpose ? purpose : "", "NOTICE") ? SAMPLE_BILLING : SAMPLE_NOTICE, 0, NULL);
-	json_t *decls = variables ? json_loads(variables, 0, NULL) : NULL;
-	const char *k;
-	json_t *d;
-	if (json_object_get(m, "lines"))
-		json_object_set(m, "services", json_object_get(m, "lines"));
-	json_object_foreach(decls, k, d)
-		if (!json_object_get(m, k))
-			json_object_set_new(m, k, placeholder(d));
-	char *s = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	json_decref(m);
-	json_decref(decls);
-	return s;
+	char *json = NULL;
+	if (bl_template_sample(strcmp(purpose ? purpose : "", "NOTICE") ? BL_PURPOSE_BILLING : BL_PURPOSE_NOTICE,
+			       variables, &json) != BL_OK)
+		return NULL;
+	return json;
 }
 
 /* ---- the draft of the form ---- */
@@ -124,55 +79,29 @@ static bool draft_from_form(req *r, const char *code, draft *d)
 	return true;
 }
 
-/* Validate and render the draft: *out gets {"subject","text","html","kind","bytes"} or NULL + error set. */
+/* The library previews the draft (bl_template_preview_draft: validation,
+ * example data, rendering, SMS/LMS, masking); this formats its answer as
+ * {"subject","text","html","kind","bytes"}, or NULL with the error set on
+ * the form. */
 static json_t *draft_preview(req *r, draft *d)
 {
 	static const char *const fields[] = { "name", "name", "code", "code", NULL };
-	int rc = bl_template_validate(&d->t);
+	bl_draft_preview *p = NULL;
+	int rc = bl_template_preview_draft(r->ctx, &d->t, d->sample, &p);
 	if (rc) {
-		ui_error_lib(r, rc, fields);
+		if (rc == BL_EINVAL && !strncmp(bl_error_last(), "sample_json:", 12))
+			ui_error(r, "sample", "미리보기 데이터는 JSON 객체여야 합니다.");
+		else
+			ui_error_lib(r, rc, fields);
 		return NULL;
 	}
-	char *def = NULL;
-	const char *model = d->sample;
-	if (!model)
-		model = def = default_sample(d->purpose, d->variables);
-	json_t *chk = json_loads(model, 0, NULL);
-	if (!json_is_object(chk)) {
-		json_decref(chk);
-		free(def);
-		ui_error(r, "sample", "미리보기 데이터는 JSON 객체여야 합니다.");
-		return NULL;
-	}
-	json_decref(chk);
-	char *subject = NULL, *text = NULL, *html = NULL;
-	if ((!d->t.subject || (rc = bl_template_draft_render(r->ctx, d->t.subject, model, false, &subject)) == BL_OK) &&
-	    (!d->t.body_text || (rc = bl_template_draft_render(r->ctx, d->t.body_text, model, false, &text)) == BL_OK) &&
-	    (!d->t.body_html || (rc = bl_template_draft_render(r->ctx, d->t.body_html, model, true, &html)) == BL_OK))
-		rc = BL_OK;
-	free(def);
-	json_t *out = NULL;
-	if (rc) {
-		ui_error_lib(r, rc, NULL);
-	} else {
-		size_t bytes = 0;
-		const char *kind = "EMAIL";
-		if (d->t.channel == BL_CHANNEL_SMS) {
-			rc = bl_sms_bytes(text ? text : "", &bytes);
-			kind = bytes <= BL_SMS_MAX_BYTES ? "SMS" : bytes <= BL_LMS_MAX_BYTES ? "LMS" : "너무 김";
-		} else {
-			bytes = (text ? strlen(text) : 0) + (html ? strlen(html) : 0);
-		}
-		char *ms = scrub_pii(subject), *mt = scrub_pii(text), *mh = scrub_pii(html);
-		out = json_pack("{s:s?,s:s?,s:s?,s:s,s:I}", "subject", ms, "text", mt, "html", mh, "kind", kind, "bytes",
-				(json_int_t)bytes);
-		bl_free(ms);
-		bl_free(mt);
-		bl_free(mh);
-	}
-	bl_free(subject);
-	bl_free(text);
-	bl_free(html);
+	static const char *const kinds[] = { [BL_KIND_EMAIL] = "EMAIL", [BL_KIND_SMS] = "SMS", [BL_KIND_LMS] = "LMS" };
+	bl_message_kind k = bl_draft_preview_kind(p);
+	json_t *out = json_pack("{s:s?,s:s?,s:s?,s:s,s:I}", "subject", bl_draft_preview_subject(p), "text",
+				bl_draft_preview_text(p), "html", bl_draft_preview_html(p), "kind",
+				k >= BL_KIND_EMAIL && k <= BL_KIND_LMS ? kinds[k] : "너무 김", "bytes",
+				(json_int_t)bl_draft_preview_bytes(p));
+	bl_draft_preview_free(p);
 	return out;
 }
 
@@ -344,7 +273,7 @@ static void edit_page(req *r, int status, const char *code, const bl_template *t
 	ui_page_end(&b, r);
 	ui_send_html(r, status, &b);
 	free(vars);
-	free(sample_def);
+	bl_free(sample_def);
 }
 
 void ui_template_get(req *r)

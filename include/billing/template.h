@@ -99,6 +99,50 @@ BL_EXTERN(int) bl_template_render(const char *src, const char *data_json, bool h
 BL_EXTERN(int) bl_template_draft_render(bl_ctx *ctx, const char *src, const char *data_json,
 					bool html, char **out);
 
+/**
+ * The example data of a preview: a subscriber, and for BILLING a statement
+ * with its lines ("lines" and "services"), plus an example value for each
+ * variable `variables_json` declares (its "example", else one of its type;
+ * "bool" as "boolean").  *json (bl_free) is an indented JSON object an
+ * operator may edit.  A `variables_json` that is not a JSON object adds
+ * nothing.  This is the data bl_template_preview and
+ * bl_template_preview_draft use when they are given none.
+ */
+BL_EXTERN(int) bl_template_sample(bl_purpose purpose, const char *variables_json, char **json);
+
+/** A rendered draft (bl_template_preview_draft); read it with the
+ *  bl_draft_preview_* accessors, free it with bl_draft_preview_free. */
+typedef struct bl_draft_preview bl_draft_preview;
+
+/**
+ * Preview a template as typed, before it is saved (no database access):
+ * check `draft` as bl_template_save would (bl_template_validate's errors,
+ * naming the part, line and column), render each part it has with
+ * `sample_json` (a JSON object of variables; NULL or "": bl_template_sample
+ * of the draft's purpose and variables) within the context's limits
+ * (BILLING_TEMPLATE_MAX_STEPS, BILLING_TEMPLATE_MAX_OUTPUT), classify the
+ * result and mask personal data in the rendered text (bl_pii_scrub).  A
+ * `sample_json` that is not a JSON object is BL_EINVAL starting
+ * "sample_json:".  An SMS too long for an LMS is not an error: its kind is 0.
+ */
+BL_EXTERN(int) bl_template_preview_draft(bl_ctx *ctx, const bl_template_opts *draft,
+					 const char *sample_json, bl_draft_preview **out);
+/** The rendered, masked subject / text / HTML; NULL when the draft has no such part. */
+BL_EXTERN(const char *) bl_draft_preview_subject(const bl_draft_preview *p);
+BL_EXTERN(const char *) bl_draft_preview_text(const bl_draft_preview *p);
+BL_EXTERN(const char *) bl_draft_preview_html(const bl_draft_preview *p);
+/** BL_KIND_EMAIL, BL_KIND_SMS (≤ BL_SMS_MAX_BYTES), BL_KIND_LMS (≤
+ *  BL_LMS_MAX_BYTES), or 0: an SMS too long to send. */
+BL_EXTERN(bl_message_kind) bl_draft_preview_kind(const bl_draft_preview *p);
+/** SMS: bytes of the text as carriers count them (bl_sms_bytes); e-mail:
+ *  bytes of text + HTML.  Counted before masking. */
+BL_EXTERN(size_t) bl_draft_preview_bytes(const bl_draft_preview *p);
+/** {"subject","text","html","kind","bytes"} (kind "EMAIL", "SMS", "LMS" or
+ *  "TOO_LONG"; absent parts null) into *json (bl_free). */
+BL_EXTERN(int) bl_draft_preview_to_json(const bl_draft_preview *p, char **json);
+/** NULL-safe. */
+BL_EXTERN(void) bl_draft_preview_free(bl_draft_preview *p);
+
 /** Bytes of `utf8` as carriers count them (EUC-KR / KS X 1001: Hangul 2, ASCII 1). */
 BL_EXTERN(int) bl_sms_bytes(const char *utf8, size_t *bytes);
 
