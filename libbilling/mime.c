@@ -6,38 +6,26 @@
  * lines.  Every line ends with CRLF.  No randomness: the boundary derives
  * from the message id and can never occur in base64 text ("=_").
  */
+#include <sodium.h>
 #include <time.h>
 #include "sender_private.h"
 
 #define LINE_MAX_ENC 76 /* RFC 2047 §2: lines with encoded-words */
 #define B64_LINE 76     /* RFC 2045 §6.8 */
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Base64 of `n` bytes; with `wrap` > 0, CRLF after every `wrap` characters
- * and after the last line. */
+/* Base64 (libsodium's, RFC 4648 alphabet with padding) of `n` bytes; with
+ * `wrap` (B64_LINE) > 0, CRLF after every `wrap` characters and after the
+ * last line. */
 static int b64_append(bl_strbuf *sb, const unsigned char *p, size_t n, size_t wrap)
 {
-	char line[B64_LINE + 4];
-	size_t col = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		line[col++] = B64[(v >> 18) & 63];
-		line[col++] = B64[(v >> 12) & 63];
-		line[col++] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-		line[col++] = i + 2 < n ? B64[v & 63] : '=';
-		if (col >= (wrap ? wrap : B64_LINE)) {
-			if (bl__sb_append(sb, line, col) || (wrap && bl__sb_puts(sb, "\r\n")))
-				return BL_ENOMEM;
-			col = 0;
-		}
+	const size_t chunk = (wrap ? wrap : B64_LINE) / 4 * 3; /* bytes of one whole line */
+	char line[sodium_base64_ENCODED_LEN(B64_LINE / 4 * 3, sodium_base64_VARIANT_ORIGINAL)];
+	for (size_t i = 0; i < n; i += chunk) {
+		size_t take = n - i < chunk ? n - i : chunk;
+		sodium_bin2base64(line, sizeof line, p + i, take, sodium_base64_VARIANT_ORIGINAL);
+		if (bl__sb_puts(sb, line) || (wrap && bl__sb_puts(sb, "\r\n")))
+			return BL_ENOMEM;
 	}
-	if (col && (bl__sb_append(sb, line, col) || (wrap && bl__sb_puts(sb, "\r\n"))))
-		return BL_ENOMEM;
 	return BL_OK;
 }
 
