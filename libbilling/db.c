@@ -500,7 +500,6 @@ struct bl__bulk {
 	unsigned ncols, per_stmt, nrows;
 	bulk_col *cols;
 	bl_strbuf arena; /* copies of string values */
-	uint64_t total;
 	uint64_t affected; /* sum of affected rows of the executions */
 };
 
@@ -519,8 +518,7 @@ int bl__bulk_new(bl__bulk **out, MYSQL *db, const char *head, unsigned ncols, un
 	bl_strbuf sb = { 0 };
 	bl__sb_puts(&sb, head);
 	bl__sb_puts(&sb, " (");
-	for (unsigned c = 0; c < ncols; c++)
-		bl__sb_puts(&sb, c ? ",?" : "?");
+	bl__sb_placeholders(&sb, ncols);
 	bl__sb_puts(&sb, ")");
 	bl__sb_puts(&sb, tail ? tail : "");
 	b->sql = bl__sb_steal(&sb);
@@ -622,7 +620,6 @@ int bl__bulk_flush(bl__bulk *b)
 	if (b->nrows == 0)
 		return BL_OK;
 	int rc = bulk_exec(b);
-	b->total += b->nrows;
 	b->nrows = 0;
 	b->arena.len = 0;
 	for (unsigned c = 0; c < b->ncols; c++)
@@ -631,7 +628,6 @@ int bl__bulk_flush(bl__bulk *b)
 	return rc;
 }
 
-uint64_t bl__bulk_rows(const bl__bulk *b) { return b->total + b->nrows; }
 uint64_t bl__bulk_affected(const bl__bulk *b) { return b->affected; }
 
 void bl__bulk_free(bl__bulk *b)

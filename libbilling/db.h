@@ -78,7 +78,6 @@ BL_PRIVATE int bl__bulk_new(bl__bulk **out, MYSQL *db, const char *head, unsigne
 			    unsigned rows_per_stmt, const char *tail);
 BL_PRIVATE int bl__bulk_add(bl__bulk *b, const bl__param *row);
 BL_PRIVATE int bl__bulk_flush(bl__bulk *b);
-BL_PRIVATE uint64_t bl__bulk_rows(const bl__bulk *b);
 /* Affected rows summed over the executed statements (after a flush). */
 BL_PRIVATE uint64_t bl__bulk_affected(const bl__bulk *b);
 BL_PRIVATE void bl__bulk_free(bl__bulk *b);

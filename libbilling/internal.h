@@ -43,6 +43,11 @@ BL_PRIVATE int bl__sb_append(bl_strbuf *b, const char *s, size_t n);
 BL_PRIVATE int bl__sb_puts(bl_strbuf *b, const char *s);
 BL_PRIVATE int bl__sb_printf(bl_strbuf *b, const char *fmt, ...) BL_PRINTF(2, 3);
 BL_PRIVATE char *bl__sb_steal(bl_strbuf *b);
+/* The one builder of SQL `IN (?,?,...)` lists: n placeholders "?,?,...,?"
+ * appended to b; head + the n placeholders + tail as a new string (NULL:
+ * out of memory), e.g. bl__sql_in("... WHERE id IN (", n, ")"). */
+BL_PRIVATE int bl__sb_placeholders(bl_strbuf *b, size_t n);
+BL_PRIVATE char *bl__sql_in(const char *head, size_t n, const char *tail);
 BL_PRIVATE void bl__sb_free(bl_strbuf *b);
 
 BL_PRIVATE char *bl__strdup(const char *s);

@@ -40,19 +40,6 @@ typedef struct {
 	int64_t *owner;     /* statements: their user_id */
 } load_state;
 
-/* "... IN (?,?,...)" with k placeholders. */
-static char *in_sql(const char *head, size_t k, const char *tail)
-{
-	bl_strbuf sb = { 0 };
-	bl__sb_puts(&sb, head);
-	bl__sb_puts(&sb, " IN (");
-	for (size_t i = 0; i < k; i++)
-		bl__sb_append(&sb, i ? ",?" : "?", i ? 2 : 1);
-	bl__sb_puts(&sb, ")");
-	bl__sb_puts(&sb, tail);
-	return bl__sb_steal(&sb);
-}
-
 static int chunked(MYSQL *db, const char *head, const char *tail, const int64_t *ids, size_t n,
 		   bl__row_cb cb, void *st)
 {
@@ -64,7 +51,7 @@ static int chunked(MYSQL *db, const char *head, const char *tail, const int64_t 
 		size_t k = n - at < MODEL_CHUNK ? n - at : MODEL_CHUNK;
 		for (size_t i = 0; i < k; i++)
 			ps[i] = BP_I64(ids[at + i]);
-		char *sql = in_sql(head, k, tail);
+		char *sql = bl__sql_in(head, k, tail);
 		if (!sql) {
 			rc = bl__fail(BL_ENOMEM, "out of memory");
 			break;
@@ -213,21 +200,21 @@ int bl__models_load(bl_ctx *ctx, MYSQL *db, const bl__model_req *reqs, size_t n,
 		goto out;
 	}
 	load_state us = { ctx, uids, nu, users, NULL };
-	rc = chunked(db, "SELECT id, name, phone_enc, email_enc FROM users WHERE id", "", uids, nu,
+	rc = chunked(db, "SELECT id, name, phone_enc, email_enc FROM users WHERE id IN (", ")", uids, nu,
 		     user_cb, &us);
 	if (rc == BL_OK && ns) {
 		load_state ss = { ctx, sids, ns, stmts, owner };
 		rc = chunked(db,
 			     "SELECT id, user_id, target_month, usage_amount, discount_amount, vat_amount, "
 			     "billed_amount, truncated_amount, DATE_FORMAT(due_date, '%Y-%m-%d') "
-			     "FROM statements WHERE id",
-			     "", sids, ns, stmt_cb, &ss);
+			     "FROM statements WHERE id IN (",
+			     ")", sids, ns, stmt_cb, &ss);
 		if (rc == BL_OK)
 			rc = chunked(db,
 				     "SELECT l.statement_id, COALESCE(sv.name, CONCAT('#', l.service_id)), "
 				     "l.service_type, l.price, l.discount, l.net FROM statement_lines l "
-				     "LEFT JOIN services sv ON sv.id = l.service_id WHERE l.statement_id",
-				     " ORDER BY l.statement_id, l.line_no", sids, ns, line_cb, &ss);
+				     "LEFT JOIN services sv ON sv.id = l.service_id WHERE l.statement_id IN (",
+				     ") ORDER BY l.statement_id, l.line_no", sids, ns, line_cb, &ss);
 	}
 	for (size_t i = 0; rc == BL_OK && i < n; i++) {
 		const bl__model_req *q = &reqs[i];

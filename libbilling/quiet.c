@@ -117,13 +117,12 @@ static int hold_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 static int id_list_sql(bl_strbuf *sql, const char *head, bl__param *ps, size_t first, const int64_t *ids,
 		       const bool *only, size_t n, size_t *np)
 {
-	bl__sb_puts(sql, head);
 	size_t k = first;
 	for (size_t i = 0; i < n; i++)
-		if (!only || only[i]) {
-			bl__sb_puts(sql, k > first ? ",?" : "?");
+		if (!only || only[i])
 			ps[k++] = BP_I64(ids[i]);
-		}
+	bl__sb_puts(sql, head);
+	bl__sb_placeholders(sql, k - first);
 	bl__sb_puts(sql, ")");
 	*np = k;
 	return sql->oom ? bl__fail(BL_ENOMEM, "out of memory") : BL_OK;

@@ -143,11 +143,10 @@ int bl__relay_once(const bl_config *cfg, MYSQL *db, redisContext *r, bl__relay_p
 		bl__param *ps = malloc(d->n * sizeof *ps);
 		bl_strbuf sql = { 0 };
 		bl__sb_puts(&sql, "UPDATE messages SET published_at = NOW(3) WHERE id IN (");
-		for (size_t i = 0; ps && i < d->n; i++) {
-			ps[i] = BP_I64(d->id[i]);
-			bl__sb_puts(&sql, i ? ",?" : "?");
-		}
+		bl__sb_placeholders(&sql, d->n);
 		bl__sb_puts(&sql, ")");
+		for (size_t i = 0; ps && i < d->n; i++)
+			ps[i] = BP_I64(d->id[i]);
 		rc = !ps || sql.oom ? bl__fail(BL_ENOMEM, "out of memory")
 				    : bl__db_exec(db, sql.s, ps, (unsigned)d->n, NULL, NULL);
 		free(ps);

@@ -477,17 +477,12 @@ static bool in_set(const struct id_set *ids, int64_t id)
 	return false;
 }
 
-/* "<head>(?,?,…)" for n ids, with the ids as parameters. */
+/* "<head>?,?,…)" for n ids, with the ids as parameters. */
 static char *id_list_sql(const char *head, const struct pending *pend, size_t n, bl__param *ps)
 {
-	bl_strbuf sb = { 0 };
-	bl__sb_puts(&sb, head);
-	for (size_t i = 0; i < n; i++) {
-		bl__sb_puts(&sb, i ? ",?" : "(?");
+	for (size_t i = 0; i < n; i++)
 		ps[i] = BP_I64(pend[i].message_id);
-	}
-	bl__sb_puts(&sb, ")");
-	return bl__sb_steal(&sb);
+	return bl__sql_in(head, n, ")");
 }
 
 int bl__sender_batch_flush(bl__sender *s, MYSQL *db)
@@ -504,7 +499,7 @@ int bl__sender_batch_flush(bl__sender *s, MYSQL *db)
 	bl__bulk *b = NULL;
 	int rc = dup.v && ps ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
 	/* 1. which were accepted before (retries after a crash): duplicates */
-	if (rc == BL_OK && (sql = id_list_sql("SELECT message_id FROM message_ledger WHERE message_id IN ",
+	if (rc == BL_OK && (sql = id_list_sql("SELECT message_id FROM message_ledger WHERE message_id IN (",
 					       pend, n, ps)))
 		rc = bl__db_rows(db, sql, ps, (unsigned)n, id_cb, &dup);
 	free(sql);

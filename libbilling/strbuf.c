@@ -48,6 +48,23 @@ int bl__sb_printf(bl_strbuf *b, const char *fmt, ...)
 	return rc;
 }
 
+int bl__sb_placeholders(bl_strbuf *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bl__sb_append(b, i ? ",?" : "?", i ? 2 : 1))
+			return BL_ENOMEM;
+	return BL_OK;
+}
+
+char *bl__sql_in(const char *head, size_t n, const char *tail)
+{
+	bl_strbuf sb = { 0 };
+	bl__sb_puts(&sb, head);
+	bl__sb_placeholders(&sb, n);
+	bl__sb_puts(&sb, tail);
+	return bl__sb_steal(&sb);
+}
+
 char *bl__sb_steal(bl_strbuf *b)
 {
 	if (b->oom) {

@@ -191,16 +191,6 @@ static int ack(wk_thread *t, const entry *es, size_t n)
 
 /* ---- claiming ---- */
 
-static char *in_list(size_t n, const char *head, const char *tail)
-{
-	bl_strbuf sb = { 0 };
-	bl__sb_puts(&sb, head);
-	for (size_t i = 0; i < n; i++)
-		bl__sb_puts(&sb, i ? ",?" : "?");
-	bl__sb_puts(&sb, tail);
-	return bl__sb_steal(&sb);
-}
-
 static int claimed_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 {
 	(void)lens;
@@ -235,11 +225,11 @@ static int claim(wk_thread *t, const entry *es, size_t n, const char *token, job
 			ps[k++] = BP_I64(es[i].mid);
 	int rc = BL_OK;
 	if (k > 2) {
-		_cleanup_free_ char *sql = in_list(k - 2,
+		_cleanup_free_ char *sql = bl__sql_in(
 			"UPDATE messages SET status = 'PROCESSING', claim_token = ?, claimed_at = NOW(3), "
 			"attempts = attempts + 1, policy_attempts = policy_attempts + 1, "
 			/* the lease: a PROCESSING row past it is requeued by the sweep */
-			"next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND WHERE id IN (",
+			"next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND WHERE id IN (", k - 2,
 			/* not "published_at IS NOT NULL": the relay may not have committed yet
 			 * (its row lock makes this wait instead) */
 			/* due: a stream entry cannot bring forward a message held back
@@ -253,11 +243,11 @@ static int claim(wk_thread *t, const entry *es, size_t n, const char *token, job
 	}
 	/* the claimed ones: by primary key, the token telling ours */
 	ps[1] = ps[0];
-	_cleanup_free_ char *sel = in_list(k - 2,
+	_cleanup_free_ char *sel = bl__sql_in(
 		"SELECT m.id, m.user_id, COALESCE(m.statement_id, 0), m.template_id, m.channel, "
 		"m.purpose, m.attempts, m.policy_attempts, m.params_json, "
 		"COALESCE(m.reservation_id, 0), u.consent_sms FROM messages m "
-		"LEFT JOIN users u ON u.id = m.user_id WHERE m.claim_token = ? AND m.id IN (", ")");
+		"LEFT JOIN users u ON u.id = m.user_id WHERE m.claim_token = ? AND m.id IN (", k - 2, ")");
 	rc = sel ? bl__db_rows(t->db, sel, ps + 1, (unsigned)(k - 1), claimed_cb, js)
 		 : bl__fail(BL_ENOMEM, "out of memory");
 	free(ps);
@@ -463,10 +453,10 @@ static int update_outcomes(wk_thread *t, jobs *js, const char *token)
 			rc = update_one(t, &js->v[i], token);
 	}
 	if (rc == BL_OK && k > 1) {
-		_cleanup_free_ char *sql = in_list(k - 1,
+		_cleanup_free_ char *sql = bl__sql_in(
 			"UPDATE messages m JOIN message_ledger l ON l.message_id = m.id "
 			"SET m.status = 'SUCCESS', m.last_error = NULL, m.kind = l.kind, m.bytes = l.bytes, "
-			"m.processed_at = NOW(3), m.claim_token = NULL WHERE m.claim_token = ? AND m.id IN (", ")");
+			"m.processed_at = NOW(3), m.claim_token = NULL WHERE m.claim_token = ? AND m.id IN (", k - 1, ")");
 		rc = sql ? bl__db_exec(t->db, sql, ps, (unsigned)k, NULL, NULL) : bl__fail(BL_ENOMEM, "out of memory");
 	}
 	free(ps);
@@ -655,7 +645,7 @@ int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 	ids->id[1] = BP_I64(max);
 	/* SET runs left to right: status and last_error read the old deliveries;
 	 * a PROCESSING row's next_attempt_at is its lease expiry (set by the claim) */
-	_cleanup_free_ char *sql = in_list(ids->n,
+	_cleanup_free_ char *sql = bl__sql_in(
 		"UPDATE messages SET "
 		"status = IF(deliveries + 1 >= ?, 'DEAD', 'WAITING'), "
 		"last_error = IF(status = 'DEAD', CONCAT('claimed ', deliveries + 1, "
@@ -663,7 +653,7 @@ int bl__wk_maintain(const bl_config *cfg, MYSQL *db, int64_t *touched)
 		"processed_at = IF(status = 'DEAD', NOW(3), processed_at), "
 		"deliveries = deliveries + 1, published_at = NULL, claim_token = NULL, "
 		"next_attempt_at = NOW(3) "
-		"WHERE id IN (", ") AND status = 'PROCESSING' AND next_attempt_at < NOW(3)");
+		"WHERE id IN (", ids->n, ") AND status = 'PROCESSING' AND next_attempt_at < NOW(3)");
 	uint64_t n = 0;
 	rc = sql ? bl__db_exec(db, sql, ids->id, (unsigned)ids->n + 2, &n, NULL)
 		 : bl__fail(BL_ENOMEM, "out of memory");
