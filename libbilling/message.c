@@ -453,34 +453,3 @@ int bl_message_retry_filter(bl_ctx *ctx, const bl_message_filter *f, int64_t *co
 		*count = (int64_t)changed;
 	return rc;
 }
-
-/* ---- statistics ---- */
-
-int bl_message_stats(bl_ctx *ctx, char **json)
-{
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_message_stats: NULL argument");
-	MYSQL *db = bl__ctx_db(ctx);
-	if (!db)
-		return bl_error_last_code();
-	json_t *by = NULL, *per_min = NULL;
-	int rc = bl__db_json(db,
-			     "SELECT status, channel, COUNT(*) AS count FROM messages "
-			     "GROUP BY status, channel ORDER BY status, channel",
-			     NULL, 0, &by);
-	if (rc == BL_OK)
-		rc = bl__db_json(db,
-				 "SELECT DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') AS minute, "
-				 "SUM(status = 'SUCCESS') AS success, SUM(status = 'FAILED') AS failed "
-				 "FROM message_attempts WHERE finished_at >= NOW(3) - INTERVAL 1 HOUR "
-				 "GROUP BY minute ORDER BY minute",
-				 NULL, 0, &per_min);
-	if (rc == BL_OK) {
-		json_t *o = json_pack("{s:O,s:O}", "by_status_channel", by, "per_minute", per_min);
-		rc = bl__json_out(o, json);
-		json_decref(o);
-	}
-	json_decref(by);
-	json_decref(per_min);
-	return rc;
-}

@@ -60,10 +60,10 @@ static json_t *batch_part(json_t *counts, json_t *recent)
 	return json_pack("{s:o,s:O}", "runs_by_status", by, "recent", recent);
 }
 
-int bl_stats_get(bl_ctx *ctx, int window_minutes, char **json)
+/* The statistics (bl_stats_get's object) into *out. */
+static int stats_json(bl_ctx *ctx, int window_minutes, json_t **out)
 {
-	if (!ctx || !json)
-		return bl__fail(BL_EINVAL, "bl_stats_get: NULL argument");
+	*out = NULL;
 	if (window_minutes < 1 || window_minutes > 1440)
 		return bl__fail(BL_EINVAL, "window %d minutes: must be 1-1440", window_minutes);
 	MYSQL *db = bl__ctx_db(ctx);
@@ -109,13 +109,44 @@ int bl_stats_get(bl_ctx *ctx, int window_minutes, char **json)
 				      window_minutes, "messages", messages_part(msgs), "sends_per_minute",
 				      per_min, "sends_in_window", "success", ok, "failed", failed, "batch",
 				      batch_part(runs, recent));
-		rc = o ? bl__json_out(o, json) : bl__fail(BL_ENOMEM, "out of memory");
-		json_decref(o);
+		rc = o ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
+		*out = o;
 	}
 	json_decref(msgs);
 	json_decref(per_min);
 	json_decref(runs);
 	json_decref(recent);
 	json_decref(now);
+	return rc;
+}
+
+int bl_stats_get(bl_ctx *ctx, int window_minutes, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_stats_get: NULL argument");
+	json_t *o = NULL;
+	int rc = stats_json(ctx, window_minutes, &o);
+	if (rc == BL_OK)
+		rc = bl__json_out(o, json);
+	json_decref(o);
+	return rc;
+}
+
+/* Kept for the ABI (libbilling.so.0 exports it): a part of bl_stats_get's
+ * answer over the last hour, under the names it always had. */
+int bl_message_stats(bl_ctx *ctx, char **json)
+{
+	if (!ctx || !json)
+		return bl__fail(BL_EINVAL, "bl_message_stats: NULL argument");
+	json_t *s = NULL;
+	int rc = stats_json(ctx, 60, &s);
+	if (rc == BL_OK) {
+		json_t *o = json_pack("{s:O,s:O}", "by_status_channel",
+				      json_object_get(json_object_get(s, "messages"), "by_status_channel"),
+				      "per_minute", json_object_get(s, "sends_per_minute"));
+		rc = bl__json_out(o, json);
+		json_decref(o);
+	}
+	json_decref(s);
 	return rc;
 }

@@ -274,7 +274,7 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 	if (argc)
 		return cli_usage("stats takes no arguments");
 	char *msg = NULL;
-	int rc = bl_message_stats(cli_ctx(st), &msg);
+	int rc = bl_stats_get(cli_ctx(st), 60, &msg); /* the last hour */
 	if (rc)
 		return cli_fail("stats", rc);
 	bl_run_filter f;
@@ -287,7 +287,12 @@ int cmd_stats(cli_state *st, int argc, char **argv)
 		bl_run_list_free(runs);
 		return cli_fail("stats", rc);
 	}
-	json_t *m = json_loads(msg, 0, NULL);
+	json_t *all = json_loads(msg, 0, NULL);
+	/* the messages' part, under the names the output has always used */
+	json_t *m = json_pack("{s:O,s:O}", "by_status_channel",
+			      json_object_get(json_object_get(all, "messages"), "by_status_channel"), "per_minute",
+			      json_object_get(all, "sends_per_minute"));
+	json_decref(all);
 	/* the running run, else the newest that is not a dry run (a dry run issues nothing) */
 	const bl_run *run = cur, *newest = bl_run_list_at(runs, 0);
 	if (st->json) {

@@ -109,7 +109,9 @@ BL_EXTERN(int) bl_message_retry(bl_ctx *ctx, int64_t message_id);
 /** Retry every FAILED/DEAD message matching the filter; *count gets how many. */
 BL_EXTERN(int) bl_message_retry_filter(bl_ctx *ctx, const bl_message_filter *f, int64_t *count);
 
-/** Counts by status and channel, and sends per minute of the last hour, as JSON. */
+/** Deprecated (kept for the ABI): part of bl_stats_get(ctx, 60, json) —
+ *  {"by_status_channel": messages.by_status_channel, "per_minute":
+ *  sends_per_minute}.  New code calls bl_stats_get. */
 BL_EXTERN(int) bl_message_stats(bl_ctx *ctx, char **json);
 
 /* ---- typed reads ----
