@@ -50,8 +50,9 @@ static inline void ob_put(obuf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-/* HTML: & < > " ' escaped, runs of other bytes copied at once. */
-static void ob_put_html(obuf *b, const char *s, size_t n)
+/* The one HTML escaper of the library and its frontends (bl_html_escape):
+ * & < > " ' escaped, runs of other bytes handed to put() at once. */
+static inline void html_escape_to(const char *s, size_t n, void (*put)(void *, const char *, size_t), void *dst)
 {
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -64,11 +65,30 @@ static void ob_put_html(obuf *b, const char *s, size_t n)
 		case '\'': rep = "&#39;"; break;
 		default: continue;
 		}
-		ob_put(b, s + run, i - run);
-		ob_put(b, rep, strlen(rep));
+		put(dst, s + run, i - run);
+		put(dst, rep, strlen(rep));
 		run = i + 1;
 	}
-	ob_put(b, s + run, n - run);
+	put(dst, s + run, n - run);
+}
+
+static void ob_put_cb(void *b, const char *s, size_t n) { ob_put(b, s, n); }
+
+static void ob_put_html(obuf *b, const char *s, size_t n)
+{
+	html_escape_to(s, n, ob_put_cb, b);
+}
+
+static void sb_put_cb(void *b, const char *s, size_t n) { bl__sb_append(b, s, n); }
+
+int bl_html_escape(const char *text, char **out)
+{
+	if (!text || !out)
+		return bl__fail(BL_EINVAL, "bl_html_escape: NULL argument");
+	bl_strbuf sb = { 0 };
+	html_escape_to(text, strlen(text), sb_put_cb, &sb);
+	*out = bl__sb_steal(&sb);
+	return *out ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
 }
 
 /* Subject: control characters (CR, LF, ...) become spaces: no header injection. */

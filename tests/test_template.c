@@ -171,6 +171,20 @@ static json_t *model_of(const char *s)
 	return j;
 }
 
+Test(escaping, the_public_escaper_is_the_templates)
+{
+	char *out = NULL;
+	cr_assert_eq(bl_html_escape("a&b<c>d\"e'f 홍", &out), BL_OK, "%s", bl_error_last());
+	cr_expect_str_eq(out, "a&amp;b&lt;c&gt;d&quot;e&#39;f 홍");
+	bl_free(out);
+	cr_assert_eq(bl_html_escape("", &out), BL_OK);
+	cr_expect_str_eq(out, "");
+	bl_free(out);
+	cr_expect_eq(bl_html_escape(NULL, &out), BL_EINVAL);
+	cr_expect_eq(bl_html_escape("x", NULL), BL_EINVAL);
+	expect_render("{{v}}", "{\"v\":\"a&b<c>d\\\"e'f\"}", true, "a&amp;b&lt;c&gt;d&quot;e&#39;f");
+}
+
 Test(escaping, subject_strips_line_breaks)
 {
 	bl_template_opts o = BL_TEMPLATE_OPTS_INIT;

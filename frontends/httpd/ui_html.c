@@ -68,24 +68,14 @@ void hb_raw(hbuf *b, const char *s)
 
 void hb_esc(hbuf *b, const char *s)
 {
-	if (!s)
+	if (!s || b->oom)
 		return;
-	const char *run = s;
-	for (; *s; s++) {
-		const char *rep = NULL;
-		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
-		}
-		hb_rawn(b, run, (size_t)(s - run));
-		hb_raw(b, rep);
-		run = s + 1;
-	}
-	hb_rawn(b, run, (size_t)(s - run));
+	char *e = NULL;
+	if (bl_html_escape(s, &e) == BL_OK) /* the library's escaper, as templates use it */
+		hb_raw(b, e);
+	else
+		b->oom = true;
+	bl_free(e);
 }
 
 static void hb_url(hbuf *b, const char *s)

@@ -143,6 +143,10 @@ BL_EXTERN(int) bl_draft_preview_to_json(const bl_draft_preview *p, char **json);
 /** NULL-safe. */
 BL_EXTERN(void) bl_draft_preview_free(bl_draft_preview *p);
 
+/** `text` with & < > " ' escaped for HTML text and attribute values, as
+ *  {{name}} is in an HTML part, into *out (bl_free). */
+BL_EXTERN(int) bl_html_escape(const char *text, char **out);
+
 /** Bytes of `utf8` as carriers count them (EUC-KR / KS X 1001: Hangul 2, ASCII 1). */
 BL_EXTERN(int) bl_sms_bytes(const char *utf8, size_t *bytes);
 
