@@ -365,6 +365,17 @@ class T3Offline(unittest.TestCase):
         self.assertIsNone(billing.retry_next(p, 3, 1))
         self.assertTrue(0 <= billing.retry_next(dict(p, jitter=False), 1, 1) <= p["cap_ms"])
 
+    def test_months_samples_escaping(self):
+        self.assertEqual(billing.month_add("2026-12", 1), "2027-01")
+        self.assertEqual(billing.month_add("2027-01", -1), "2026-12")
+        with self.assertRaises(billing.InvalidArgument):
+            billing.month_add("2026-13", 1)
+        sample = billing.template_sample("NOTICE", {"flag": {"type": "bool"}})
+        self.assertIs(sample["flag"], True)
+        self.assertEqual(sample["userName"], "홍길동")
+        self.assertEqual(len(billing.template_sample("BILLING")["lines"]), 3)
+        self.assertEqual(billing.html_escape("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;")
+
     def test_clock(self):
         us = 1801407598 * 10 ** 6                        # 2027-01-31 23:59:58 in Seoul
         self.assertEqual(billing.clock_format(us), "2027-01-31 23:59:58")

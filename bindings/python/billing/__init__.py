@@ -16,7 +16,7 @@ from .admin import role_name, role_parse, session_csrf_check
 from .context import Context, connect
 from .core import (CHANNELS, CREATED_BY, PII_KINDS, PURPOSES, ROLES, SERVICE_TYPES, Config,
                    StopFlag, batch_mode_name, batch_mode_parse, charge_problem_name, clock_format,
-                   clock_month, clock_parse,
+                   clock_month, clock_parse, html_escape, month_add, template_sample,
                    compute_statement, config_describe, config_is_secret, config_keys,
                    data_key_generate, has_function, library_path, parse_month, pii_mask, pii_scrub,
                    pii_normalize, render, retry_next, retry_policy_default, sms_bytes, strerror,
@@ -33,6 +33,7 @@ __all__ = [
     "NotAvailable", "NotFound", "OutOfMemory", "Overflow", "PII_KINDS", "PURPOSES", "ROLES",
     "RedisError", "SERVICE_TYPES", "StopFlag", "Stopped", "batch_mode_name", "batch_mode_parse",
     "charge_problem_name", "clock_format", "clock_month", "clock_parse", "compute_statement", "config_describe", "config_is_secret",
+    "html_escape", "month_add", "template_sample",
     "config_keys", "connect", "data_key_generate", "error_class", "has_function",
     "library_path", "parse_month", "pii_mask", "pii_scrub", "pii_normalize", "render", "retry_next",
     "retry_policy_default", "role_name", "role_parse", "session_csrf_check", "sms_bytes",

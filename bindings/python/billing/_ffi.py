@@ -238,6 +238,7 @@ SIGNATURES = {
     "bl_clock_month": (RC, [i64, c_int, s]),
     "bl_clock_format": (RC, [i64, s, c_size_t]),
     "bl_clock_parse": (RC, [s, P(i64)]),
+    "bl_month_add": (RC, [s, c_int, s]),
     # migrate.h
     "bl_migrate": (RC, [vp, P(c_int)]),
     "bl_migrate_dir": (RC, [vp, s, P(c_int)]),
@@ -295,6 +296,8 @@ SIGNATURES = {
     "bl_template_preview": (RC, [vp, s, c_int, s, i64, out_s]),
     "bl_template_render": (RC, [s, s, c_bool, out_s]),
     "bl_template_draft_render": (RC, [vp, s, s, c_bool, out_s]),
+    "bl_template_sample": (RC, [c_int, s, out_s]),
+    "bl_html_escape": (RC, [s, out_s]),
     "bl_sms_bytes": (RC, [s, P(c_size_t)]),
     # retry.h
     "bl_retry_policy_init": (RC, [P(RetryPolicy), c_uint]),

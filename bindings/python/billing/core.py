@@ -148,6 +148,13 @@ def clock_month(unix_us, add_months=0):
     return buf.value.decode()
 
 
+def month_add(month, add_months):
+    """bl_month_add: the month "YYYY-MM" add_months after `month` (negative: before)."""
+    buf = ctypes.create_string_buffer(8)
+    lib().bl_month_add(enc(month), int(add_months), buf)
+    return buf.value.decode()
+
+
 def clock_format(unix_us):
     """bl_clock_format: unix_us as Asia/Seoul "YYYY-MM-DD HH:MM:SS"."""
     buf = ctypes.create_string_buffer(32)
@@ -217,6 +224,21 @@ def render(src, data=None, html=False):
     out = _out()
     lib().bl_template_render(enc(src), _json_arg(data if data is not None else {}), html,
                              byref(out))
+    return take_string(out)
+
+
+def template_sample(purpose="BILLING", variables=None):
+    """bl_template_sample: the example data of a preview, as a dict."""
+    out = _out()
+    lib().bl_template_sample(_enum(PURPOSES, purpose, "purpose"),
+                             None if variables is None else enc(json.dumps(variables)), byref(out))
+    return json.loads(take_string(out))
+
+
+def html_escape(text):
+    """bl_html_escape: `text` with & < > " ' escaped for HTML."""
+    out = _out()
+    lib().bl_html_escape(enc(text), byref(out))
     return take_string(out)
 
 
