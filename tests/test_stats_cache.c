@@ -41,9 +41,12 @@ Test(stats_cache, answers_from_memory_and_follows_the_database, .timeout = 120)
 	cr_assert_leq(bl_stats_cache_computations(c), n + 1);
 
 	/* a new message shows after a refresh (at most every second here) */
+	tu_sql(ctx, "INSERT INTO users (name, phone_enc, phone_bidx, email_enc, email_bidx, consent_sms) "
+		    "VALUES ('u1', 'x', UNHEX(MD5('p1')), 'x', UNHEX(MD5('e1')), 1)");
 	tu_sql(ctx, "INSERT INTO messages (idempotency_key, user_id, template_id, channel, purpose, status) "
 		    "SELECT 'sc:1', u.id, t.id, 'SMS', 'NOTICE', 'SUCCESS' FROM users u JOIN message_templates t "
 		    "ORDER BY u.id, t.id LIMIT 1");
+	cr_assert_eq(tu_i64(ctx, "SELECT COUNT(*) FROM messages"), before + 1);
 	long long seen = before;
 	for (int i = 0; i < 100 && seen == before; i++) {
 		usleep(100000);
