@@ -109,8 +109,8 @@ static double redis_ceiling(const bl_config *cfg, long long n)
 		for (long long k = 0; k < m; k++) {
 			char id[24];
 			snprintf(id, sizeof id, "%lld", i + k + 1);
-			const char *argv[] = { "XADD", key, "*", "id", id, "channel", "EMAIL", "attempt", "0" };
-			redisAppendCommandArgv(r, 9, argv, NULL);
+			const char *argv[] = { "XADD", key, "*", "id", id };
+			redisAppendCommandArgv(r, 5, argv, NULL);
 		}
 		for (long long k = 0; k < m; k++) {
 			redisGetReply(r, (void **)&rep);

@@ -14,8 +14,6 @@
 
 typedef struct {
 	int64_t id[10000];
-	char channel[10000][6];
-	int attempts[10000];
 	size_t n;
 	bl__relay_pos *pos; /* the status being read, or NULL */
 } due_rows;
@@ -26,10 +24,8 @@ static int due_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 	(void)nc;
 	due_rows *d = p;
 	d->id[d->n] = atoll(v[0]);
-	snprintf(d->channel[d->n], sizeof d->channel[0], "%s", v[1]);
-	d->attempts[d->n] = atoi(v[2]);
 	if (d->pos) {
-		snprintf(d->pos->at, sizeof d->pos->at, "%s", v[3] ? v[3] : "");
+		snprintf(d->pos->at, sizeof d->pos->at, "%s", v[1] ? v[1] : "");
 		d->pos->id = d->id[d->n];
 	}
 	d->n++;
@@ -42,12 +38,11 @@ static int publish(const bl_config *cfg, redisContext *r, const due_rows *d)
 	bl__stream_key(cfg, key, sizeof key);
 	snprintf(maxlen, sizeof maxlen, "%lld", (long long)bl__config_int(cfg, "BILLING_STREAM_MAXLEN"));
 	for (size_t i = 0; i < d->n; i++) {
-		char id[24], att[16];
+		/* the entry names the row; the worker reads everything else from it */
+		char id[24];
 		snprintf(id, sizeof id, "%lld", (long long)d->id[i]);
-		snprintf(att, sizeof att, "%d", d->attempts[i]);
-		const char *argv[] = { "XADD", key, "MAXLEN", "~", maxlen, "*", "id", id, "channel",
-				       d->channel[i], "attempt", att };
-		if (redisAppendCommandArgv(r, 12, argv, NULL) != REDIS_OK)
+		const char *argv[] = { "XADD", key, "MAXLEN", "~", maxlen, "*", "id", id };
+		if (redisAppendCommandArgv(r, 8, argv, NULL) != REDIS_OK)
 			return bl__fail(BL_EREDIS, "Redis XADD %s: %s", key, r->errstr);
 	}
 	int rc = BL_OK;
@@ -72,11 +67,8 @@ static int quiet_guard(const bl_config *cfg, MYSQL *db, due_rows *d, size_t *def
 	int rc = held ? bl__quiet_hold_rows(cfg, db, d->id, d->n, held, &nheld)
 		      : bl__fail(BL_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == BL_OK && nheld && i < d->n; i++)
-		if (!held[i]) {
-			d->id[k] = d->id[i];
-			memcpy(d->channel[k], d->channel[i], sizeof d->channel[0]);
-			d->attempts[k++] = d->attempts[i];
-		}
+		if (!held[i])
+			d->id[k++] = d->id[i];
 	if (rc == BL_OK && nheld)
 		d->n = k;
 	*deferred = rc == BL_OK ? nheld : 0;
@@ -104,7 +96,7 @@ static int read_due(MYSQL *db, const char *status, bl__relay_pos *pos, int64_t w
 	bl__param p[] = { BP_STR(status), BP_STR(at), BP_STR(at), BP_I64(after_id), BP_I64(want) };
 	d->pos = pos;
 	int rc = bl__db_rows(db,
-			     "SELECT id, channel, attempts, next_attempt_at FROM messages "
+			     "SELECT id, next_attempt_at FROM messages "
 			     "FORCE INDEX (ix_messages_outbox) WHERE published_at IS NULL AND status = ? "
 			     "AND next_attempt_at <= NOW(3) AND (next_attempt_at > ? OR "
 			     "(next_attempt_at = ? AND id > ?)) "
