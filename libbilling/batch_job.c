@@ -140,16 +140,7 @@ int bl_batch_job_wait(bl_batch_job *job, int timeout_ms, bool *ended)
 		*ended = false;
 	if (!job)
 		return bl__fail(BL_EINVAL, "bl_batch_job_wait: job is NULL");
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (timeout_ms > 0) {
-		until.tv_sec += timeout_ms / 1000;
-		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-	}
+	struct timespec until = bl__mono_deadline(timeout_ms);
 	pthread_mutex_lock(&job->mu);
 	while (!job->ended && timeout_ms != 0) {
 		if (timeout_ms < 0)

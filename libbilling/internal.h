@@ -67,6 +67,14 @@ static inline int64_t bl__mono_ms(void)
 {
 	return bl__mono_ns() / 1000000;
 }
+/* `ms` from now on CLOCK_MONOTONIC: the deadline of a timed wait on a
+ * condition variable created with pthread_condattr_setclock(MONOTONIC). */
+static inline struct timespec bl__mono_deadline(int64_t ms)
+{
+	int64_t ns = bl__mono_ns() + (ms > 0 ? ms : 0) * 1000000;
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+	return ts;
+}
 /* Take one of `limit` per `window_s` for (kind, what) in Redis (ratelimit.c):
  * BL_OK, or BL_ELIMIT with *retry_after_s.  `what` is stored as a digest. */
 BL_PRIVATE int bl__rate_take(bl_ctx *ctx, const char *kind, const char *what, int64_t limit,

@@ -49,19 +49,6 @@ static int64_t interval_ms(const slot *s)
 	return i > MIN_INTERVAL_MS ? i : MIN_INTERVAL_MS;
 }
 
-static struct timespec after_ms(int64_t ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 static slot *due_locked(bl_stats_cache *c, int64_t now)
 {
 	for (int i = 0; i < SLOTS; i++) {
@@ -86,7 +73,7 @@ static void *refresh_main(void *arg)
 	while (!c->stopping) {
 		slot *s = due_locked(c, bl__mono_ms());
 		if (!s) {
-			struct timespec ts = after_ms(IDLE_WAIT_MS);
+			struct timespec ts = bl__mono_deadline(IDLE_WAIT_MS);
 			pthread_cond_timedwait(&c->wake, &c->mu, &ts);
 			continue;
 		}
@@ -213,7 +200,7 @@ int bl_stats_cache_get(bl_stats_cache *c, int window_minutes, char **json, int64
 	s->wanted_ms = now;
 	if (!s->json || now - s->at_ms >= interval_ms(s))
 		pthread_cond_signal(&c->wake);
-	struct timespec until = after_ms(FIRST_WAIT_MS);
+	struct timespec until = bl__mono_deadline(FIRST_WAIT_MS);
 	unsigned tries = s->tries;
 	while (!s->json && !c->stopping && s->window == window_minutes) {
 		if (s->tries != tries && s->last_rc)

@@ -24,14 +24,7 @@ void h_audit_list(req *r)
 void h_admin_list(req *r)
 {
 	char *json = NULL;
-	int rc = bl_admin_list(r->ctx, &json);
-	if (rc) {
-		reply_lib(r, rc, NULL);
-		return;
-	}
-	json_t *all = lib_json(r, json);
-	if (all)
-		reply_array_page(r, all, "id");
+	reply_lib_array_page(r, bl_admin_list(r->ctx, &json), json, "id");
 }
 
 void h_admin_create(req *r)

@@ -7,14 +7,7 @@
 void h_group_list(req *r)
 {
 	char *json = NULL;
-	int rc = bl_group_list(r->ctx, &json);
-	if (rc) {
-		reply_lib(r, rc, NULL);
-		return;
-	}
-	json_t *all = lib_json(r, json);
-	if (all)
-		reply_array_page(r, all, "id");
+	reply_lib_array_page(r, bl_group_list(r->ctx, &json), json, "id");
 }
 
 static void reply_group(req *r, int status, const char *code)

@@ -12,14 +12,7 @@
 void h_template_list(req *r)
 {
 	char *json = NULL;
-	int rc = bl_template_list(r->ctx, &json);
-	if (rc) {
-		reply_lib(r, rc, NULL);
-		return;
-	}
-	json_t *all = lib_json(r, json);
-	if (all)
-		reply_array_page(r, all, "id");
+	reply_lib_array_page(r, bl_template_list(r->ctx, &json), json, "id");
 }
 
 void h_template_get(req *r)

@@ -472,3 +472,15 @@ bool parse_int64(const char *s, int64_t *out)
 	*out = strtoll(s, NULL, 10);
 	return true;
 }
+
+void reply_lib_array_page(req *r, int rc, char *json, const char *key)
+{
+	if (rc) {
+		bl_free(json);
+		reply_lib(r, rc, NULL);
+		return;
+	}
+	json_t *all = lib_json(r, json);
+	if (all)
+		reply_array_page(r, all, key);
+}

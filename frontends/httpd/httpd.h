@@ -174,6 +174,8 @@ char *log_clean(const char *s);
 void request_actor(req *r);
 /* Cursor pagination over a whole array (steals it), by the integer `key` ascending. */
 void reply_array_page(req *r, json_t *all, const char *key);
+/* A library call's whole-list answer (rc, its JSON array; takes json) as reply_array_page pages it. */
+void reply_lib_array_page(req *r, int rc, char *json, const char *key);
 /* A page from a library list fetched with limit + 1: rc checked, json bl_free'd,
  * next_cursor = `key` of the last item kept when there were more. */
 void reply_lib_page(req *r, int rc, char *json, int limit, const char *key);
