@@ -127,6 +127,37 @@ int bl_batch_progress_get(bl_ctx *ctx, int64_t run_id, bl_batch_progress *out)
 	return rc;
 }
 
+int bl_run_pace_get(bl_ctx *ctx, const bl_run *run, bl_run_pace *out)
+{
+	if (!ctx || !run || !out)
+		return bl__fail(BL_EINVAL, "bl_run_pace_get: NULL argument");
+	memset(out, 0, sizeof *out);
+	bl_run_status st = bl_run_status_of(run);
+	bool running = st == BL_RUN_STARTED;
+	bl_run_progress(run, &out->progress);
+	if (running) {
+		bl_batch_progress live;
+		int rc = bl_batch_progress_get(ctx, bl_run_id(run), &live);
+		if (rc)
+			return rc;
+		out->progress = live;
+	}
+	const bl_batch_progress *p = &out->progress;
+	out->permille = p->total > 0 ? (int)(p->processed * 1000 / p->total) : st == BL_RUN_COMPLETED ? 1000 : 0;
+	int64_t started = 0;
+	if (!running && bl_run_duration_ms(run) >= 0)
+		out->elapsed_ms = bl_run_duration_ms(run);
+	else if (bl_run_started_at(run) && bl_clock_parse(bl_run_started_at(run), &started) == BL_OK)
+		out->elapsed_ms = (bl_ctx_now(ctx) - started) / 1000;
+	if (out->elapsed_ms < 0)
+		out->elapsed_ms = 0;
+	out->per_second = out->elapsed_ms > 0 ? (double)p->processed * 1000.0 / (double)out->elapsed_ms : 0;
+	out->eta_s = !running ? 0
+		     : out->per_second > 0 ? (int64_t)((double)(p->total - p->processed) / out->per_second + 0.5)
+					   : -1;
+	return BL_OK;
+}
+
 int bl_batch_due(bl_ctx *ctx, int64_t now, bool *due, char month_out[8])
 {
 	if (!ctx || !due || !month_out)

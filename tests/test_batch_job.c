@@ -324,3 +324,48 @@ Test(batch_job, run_lists_page_with_a_cursor, .timeout = 300)
 	cr_assert_eq(bl_run_list_get(ctx, &f, &l), BL_EINVAL);
 	tu_ctx_drop(ctx);
 }
+
+Test(batch_job, pace_of_a_running_and_an_ended_run, .timeout = 300)
+{
+	bl_ctx *ctx = tu_ctx_fresh("job_pace");
+	seed(ctx, 200);
+	bl_batch_opts o = opts_with(BL_BATCH_NORMAL, 1, 10);
+	o.progress_cb = slow_cb;
+	bl_batch_job *job = NULL;
+	int64_t id = 0;
+	cr_assert_eq(bl_batch_start(ctx, MONTH, &o, &id, &job), BL_OK, "%s", bl_error_last());
+	bl_run *run = NULL;
+	cr_assert_eq(bl_run_get(ctx, id, &run), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_run_status_of(run), BL_RUN_STARTED);
+	/* ten seconds after the start by this context's clock: the pace of what is done */
+	int64_t started = 0;
+	cr_assert_eq(bl_clock_parse(bl_run_started_at(run), &started), BL_OK);
+	cr_assert_eq(bl_ctx_set_time(ctx, started + 10 * 1000000LL), BL_OK);
+	bl_run_pace pace;
+	cr_assert_eq(bl_run_pace_get(ctx, run, &pace), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(pace.elapsed_ms, 10000);
+	cr_assert_eq(pace.progress.run_id, id);
+	cr_assert_leq(pace.progress.processed, pace.progress.total);
+	cr_assert_eq(pace.permille, pace.progress.total ? (int)(pace.progress.processed * 1000 / pace.progress.total) : 0);
+	cr_assert_float_eq(pace.per_second, pace.progress.processed / 10.0, 1e-9);
+	if (pace.progress.processed > 0)
+		cr_assert_eq(pace.eta_s, (int64_t)((pace.progress.total - pace.progress.processed) / pace.per_second + 0.5));
+	else
+		cr_assert_eq(pace.eta_s, -1, "no pace yet: no estimate");
+	bl_run_free(run);
+	bl_ctx_set_clock(ctx, NULL, NULL);
+
+	bool ended = false;
+	cr_assert_eq(bl_batch_job_wait(job, -1, &ended), BL_OK, "%s", bl_error_last());
+	cr_assert(ended);
+	bl_batch_job_free(job);
+	cr_assert_eq(bl_run_get(ctx, id, &run), BL_OK);
+	cr_assert_eq(bl_run_pace_get(ctx, run, &pace), BL_OK);
+	cr_assert_eq(pace.permille, 1000);
+	cr_assert_eq(pace.eta_s, 0);
+	cr_assert_eq(pace.elapsed_ms, bl_run_duration_ms(run));
+	cr_assert_eq(pace.progress.processed, 200);
+	bl_run_free(run);
+	cr_assert_eq(bl_run_pace_get(ctx, NULL, &pace), BL_EINVAL);
+	tu_ctx_drop(ctx);
+}

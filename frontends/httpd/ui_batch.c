@@ -30,30 +30,23 @@ static void prog_of(req *r, const bl_run *run, run_prog *p)
 	p->month = bl_run_month(run);
 	p->mode = bl_batch_mode_name(bl_run_mode(run));
 	p->done = bl_run_status_of(run) != BL_RUN_STARTED;
-	bl_batch_progress bp;
-	bl_run_progress(run, &bp);
-	p->total = bp.total;
-	p->processed = bp.processed;
-	p->issued = bp.issued;
-	p->skipped = bp.skipped;
-	p->failed = bp.failed;
-	if (!p->done && bl_batch_progress_get(r->ctx, p->id, &bp) == BL_OK) {
-		p->total = bp.total;
-		p->processed = bp.processed;
-		p->issued = bp.issued;
-		p->skipped = bp.skipped;
-		p->failed = bp.failed;
+	bl_run_pace pace;
+	if (bl_run_pace_get(r->ctx, run, &pace) != BL_OK) {
+		bl_run_progress(run, &pace.progress); /* the counts read with the run */
+		pace.permille = 0;
+		pace.elapsed_ms = 0;
+		pace.per_second = 0;
+		pace.eta_s = p->done ? 0 : -1;
 	}
-	p->percent = p->total > 0 ? (double)(p->processed * 1000 / p->total) / 10.0
-		     : !strcmp(p->status, "COMPLETED") ? 100.0 : 0.0;
-	if (p->done && bl_run_duration_ms(run) >= 0)
-		p->elapsed_ms = bl_run_duration_ms(run);
-	else if (ui_kst_unix(bl_run_started_at(run)))
-		p->elapsed_ms = (wall_now_s() - ui_kst_unix(bl_run_started_at(run))) * 1000;
-	if (p->elapsed_ms < 0)
-		p->elapsed_ms = 0;
-	p->rate = p->elapsed_ms > 0 ? (double)p->processed * 1000.0 / (double)p->elapsed_ms : 0;
-	p->eta_s = p->done ? 0 : p->rate > 0 ? (int64_t)((double)(p->total - p->processed) / p->rate + 0.5) : -1;
+	p->total = pace.progress.total;
+	p->processed = pace.progress.processed;
+	p->issued = pace.progress.issued;
+	p->skipped = pace.progress.skipped;
+	p->failed = pace.progress.failed;
+	p->percent = pace.permille / 10.0;
+	p->elapsed_ms = pace.elapsed_ms;
+	p->rate = pace.per_second;
+	p->eta_s = pace.eta_s;
 }
 
 /* The formatted values of a progress box, by data-k key (for the page and the JSON). */

@@ -212,6 +212,18 @@ BL_EXTERN(const char *) bl_run_ended_at(const bl_run *run);
 BL_EXTERN(int64_t) bl_run_duration_ms(const bl_run *run);
 /** The counts (progress->run_id included). */
 BL_EXTERN(void) bl_run_progress(const bl_run *run, bl_batch_progress *progress);
+
+/** How a run is going: its counts (read afresh from the database while it
+ *  runs), per mille done, time spent, subscribers per second and the time
+ *  left at that pace. */
+typedef struct {
+	bl_batch_progress progress;
+	int permille;      /**< processed * 1000 / total; 1000 for a COMPLETED run without subscribers */
+	int64_t elapsed_ms; /**< start to end, or to now (the context's clock) while it runs */
+	double per_second; /**< processed per second of elapsed time; 0 before any */
+	int64_t eta_s;     /**< seconds left at that pace; 0 when ended, -1 when not known yet */
+} bl_run_pace;
+BL_EXTERN(int) bl_run_pace_get(bl_ctx *ctx, const bl_run *run, bl_run_pace *out);
 BL_EXTERN(bl_won) bl_run_usage_sum(const bl_run *run);
 BL_EXTERN(bl_won) bl_run_discount_sum(const bl_run *run);
 BL_EXTERN(bl_won) bl_run_vat_sum(const bl_run *run);
