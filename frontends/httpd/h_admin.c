@@ -24,7 +24,8 @@ void h_audit_list(req *r)
 void h_admin_list(req *r)
 {
 	char *json = NULL;
-	reply_lib_array_page(r, bl_admin_list(r->ctx, &json), json, "id");
+	int rc = bl_admin_list(r->ctx, &json);
+	reply_lib_array_page(r, rc, json, "id");
 }
 
 void h_admin_create(req *r)

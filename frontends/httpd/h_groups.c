@@ -7,7 +7,8 @@
 void h_group_list(req *r)
 {
 	char *json = NULL;
-	reply_lib_array_page(r, bl_group_list(r->ctx, &json), json, "id");
+	int rc = bl_group_list(r->ctx, &json);
+	reply_lib_array_page(r, rc, json, "id");
 }
 
 static void reply_group(req *r, int status, const char *code)

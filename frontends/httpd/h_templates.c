@@ -12,7 +12,8 @@
 void h_template_list(req *r)
 {
 	char *json = NULL;
-	reply_lib_array_page(r, bl_template_list(r->ctx, &json), json, "id");
+	int rc = bl_template_list(r->ctx, &json);
+	reply_lib_array_page(r, rc, json, "id");
 }
 
 void h_template_get(req *r)
