@@ -369,3 +369,153 @@ Test(batch_job, pace_of_a_running_and_an_ended_run, .timeout = 300)
 	cr_assert_eq(bl_run_pace_get(ctx, NULL, &pace), BL_EINVAL);
 	tu_ctx_drop(ctx);
 }
+
+/*
+ * Runs written directly (every column known, NULLs and characters JSON must
+ * escape included): the JSON reads give exactly the text the history has
+ * always served.  The expected strings were captured from the reads as they
+ * were when a run kept its row as a JSON object; the struct-backed reads
+ * must not change a byte of them.
+ */
+#define GOLD_RUN1                                                                                          \
+	"{\"id\":7001,\"target_month\":\"2026-08\",\"mode\":\"REISSUE\",\"status\":\"FAILED\","                 \
+	"\"created_by\":\"AUTO\",\"partitions\":3,\"chunk_size\":250,\"owner\":\"host-a:4242\","                \
+	"\"stop_requested\":0,\"started_at\":\"2026-09-01 04:00:01\",\"ended_at\":\"2026-09-01 04:02:03\","    \
+	"\"duration_ms\":122345,\"total_count\":900,\"processed_count\":600,\"issued_count\":590,"             \
+	"\"skipped_count\":4,\"failed_count\":6,\"usage_sum\":123456789,\"discount_sum\":-1500,"              \
+	"\"vat_sum\":12345678,\"billed_sum\":135800967,"                                                      \
+	"\"fail_reason\":\"db \\\"gone\\\" \\\\ 연결 끊김\\n(retry)\","                                       \
+	"\"reservation\":{\"id\":8801,\"status\":\"WAITING\",\"scheduled_at\":\"2026-09-02 09:00:00\","       \
+	"\"channel\":\"EMAIL\"},\"chunks\":3,\"chunks_done\":2,"                                               \
+	"\"failures\":[{\"user_id\":11,\"reason\":\"INVALID_CHARGE\",\"detail\":\"charge -5 \\\"bad\\\"\"},"   \
+	"{\"user_id\":12,\"reason\":\"UNKNOWN_SERVICE\",\"detail\":\"\"}]}"
+#define GOLD_RUN2_ROW                                                                                      \
+	"{\"id\":7002,\"target_month\":\"2026-09\",\"mode\":\"NORMAL\",\"status\":\"STARTED\","                 \
+	"\"created_by\":\"ADMIN\",\"partitions\":1,\"chunk_size\":1000,\"owner\":\"host-b:77\","                \
+	"\"stop_requested\":1,\"started_at\":\"2026-10-01 04:00:00\",\"ended_at\":null,\"duration_ms\":null,"  \
+	"\"total_count\":0,\"processed_count\":0,\"issued_count\":0,\"skipped_count\":0,\"failed_count\":0,"   \
+	"\"usage_sum\":0,\"discount_sum\":0,\"vat_sum\":0,\"billed_sum\":0,\"fail_reason\":null"
+#define GOLD_RUN1_ROW                                                                                      \
+	"{\"id\":7001,\"target_month\":\"2026-08\",\"mode\":\"REISSUE\",\"status\":\"FAILED\","                 \
+	"\"created_by\":\"AUTO\",\"partitions\":3,\"chunk_size\":250,\"owner\":\"host-a:4242\","                \
+	"\"stop_requested\":0,\"started_at\":\"2026-09-01 04:00:01\",\"ended_at\":\"2026-09-01 04:02:03\","    \
+	"\"duration_ms\":122345,\"total_count\":900,\"processed_count\":600,\"issued_count\":590,"             \
+	"\"skipped_count\":4,\"failed_count\":6,\"usage_sum\":123456789,\"discount_sum\":-1500,"              \
+	"\"vat_sum\":12345678,\"billed_sum\":135800967,"                                                      \
+	"\"fail_reason\":\"db \\\"gone\\\" \\\\ 연결 끊김\\n(retry)\"}"
+
+Test(batch_job, run_json_is_the_history_json_byte_for_byte)
+{
+	bl_ctx *ctx = tu_ctx_fresh("job_gold");
+	tu_sql(ctx, "INSERT INTO batch_runs (id, target_month, mode, status, created_by, partitions, chunk_size, "
+		    "owner, stop_requested, planned, started_at, ended_at, duration_ms, total_count, processed_count, "
+		    "issued_count, skipped_count, failed_count, usage_sum, discount_sum, vat_sum, billed_sum, "
+		    "fail_reason) VALUES (7001, '2026-08', 'REISSUE', 'FAILED', 'AUTO', 3, 250, 'host-a:4242', 0, 1, "
+		    "'2026-09-01 04:00:01.789', '2026-09-01 04:02:03.134', 122345, 900, 600, 590, 4, 6, 123456789, "
+		    "-1500, 12345678, 135800967, 'db \"gone\" \\\\ 연결 끊김\\n(retry)')");
+	tu_sql(ctx, "INSERT INTO batch_runs (id, target_month, owner, stop_requested, started_at) "
+		    "VALUES (7002, '2026-09', 'host-b:77', 1, '2026-10-01 04:00:00.000')");
+	tu_sql(ctx, "INSERT INTO batch_failures (run_id, user_id, target_month, reason, detail) VALUES "
+		    "(7001, 12, '2026-08', 'UNKNOWN_SERVICE', ''), "
+		    "(7001, 11, '2026-08', 'INVALID_CHARGE', 'charge -5 \"bad\"')");
+	tu_sql(ctx, "INSERT INTO batch_chunks (run_id, chunk_no, from_user_id, to_user_id, user_count, status) "
+		    "VALUES (7001, 0, 0, 300, 300, 'DONE'), (7001, 1, 300, 600, 300, 'DONE'), "
+		    "(7001, 2, 600, 900, 300, 'PENDING')");
+	tu_sql(ctx, "INSERT INTO message_reservations (id, scheduled_at, status, channel, template_id, target_month, "
+		    "batch_run_id) SELECT 8801, '2026-09-02 09:00:00', 'WAITING', 'EMAIL', MIN(id), '2026-08', 7001 "
+		    "FROM message_templates");
+	char *json = NULL;
+	cr_assert_eq(bl_batch_get(ctx, 7001, &json), BL_OK, "%s", bl_error_last());
+	cr_assert_str_eq(json, GOLD_RUN1);
+	bl_free(json);
+	cr_assert_eq(bl_batch_get(ctx, 7002, &json), BL_OK, "%s", bl_error_last());
+	cr_assert_str_eq(json, GOLD_RUN2_ROW ",\"reservation\":null,\"chunks\":0,\"chunks_done\":0,\"failures\":[]}");
+	bl_free(json);
+	cr_assert_eq(bl_batch_current(ctx, &json), BL_OK, "%s", bl_error_last());
+	cr_assert_str_eq(json, GOLD_RUN2_ROW "}");
+	bl_free(json);
+	cr_assert_eq(bl_batch_list(ctx, NULL, 10, &json), BL_OK, "%s", bl_error_last());
+	cr_assert_str_eq(json, "[" GOLD_RUN2_ROW "}," GOLD_RUN1_ROW "]");
+	bl_free(json);
+	cr_assert_eq(bl_batch_list(ctx, "2026-08", 10, &json), BL_OK, "%s", bl_error_last());
+	cr_assert_str_eq(json, "[" GOLD_RUN1_ROW "]");
+	bl_free(json);
+	cr_assert_eq(bl_batch_list(ctx, "2026-07", 10, &json), BL_OK, "%s", bl_error_last());
+	cr_assert_str_eq(json, "[]");
+	bl_free(json);
+	bl_run_filter f = BL_RUN_FILTER_INIT;
+	f.limit = 1;
+	bl_run_list *l = NULL;
+	cr_assert_eq(bl_run_list_get(ctx, &f, &l), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_run_list_next(l), 7002);
+	cr_assert_eq(bl_run_list_to_json(l, &json), BL_OK);
+	cr_assert_str_eq(json, "[" GOLD_RUN2_ROW "}]");
+	bl_free(json);
+	cr_assert_eq(bl_run_to_json(bl_run_list_at(l, 0), &json), BL_OK);
+	cr_assert_str_eq(json, GOLD_RUN2_ROW "}");
+	bl_free(json);
+	bl_run_list_free(l);
+	f.before_id = 7002;
+	cr_assert_eq(bl_run_list_get(ctx, &f, &l), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_run_list_next(l), 0);
+	cr_assert_eq(bl_run_list_to_json(l, &json), BL_OK);
+	cr_assert_str_eq(json, "[" GOLD_RUN1_ROW "]");
+	bl_free(json);
+	bl_run_list_free(l);
+	/* the accessors read the same values, NULL columns included */
+	bl_run *r = NULL;
+	cr_assert_eq(bl_run_get(ctx, 7001, &r), BL_OK);
+	cr_assert_eq(bl_run_mode(r), BL_BATCH_REISSUE);
+	cr_assert_eq(bl_run_status_of(r), BL_RUN_FAILED);
+	cr_assert_eq(bl_run_created_by(r), BL_CREATED_AUTO);
+	cr_assert_eq(bl_run_partitions(r), 3);
+	cr_assert_str_eq(bl_run_owner(r), "host-a:4242");
+	cr_assert_str_eq(bl_run_started_at(r), "2026-09-01 04:00:01");
+	cr_assert_str_eq(bl_run_ended_at(r), "2026-09-01 04:02:03");
+	cr_assert_eq(bl_run_duration_ms(r), 122345);
+	bl_batch_progress p;
+	bl_run_progress(r, &p);
+	cr_assert(p.run_id == 7001 && p.total == 900 && p.processed == 600 && p.issued == 590 && p.skipped == 4 &&
+		  p.failed == 6);
+	cr_assert_eq(bl_run_usage_sum(r), 123456789);
+	cr_assert_eq(bl_run_discount_sum(r), -1500);
+	cr_assert_eq(bl_run_vat_sum(r), 12345678);
+	cr_assert_eq(bl_run_billed_sum(r), 135800967);
+	cr_assert_str_eq(bl_run_fail_reason(r), "db \"gone\" \\ 연결 끊김\n(retry)");
+	cr_assert_eq(bl_run_chunks(r), 3);
+	cr_assert_eq(bl_run_chunks_done(r), 2);
+	cr_assert_eq(bl_run_failure_count(r), 2);
+	int64_t user = 0;
+	const char *reason = NULL, *detail = NULL;
+	cr_assert_eq(bl_run_failure(r, 1, &user, &reason, &detail), BL_OK);
+	cr_assert_eq(user, 12);
+	cr_assert_str_eq(reason, "UNKNOWN_SERVICE");
+	cr_assert_str_eq(detail, "");
+	int64_t rid = 0;
+	const char *rs = NULL, *at = NULL, *ch = NULL;
+	cr_assert(bl_run_reservation(r, &rid, &rs, &at, &ch));
+	cr_assert_eq(rid, 8801);
+	cr_assert_str_eq(rs, "WAITING");
+	cr_assert_str_eq(at, "2026-09-02 09:00:00");
+	cr_assert_str_eq(ch, "EMAIL");
+	bl_run_free(r);
+	cr_assert_eq(bl_run_get(ctx, 7002, &r), BL_OK);
+	cr_assert(bl_run_stop_requested(r));
+	cr_assert_null(bl_run_ended_at(r));
+	cr_assert_eq(bl_run_duration_ms(r), -1);
+	cr_assert_null(bl_run_fail_reason(r));
+	cr_assert_eq(bl_run_chunks(r), 0);
+	cr_assert_eq(bl_run_chunks_done(r), 0);
+	cr_assert_eq(bl_run_failure_count(r), 0);
+	cr_assert_eq(bl_run_failure(r, 0, NULL, NULL, NULL), BL_EINVAL);
+	cr_assert_not(bl_run_reservation(r, NULL, NULL, NULL, NULL));
+	bl_run_free(r);
+	/* NULL-safe accessors */
+	cr_assert_eq(bl_run_id(NULL), 0);
+	cr_assert_null(bl_run_month(NULL));
+	cr_assert_eq(bl_run_duration_ms(NULL), -1);
+	cr_assert_eq(bl_run_chunks(NULL), -1);
+	cr_assert_eq(bl_run_failure_count(NULL), 0);
+	cr_assert_not(bl_run_reservation(NULL, NULL, NULL, NULL, NULL));
+	tu_ctx_drop(ctx);
+}
