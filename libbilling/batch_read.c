@@ -2,23 +2,69 @@
  * The run history as objects (bl_run, bl_run_list) and as JSON
  * (bl_batch_get, bl_batch_list, bl_batch_current, which serialize them).
  *
- * A bl_run keeps the row as the JSON object the history has always served,
- * so bl_run_to_json is that text exactly; the accessors read it.
+ * A bl_run is a plain struct filled column by column (record_private.h);
+ * bl_run_to_json writes it back as the JSON the history has always served:
+ * the batch_runs columns in order, then for bl_run_get the billing
+ * reservation, the chunk counts and the failures.
  */
-#include "db.h"
-#include "batch_private.h"
+#include "record_private.h"
+
+struct run_failure {
+	bl__rec rec;
+	int64_t user_id;
+	char *reason, *detail;
+};
+
+/* the billing reservation the run made when it completed */
+struct run_reservation {
+	bl__rec rec;
+	int64_t id;
+	char *status, *scheduled_at, *channel;
+};
+
+struct run_chunks {
+	bl__rec rec;
+	int64_t chunks, chunks_done;
+};
 
 struct bl_run {
-	json_t *row;
-	bool detail; /* read by bl_run_get: failures, chunks, reservation */
+	bl__rec rec;
+	int64_t id;
+	char *target_month, *mode, *status, *created_by;
+	int partitions, chunk_size;
+	char *owner;
+	int stop_requested; /* TINYINT: 0/1 in the JSON */
+	char *started_at, *ended_at;
+	int64_t duration_ms; /* NULL while running */
+	int64_t total_count, processed_count, issued_count, skipped_count, failed_count;
+	bl_won usage_sum, discount_sum, vat_sum, billed_sum;
+	char *fail_reason;
+	/* not columns: bl_run_get only */
+	bool detail;
+	struct run_failure *fails;
+	size_t nfails;
+	struct run_reservation *resv; /* NULL: none */
+	int64_t chunks, chunks_done;
 };
 
 struct bl_run_list {
-	bl_run *v;
+	struct bl_run *v;
 	size_t n;
 	int64_t next;
-	json_t *rows;
 };
+
+#define RF(m, k) BL__FIELD(struct bl_run, m, k)
+static const bl__field RUN_FIELDS[] = {
+	RF(id, BL__F_I64), RF(target_month, BL__F_STR), RF(mode, BL__F_STR), RF(status, BL__F_STR),
+	RF(created_by, BL__F_STR), RF(partitions, BL__F_INT), RF(chunk_size, BL__F_INT),
+	RF(owner, BL__F_STR), RF(stop_requested, BL__F_INT), RF(started_at, BL__F_STR),
+	RF(ended_at, BL__F_STR), RF(duration_ms, BL__F_I64), RF(total_count, BL__F_I64),
+	RF(processed_count, BL__F_I64), RF(issued_count, BL__F_I64), RF(skipped_count, BL__F_I64),
+	RF(failed_count, BL__F_I64), RF(usage_sum, BL__F_I64), RF(discount_sum, BL__F_I64),
+	RF(vat_sum, BL__F_I64), RF(billed_sum, BL__F_I64), RF(fail_reason, BL__F_STR),
+};
+static const bl__shape RUN_SHAPE = BL__SHAPE(RUN_FIELDS);
+#define RUN_DURATION_COL 11 /* RUN_FIELDS[11] is duration_ms */
 
 #define RUN_COLUMNS                                                                           \
 	"id, target_month, mode, status, created_by, partitions, chunk_size, owner, "          \
@@ -27,6 +73,22 @@ struct bl_run_list {
 	"processed_count, issued_count, skipped_count, failed_count, usage_sum, discount_sum, " \
 	"vat_sum, billed_sum, fail_reason"
 
+#define FF(m, k) BL__FIELD(struct run_failure, m, k)
+static const bl__field FAIL_FIELDS[] = {
+	FF(user_id, BL__F_I64), FF(reason, BL__F_STR), FF(detail, BL__F_STR),
+};
+static const bl__shape FAIL_SHAPE = BL__SHAPE(FAIL_FIELDS);
+
+#define VF(m, k) BL__FIELD(struct run_reservation, m, k)
+static const bl__field RESV_FIELDS[] = {
+	VF(id, BL__F_I64), VF(status, BL__F_STR), VF(scheduled_at, BL__F_STR), VF(channel, BL__F_STR),
+};
+static const bl__shape RESV_SHAPE = BL__SHAPE(RESV_FIELDS);
+
+#define CF(m, k) BL__FIELD(struct run_chunks, m, k)
+static const bl__field CHUNK_FIELDS[] = { CF(chunks, BL__F_I64), CF(chunks_done, BL__F_I64) };
+static const bl__shape CHUNK_SHAPE = BL__SHAPE(CHUNK_FIELDS);
+
 static const char *STATUS_NAMES[] = { "STARTED", "COMPLETED", "FAILED", "STOPPED" };
 
 const char *bl_run_status_name(bl_run_status status)
@@ -34,26 +96,76 @@ const char *bl_run_status_name(bl_run_status status)
 	return (unsigned)status < 4 ? STATUS_NAMES[status] : "?";
 }
 
-static int64_t num(const bl_run *r, const char *key)
+static void run_clear(struct bl_run *r)
 {
-	return r ? (int64_t)json_integer_value(json_object_get(r->row, key)) : 0;
+	bl__recs_free(r->fails, r->nfails, &FAIL_SHAPE, sizeof *r->fails);
+	bl__recs_free(r->resv, r->resv ? 1 : 0, &RESV_SHAPE, sizeof *r->resv);
+	bl__rec_clear(r, &RUN_SHAPE);
 }
 
-static const char *str(const bl_run *r, const char *key)
+void bl_run_free(bl_run *run)
 {
-	return r ? json_string_value(json_object_get(r->row, key)) : NULL;
+	if (!run)
+		return;
+	run_clear(run);
+	free(run);
 }
 
-static int run_new(json_t *row, bool detail, bl_run **out)
+/* The failures, chunk counts and reservation of run `r` (bl_run_get). */
+static int run_detail(MYSQL *db, struct bl_run *r)
 {
-	bl_run *r = calloc(1, sizeof *r);
-	if (!r) {
-		json_decref(row);
-		return bl__fail(BL_ENOMEM, "out of memory");
+	bl__param p[] = { BP_I64(r->id) };
+	r->detail = true;
+	int rc = bl__db_recs(db,
+			     "SELECT user_id, reason, detail FROM batch_failures WHERE run_id = ? "
+			     "ORDER BY user_id LIMIT 100",
+			     p, 1, &FAIL_SHAPE, sizeof *r->fails, (void **)&r->fails, &r->nfails);
+	if (rc)
+		return rc;
+	struct run_chunks *c = NULL;
+	size_t n = 0;
+	rc = bl__db_recs(db,
+			 "SELECT COUNT(*) AS chunks, COALESCE(SUM(status = 'DONE'), 0) AS chunks_done "
+			 "FROM batch_chunks WHERE run_id = ?",
+			 p, 1, &CHUNK_SHAPE, sizeof *c, (void **)&c, &n);
+	if (rc)
+		return rc;
+	if (n) { /* an aggregate: always one row */
+		r->chunks = c->chunks;
+		r->chunks_done = c->chunks_done;
 	}
-	r->row = row;
-	r->detail = detail;
-	*out = r;
+	bl__recs_free(c, n, &CHUNK_SHAPE, sizeof *c);
+	/* when its statements go out (BILLING_RESERVATION_DELAY_S after the end);
+	 * batch_run_id is unique: at most one row */
+	size_t nr = 0;
+	rc = bl__db_recs(db,
+			 "SELECT id, status, DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s') AS scheduled_at, "
+			 "channel FROM message_reservations WHERE batch_run_id = ?",
+			 p, 1, &RESV_SHAPE, sizeof *r->resv, (void **)&r->resv, &nr);
+	if (rc == BL_OK && nr == 0) {
+		free(r->resv);
+		r->resv = NULL;
+	}
+	for (size_t i = 1; i < nr; i++)
+		bl__rec_clear(&r->resv[i], &RESV_SHAPE);
+	return rc;
+}
+
+/* The one run of `sql` (NULL in *out when there is none). */
+static int run_one(MYSQL *db, const char *sql, const bl__param *ps, unsigned np, bl_run **out)
+{
+	struct bl_run *v = NULL;
+	size_t n = 0;
+	int rc = bl__db_recs(db, sql, ps, np, &RUN_SHAPE, sizeof *v, (void **)&v, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 1; i < n; i++)
+		run_clear(&v[i]);
+	if (n == 0) {
+		free(v);
+		v = NULL;
+	}
+	*out = v; /* the first element: freeing it frees the array */
 	return BL_OK;
 }
 
@@ -66,48 +178,19 @@ int bl_run_get(bl_ctx *ctx, int64_t run_id, bl_run **out)
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
-	json_t *rows = NULL, *fails = NULL, *chunks = NULL, *resv = NULL;
+	bl_run *r = NULL;
 	bl__param p[] = { BP_I64(run_id) };
-	int rc = bl__db_json(db, "SELECT " RUN_COLUMNS " FROM batch_runs WHERE id = ?", p, 1, &rows);
+	int rc = run_one(db, "SELECT " RUN_COLUMNS " FROM batch_runs WHERE id = ?", p, 1, &r);
 	if (rc)
 		return rc;
-	if (json_array_size(rows) == 0) {
-		json_decref(rows);
+	if (!r)
 		return bl__fail(BL_ENOTFOUND, "batch run #%lld does not exist", (long long)run_id);
-	}
-	json_t *run = json_incref(json_array_get(rows, 0));
-	json_decref(rows);
-	rc = bl__db_json(db,
-			 "SELECT user_id, reason, detail FROM batch_failures WHERE run_id = ? "
-			 "ORDER BY user_id LIMIT 100",
-			 p, 1, &fails);
-	if (rc == BL_OK)
-		rc = bl__db_json(db,
-				 "SELECT COUNT(*) AS chunks, COALESCE(SUM(status = 'DONE'), 0) AS chunks_done "
-				 "FROM batch_chunks WHERE run_id = ?",
-				 p, 1, &chunks);
-	/* the billing reservation the run made when it completed: when its
-	 * statements go out (BILLING_RESERVATION_DELAY_S after the end) */
-	if (rc == BL_OK)
-		rc = bl__db_json(db,
-				 "SELECT id, status, DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s') AS scheduled_at, "
-				 "channel FROM message_reservations WHERE batch_run_id = ?",
-				 p, 1, &resv);
-	if (rc == BL_OK) {
-		json_t *c = json_array_get(chunks, 0), *one = json_array_get(resv, 0);
-		json_object_set(run, "reservation", one ? one : json_null());
-		json_object_set(run, "chunks", json_object_get(c, "chunks"));
-		json_object_set(run, "chunks_done", json_object_get(c, "chunks_done"));
-		json_object_set(run, "failures", fails);
-	}
-	json_decref(fails);
-	json_decref(chunks);
-	json_decref(resv);
-	if (rc) {
-		json_decref(run);
+	if ((rc = run_detail(db, r))) {
+		bl_run_free(r);
 		return rc;
 	}
-	return run_new(run, true, out);
+	*out = r;
+	return BL_OK;
 }
 
 /* The run a dashboard headlines (issue 21): a dry run issues nothing, so it
@@ -121,180 +204,143 @@ int bl_run_current(bl_ctx *ctx, bl_run **out)
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
-	json_t *rows = NULL;
-	int rc = bl__db_json(db,
-			     "SELECT " RUN_COLUMNS " FROM batch_runs "
-			     "ORDER BY status = 'STARTED' DESC, mode <> 'DRY_RUN' DESC, id DESC LIMIT 1",
-			     NULL, 0, &rows);
-	if (rc)
-		return rc;
-	json_t *one = json_array_get(rows, 0);
-	rc = one ? run_new(json_incref(one), false, out) : BL_OK;
-	json_decref(rows);
-	return rc;
+	return run_one(db,
+		       "SELECT " RUN_COLUMNS " FROM batch_runs "
+		       "ORDER BY status = 'STARTED' DESC, mode <> 'DRY_RUN' DESC, id DESC LIMIT 1",
+		       NULL, 0, out);
 }
 
-void bl_run_free(bl_run *run)
+static json_t *run_json(const struct bl_run *r)
 {
-	if (!run)
-		return;
-	json_decref(run->row);
-	free(run);
+	json_t *o = bl__rec_json(r, &RUN_SHAPE, NULL, 0);
+	if (!o || !r->detail)
+		return o;
+	json_t *fails = json_array();
+	for (size_t i = 0; fails && i < r->nfails; i++)
+		if (json_array_append_new(fails, bl__rec_json(&r->fails[i], &FAIL_SHAPE, NULL, 0))) {
+			json_decref(fails);
+			fails = NULL;
+		}
+	json_t *resv = r->resv ? bl__rec_json(r->resv, &RESV_SHAPE, NULL, 0) : json_null();
+	if (!fails || !resv || json_object_set_new(o, "reservation", resv) ||
+	    json_object_set_new(o, "chunks", json_integer(r->chunks)) ||
+	    json_object_set_new(o, "chunks_done", json_integer(r->chunks_done)) ||
+	    json_object_set_new(o, "failures", fails)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
+
+static json_t *run_json_any(const void *rec) { return run_json(rec); }
 
 int bl_run_to_json(const bl_run *run, char **json)
 {
 	if (!run || !json)
 		return bl__fail(BL_EINVAL, "bl_run_to_json: NULL argument");
-	return bl__json_out(run->row, json);
+	json_t *o = run_json(run);
+	int rc = bl__json_out(o, json);
+	json_decref(o);
+	return rc;
 }
 
-int64_t bl_run_id(const bl_run *run)
-{
-	return num(run, "id");
-}
+/* ---- accessors: NULL-safe, 0 / NULL for a NULL run or a NULL value ---- */
 
-const char *bl_run_month(const bl_run *run)
-{
-	return str(run, "target_month");
-}
+#define GET(type, name, member, zero) \
+	type bl_run_##name(const bl_run *r) { return r ? r->member : zero; }
+
+GET(int64_t, id, id, 0)
+GET(const char *, month, target_month, NULL)
+GET(int, partitions, partitions, 0)
+GET(int, chunk_size, chunk_size, 0)
+GET(const char *, owner, owner, NULL)
+GET(const char *, started_at, started_at, NULL)
+GET(const char *, ended_at, ended_at, NULL)
+GET(bl_won, usage_sum, usage_sum, 0)
+GET(bl_won, discount_sum, discount_sum, 0)
+GET(bl_won, vat_sum, vat_sum, 0)
+GET(bl_won, billed_sum, billed_sum, 0)
+GET(const char *, fail_reason, fail_reason, NULL)
+GET(size_t, failure_count, nfails, 0)
 
 bl_batch_mode bl_run_mode(const bl_run *run)
 {
 	bl_batch_mode m = BL_BATCH_NORMAL;
-	const char *s = str(run, "mode");
-	if (s)
-		bl_batch_mode_parse(s, &m);
+	if (run && run->mode)
+		bl_batch_mode_parse(run->mode, &m);
 	return m;
 }
 
 bl_run_status bl_run_status_of(const bl_run *run)
 {
-	const char *s = str(run, "status");
-	for (int i = 0; s && i < 4; i++)
-		if (!strcmp(s, STATUS_NAMES[i]))
+	for (int i = 0; run && run->status && i < 4; i++)
+		if (!strcmp(run->status, STATUS_NAMES[i]))
 			return (bl_run_status)i;
 	return BL_RUN_FAILED;
 }
 
 bl_created_by bl_run_created_by(const bl_run *run)
 {
-	const char *s = str(run, "created_by");
-	return s && !strcmp(s, "AUTO") ? BL_CREATED_AUTO : BL_CREATED_ADMIN;
-}
-
-int bl_run_partitions(const bl_run *run)
-{
-	return (int)num(run, "partitions");
-}
-
-int bl_run_chunk_size(const bl_run *run)
-{
-	return (int)num(run, "chunk_size");
-}
-
-const char *bl_run_owner(const bl_run *run)
-{
-	return str(run, "owner");
+	return run && run->created_by && !strcmp(run->created_by, "AUTO") ? BL_CREATED_AUTO : BL_CREATED_ADMIN;
 }
 
 bool bl_run_stop_requested(const bl_run *run)
 {
-	return num(run, "stop_requested") != 0;
-}
-
-const char *bl_run_started_at(const bl_run *run)
-{
-	return str(run, "started_at");
-}
-
-const char *bl_run_ended_at(const bl_run *run)
-{
-	return str(run, "ended_at");
+	return run && run->stop_requested != 0;
 }
 
 int64_t bl_run_duration_ms(const bl_run *run)
 {
-	json_t *v = run ? json_object_get(run->row, "duration_ms") : NULL;
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+	return run && !bl__rec_null(run, RUN_DURATION_COL) ? run->duration_ms : -1;
 }
 
 void bl_run_progress(const bl_run *run, bl_batch_progress *p)
 {
 	if (!p)
 		return;
-	*p = (bl_batch_progress){ num(run, "id"),	    num(run, "total_count"),   num(run, "processed_count"),
-				  num(run, "issued_count"), num(run, "skipped_count"), num(run, "failed_count") };
-}
-
-bl_won bl_run_usage_sum(const bl_run *run)
-{
-	return num(run, "usage_sum");
-}
-
-bl_won bl_run_discount_sum(const bl_run *run)
-{
-	return num(run, "discount_sum");
-}
-
-bl_won bl_run_vat_sum(const bl_run *run)
-{
-	return num(run, "vat_sum");
-}
-
-bl_won bl_run_billed_sum(const bl_run *run)
-{
-	return num(run, "billed_sum");
-}
-
-const char *bl_run_fail_reason(const bl_run *run)
-{
-	return str(run, "fail_reason");
+	*p = run ? (bl_batch_progress){ run->id, run->total_count, run->processed_count, run->issued_count,
+					run->skipped_count, run->failed_count }
+		 : (bl_batch_progress){ 0 };
 }
 
 int64_t bl_run_chunks(const bl_run *run)
 {
-	return run && run->detail ? num(run, "chunks") : -1;
+	return run && run->detail ? run->chunks : -1;
 }
 
 int64_t bl_run_chunks_done(const bl_run *run)
 {
-	return run && run->detail ? num(run, "chunks_done") : -1;
-}
-
-size_t bl_run_failure_count(const bl_run *run)
-{
-	return run ? json_array_size(json_object_get(run->row, "failures")) : 0;
+	return run && run->detail ? run->chunks_done : -1;
 }
 
 int bl_run_failure(const bl_run *run, size_t i, int64_t *user_id, const char **reason, const char **detail)
 {
-	json_t *f = run ? json_array_get(json_object_get(run->row, "failures"), i) : NULL;
-	if (!f)
+	if (!run || i >= run->nfails)
 		return bl__fail(BL_EINVAL, "bl_run_failure: no failure %zu", i);
+	const struct run_failure *f = &run->fails[i];
 	if (user_id)
-		*user_id = (int64_t)json_integer_value(json_object_get(f, "user_id"));
+		*user_id = f->user_id;
 	if (reason)
-		*reason = json_string_value(json_object_get(f, "reason"));
+		*reason = f->reason;
 	if (detail)
-		*detail = json_string_value(json_object_get(f, "detail"));
+		*detail = f->detail;
 	return BL_OK;
 }
 
 bool bl_run_reservation(const bl_run *run, int64_t *id, const char **status, const char **scheduled_at,
 			const char **channel)
 {
-	json_t *r = run ? json_object_get(run->row, "reservation") : NULL;
-	if (!json_is_object(r))
+	const struct run_reservation *r = run ? run->resv : NULL;
+	if (!r)
 		return false;
 	if (id)
-		*id = (int64_t)json_integer_value(json_object_get(r, "id"));
+		*id = r->id;
 	if (status)
-		*status = json_string_value(json_object_get(r, "status"));
+		*status = r->status;
 	if (scheduled_at)
-		*scheduled_at = json_string_value(json_object_get(r, "scheduled_at"));
+		*scheduled_at = r->scheduled_at;
 	if (channel)
-		*channel = json_string_value(json_object_get(r, "channel"));
+		*channel = r->channel;
 	return true;
 }
 
@@ -309,8 +355,9 @@ int bl_run_filter_init(bl_run_filter *filter, unsigned version)
 	return BL_OK;
 }
 
-/* Up to `limit` rows (newest first) as a JSON array. */
-static int list_rows(bl_ctx *ctx, const char *month, int64_t before_id, int limit, json_t **rows)
+/* Up to `limit` runs (newest first): *out an array of *n (bl__recs_free). */
+static int list_runs(bl_ctx *ctx, const char *month, int64_t before_id, int limit, struct bl_run **out,
+		     size_t *n)
 {
 	int rc;
 	if (month && (rc = bl_month_parse(month, NULL, NULL)))
@@ -320,10 +367,10 @@ static int list_rows(bl_ctx *ctx, const char *month, int64_t before_id, int limi
 		return bl_error_last_code();
 	bl__param p[] = { BP_STR(month ? month : ""), BP_STR(month ? month : ""), BP_I64(before_id),
 			  BP_I64(before_id), BP_I64(limit) };
-	return bl__db_json(db,
+	return bl__db_recs(db,
 			   "SELECT " RUN_COLUMNS " FROM batch_runs WHERE (? = '' OR target_month = ?) "
 			   "AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
-			   p, 5, rows);
+			   p, 5, &RUN_SHAPE, sizeof **out, (void **)out, n);
 }
 
 int bl_run_list_get(bl_ctx *ctx, const bl_run_filter *f, bl_run_list **out)
@@ -339,29 +386,18 @@ int bl_run_list_get(bl_ctx *ctx, const bl_run_filter *f, bl_run_list **out)
 		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", f->limit);
 	if (f->before_id < 0)
 		return bl__fail(BL_EINVAL, "before_id %lld: must not be negative", (long long)f->before_id);
-	json_t *rows = NULL;
-	int rc = list_rows(ctx, f->month, f->before_id, f->limit + 1, &rows);
-	if (rc)
-		return rc;
 	bl_run_list *l = calloc(1, sizeof *l);
-	size_t n = json_array_size(rows);
-	bool more = n > (size_t)f->limit;
-	if (more) {
-		json_array_remove(rows, n - 1);
-		n--;
-	}
-	if (l && n)
-		l->v = calloc(n, sizeof *l->v);
-	if (!l || (n && !l->v)) {
-		free(l);
-		json_decref(rows);
+	if (!l)
 		return bl__fail(BL_ENOMEM, "out of memory");
+	int rc = list_runs(ctx, f->month, f->before_id, f->limit + 1, &l->v, &l->n);
+	if (rc) {
+		free(l);
+		return rc;
 	}
-	for (size_t i = 0; i < n; i++)
-		l->v[i] = (bl_run){ json_array_get(rows, i), false };
-	l->n = n;
-	l->rows = rows;
-	l->next = more ? bl_run_id(&l->v[n - 1]) : 0;
+	if (l->n > (size_t)f->limit) { /* one more than asked: there is a next page */
+		run_clear(&l->v[--l->n]);
+		l->next = l->v[l->n - 1].id;
+	}
 	*out = l;
 	return BL_OK;
 }
@@ -385,15 +421,14 @@ int bl_run_list_to_json(const bl_run_list *list, char **json)
 {
 	if (!list || !json)
 		return bl__fail(BL_EINVAL, "bl_run_list_to_json: NULL argument");
-	return bl__json_out(list->rows, json);
+	return bl__recs_json_out(list->v, list->n, sizeof *list->v, run_json_any, json);
 }
 
 void bl_run_list_free(bl_run_list *list)
 {
 	if (!list)
 		return;
-	json_decref(list->rows); /* the runs borrow their rows from it */
-	free(list->v);
+	bl__recs_free(list->v, list->n, &RUN_SHAPE, sizeof *list->v);
 	free(list);
 }
 
@@ -430,10 +465,11 @@ int bl_batch_list(bl_ctx *ctx, const char *month, int limit, char **json)
 		return bl__fail(BL_EINVAL, "bl_batch_list: NULL argument");
 	if (limit <= 0 || limit > 1000)
 		return bl__fail(BL_EINVAL, "limit %d: must be 1-1000", limit);
-	json_t *rows = NULL;
-	int rc = list_rows(ctx, month, 0, limit, &rows);
+	struct bl_run *v = NULL;
+	size_t n = 0;
+	int rc = list_runs(ctx, month, 0, limit, &v, &n);
 	if (rc == BL_OK)
-		rc = bl__json_out(rows, json);
-	json_decref(rows);
+		rc = bl__recs_json_out(v, n, sizeof *v, run_json_any, json);
+	bl__recs_free(v, n, &RUN_SHAPE, sizeof *v);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * Rows as C structs: the typed read objects (bl_statement, bl_message,
- * bl_template and their parts) are plain structs filled column by column
- * from a SELECT, described by a table of fields.  The same table writes them
+ * bl_template, bl_run and their parts) are plain structs filled column by
+ * column from a SELECT, described by a table of fields.  The same table writes them
  * back as the JSON that bl__db_json gives for that SELECT (integers typed,
  * SQL NULL as null, keys in column order), so the JSON reads stay what they
  * were while the library works with structs.
