@@ -2,6 +2,11 @@
  * Subscriber groups: the targets of scheduled sends.  STATIC groups list
  * their members in user_group_members; USER_ALL (kind ALL) means every
  * subscriber and has no member rows.
+ *
+ * member_count is a counter kept in the same transaction as each change
+ * (here, bl__group_count_users for new subscribers, the seed), so that the
+ * pages that show it read one row instead of counting (migration V13);
+ * bl_group_recount rebuilds it from the rows.
  */
 #include <ctype.h>
 #include "audit_private.h"
@@ -10,8 +15,7 @@
 #define GROUP_COLUMNS                                                                           \
 	"g.id, g.code, g.name, g.description, g.kind, "                                         \
 	"DATE_FORMAT(g.created_at, '%Y-%m-%d %H:%i:%s') AS created_at, "                        \
-	"IF(g.kind = 'ALL', (SELECT COUNT(*) FROM users), "                                     \
-	"(SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id)) AS member_count"
+	"g.member_count"
 
 static int check_code(const char *code)
 {
@@ -219,6 +223,11 @@ static int member_change(bl_ctx *ctx, const char *code, int64_t user_id, bool ad
 	if (rc == BL_OK && changed)
 		rc = bl__audit(ctx, db, add ? "group.add" : "group.remove",
 			       json_pack("{s:I}", "user_id", (json_int_t)user_id), "group:%s", code);
+	if (rc == BL_OK && changed) { /* the counter moves with the row, in the same transaction */
+		bl__param c[] = { BP_I64(add ? (int64_t)changed : -(int64_t)changed), BP_I64(id) };
+		rc = bl__db_exec(db, "UPDATE user_groups SET member_count = member_count + ? WHERE id = ?", c, 2,
+				 NULL, NULL);
+	}
 	if (rc == BL_OK)
 		rc = bl__db_commit(db);
 	if (rc) {
@@ -281,4 +290,33 @@ int bl_group_members(bl_ctx *ctx, const char *code, int64_t after_id, int limit,
 	rc = bl__json_out(rows, json);
 	json_decref(rows);
 	return rc;
+}
+
+/* Every group's member_count from its rows (a count of every subscriber and
+ * member row: for repair, and after bulk writes such as the seed). */
+int bl__group_recount(MYSQL *db)
+{
+	return bl__db_exec(db,
+			   "UPDATE user_groups g SET g.member_count = IF(g.kind = 'ALL', (SELECT COUNT(*) FROM users), "
+			   "(SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id))",
+			   NULL, 0, NULL, NULL);
+}
+
+/* A subscriber was added (n > 0) or removed: USER_ALL's counter, on the
+ * caller's connection and in its transaction. */
+int bl__group_count_users(MYSQL *db, int64_t n)
+{
+	bl__param p[] = { BP_I64(n) };
+	return bl__db_exec(db, "UPDATE user_groups SET member_count = member_count + ? WHERE kind = 'ALL'", p, 1,
+			   NULL, NULL);
+}
+
+int bl_group_recount(bl_ctx *ctx)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_group_recount: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	return bl__group_recount(db);
 }

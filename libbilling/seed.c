@@ -23,6 +23,7 @@
 #include <time.h>
 #include "db.h"
 #include "seed_private.h"
+#include "user_private.h"
 
 #define PROGRESS_EVERY 50000
 #define USERS_PER_TX 50000
@@ -702,6 +703,9 @@ static int seed_locked(bl_ctx *ctx, MYSQL *db, const bl_seed_opts *o, int y, int
 		return rc;
 	progress(&cj);
 
+	/* the groups' member counters, after the bulk writes (one count) */
+	if ((rc = bl__group_recount(db)))
+		return rc;
 	st->users_created = o->users - existing;
 	st->charges = cj.charges;
 	st->invalid_users = cj.invalid_users;

@@ -37,10 +37,18 @@ int bl_user_create(bl_ctx *ctx, const bl_user_opts *o, int64_t *id)
 			  BP_STR(o->preferred_channel == BL_CHANNEL_SMS ? "SMS" : "EMAIL"),
 			  BP_I64(o->consent_email), BP_I64(o->consent_sms) };
 	uint64_t newid = 0;
+	if ((rc = bl__db_begin(db)))
+		return rc;
 	rc = bl__db_exec(db,
 			 "INSERT INTO users (name, phone_enc, phone_bidx, email_enc, email_bidx, "
 			 "preferred_channel, consent_email, consent_sms) VALUES (?,?,?,?,?,?,?,?)",
 			 p, 8, NULL, &newid);
+	if (rc == BL_OK) /* USER_ALL's member count, in the same transaction */
+		rc = bl__group_count_users(db, 1);
+	if (rc == BL_OK)
+		rc = bl__db_commit(db);
+	if (rc)
+		bl__db_rollback(db); /* keeps the error */
 	/* the message holds the SQL text too (which names both columns): match the key */
 	if (rc == BL_ECONFLICT && strstr(bl_error_last(), "Duplicate entry"))
 		return bl__fail(BL_ECONFLICT, "a subscriber with this %s already exists",

@@ -18,4 +18,9 @@
 BL_PRIVATE int bl__user_rows_masked(bl_ctx *ctx, MYSQL *db, const char *sql, const bl__param *ps,
 				    unsigned n, json_t **out);
 
+/* Group member counters (group.c): rebuild them all from the rows; move
+ * USER_ALL's by n subscribers on the caller's connection and transaction. */
+BL_PRIVATE int bl__group_recount(MYSQL *db);
+BL_PRIVATE int bl__group_count_users(MYSQL *db, int64_t n);
+
 #endif

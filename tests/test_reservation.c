@@ -68,6 +68,8 @@ static void make_group(bl_ctx *ctx, const char *code, int max_id)
 		 "INSERT INTO user_group_members (group_id, user_id) SELECT g.id, u.id FROM user_groups g "
 		 "JOIN users u ON u.id <= %d WHERE g.code = '%s'", max_id, code);
 	tu_sql(ctx, sql);
+	/* rows written with SQL: the groups' member counters from them */
+	cr_assert_eq(bl_group_recount(ctx), BL_OK, "%s", bl_error_last());
 }
 
 static int64_t reserve(bl_ctx *ctx, const char *group, const char *month, int64_t when, const char *at)

@@ -25,6 +25,10 @@ BL_EXTERN(int) bl_group_delete(bl_ctx *ctx, const char *code);
 /** Add / remove a member (idempotent; refused for USER_ALL). */
 BL_EXTERN(int) bl_group_add(bl_ctx *ctx, const char *code, int64_t user_id);
 BL_EXTERN(int) bl_group_remove(bl_ctx *ctx, const char *code, int64_t user_id);
+/** Rebuild every group's member_count from the member rows and the
+ *  subscribers (a full count: for repair after rows were written outside the
+ *  library; the library keeps the counts itself). */
+BL_EXTERN(int) bl_group_recount(bl_ctx *ctx);
 /** Members after a cursor (user id), masked, as a JSON array. */
 BL_EXTERN(int) bl_group_members(bl_ctx *ctx, const char *code, int64_t after_id, int limit,
 				char **json);
