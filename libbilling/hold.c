@@ -9,6 +9,7 @@
  * by the context's clock (NOW() of its connection is that clock).
  */
 #include "reservation_private.h"
+#include "counts_private.h"
 
 static json_t *hold_new(const char *kind, const char *subject, const char *reason, const char *way_out)
 {
@@ -23,39 +24,121 @@ typedef struct {
 	int rc;
 } collect;
 
-static int disabled_cb(void *p, char **v, unsigned long *lens, unsigned nc)
+/* Count functions of the count cache (counts_private.h). */
+
+/* {"messages", "reservations"}: the pending work template `code` holds */
+static int count_template_pending(MYSQL *db, const char *code, json_t **value)
+{
+	json_t *rows = NULL;
+	bl__param p[] = { BP_STR(code), BP_STR(code), BP_STR(code) };
+	/* a month's reservation picks DEFAULT_BILLING_EMAIL or _SMS per subscriber when it expands */
+	int rc = bl__db_json(db,
+			     "SELECT (SELECT COUNT(*) FROM messages m JOIN message_templates t ON t.id = m.template_id "
+			     " WHERE t.code = ? AND m.status IN ('WAITING','PROCESSING','FAILED')) AS messages, "
+			     "(SELECT COUNT(*) FROM message_reservations r JOIN message_templates t ON t.id = r.template_id "
+			     " WHERE r.status IN ('WAITING','PROCESSING') AND (t.code = ? OR (r.target_month IS NOT NULL "
+			     " AND ? IN ('DEFAULT_BILLING_EMAIL','DEFAULT_BILLING_SMS')))) AS reservations",
+			     p, 3, &rows);
+	if (rc == BL_OK)
+		*value = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return rc == BL_OK && !*value ? bl__fail(BL_EDB, "template counts: no row") : rc;
+}
+
+/* WAITING messages of "CHANNEL/PURPOSE" not yet published (quiet hours) */
+static int count_quiet(MYSQL *db, const char *arg, json_t **value)
+{
+	char ch[16], pu[16];
+	if (sscanf(arg, "%15[A-Z]/%15[A-Z]", ch, pu) != 2)
+		return bl__fail(BL_EINVAL, "quiet count: '%s'", arg);
+	int64_t n = 0;
+	bl__param ps[] = { BP_STR(ch), BP_STR(pu) };
+	int rc = bl__db_i64(db,
+			    "SELECT COUNT(*) FROM messages WHERE status = 'WAITING' AND channel = ? "
+			    "AND purpose = ? AND published_at IS NULL",
+			    ps, 2, &n, NULL);
+	if (rc == BL_OK)
+		*value = json_integer(n);
+	return rc;
+}
+
+/* due messages not yet published (Redis down) */
+static int count_unpublished(MYSQL *db, const char *arg, json_t **value)
+{
+	(void)arg;
+	int64_t n = 0;
+	int rc = bl__db_i64(db,
+			    "SELECT COUNT(*) FROM messages WHERE published_at IS NULL AND status = 'WAITING' "
+			    "AND next_attempt_at <= NOW(3)",
+			    NULL, 0, &n, NULL);
+	if (rc == BL_OK)
+		*value = json_integer(n);
+	return rc;
+}
+
+/* A count for the dashboard: from the count cache when this process runs
+ * one (null until first counted, then with "counted_at"), else now. */
+static int dash_count(bl_ctx *ctx, MYSQL *db, bl__count_fn fn, const char *arg, json_t **value, int64_t *as_of)
+{
+	if (bl__counts_cached(ctx, fn, arg, value, as_of) == BL_OK)
+		return BL_OK;
+	*as_of = bl__ctx_now_ms(ctx);
+	return fn(db, arg, value);
+}
+
+static void stamp(bl_ctx *ctx, json_t *h, json_t *v, int64_t as_of)
+{
+	if (v)
+		bl__counts_stamp(ctx, h, as_of);
+	else
+		json_object_set_new(h, "counted_at", json_null());
+}
+
+/* ---- disabled templates that pending work uses ---- */
+
+static int code_cb(void *p, char **v, unsigned long *lens, unsigned nc)
 {
 	(void)lens;
 	(void)nc;
-	collect *c = p;
-	const char *code = v[0];
-	int64_t msgs = atoll(v[1]), resv = atoll(v[2]);
-	if (msgs == 0 && resv == 0)
-		return BL_OK;
-	char reason[200], way[300];
-	snprintf(reason, sizeof reason, "template '%s' is disabled", code);
-	snprintf(way, sizeof way,
-		 "enable it (billing-cli template enable %s, or its admin page), or cancel what waits on it", code);
-	json_t *h = hold_new("TEMPLATE_DISABLED", code, reason, way);
-	json_object_set_new(h, "messages", json_integer(msgs));
-	json_object_set_new(h, "reservations", json_integer(resv));
-	json_array_append_new(c->out, h);
+	json_array_append_new(p, json_string(v[0]));
 	return BL_OK;
 }
 
-static int disabled_templates(MYSQL *db, json_t *out)
+static int disabled_templates(bl_ctx *ctx, MYSQL *db, json_t *out)
 {
-	collect c = { out, BL_OK };
-	/* a month's reservation picks DEFAULT_BILLING_EMAIL or _SMS per subscriber when it expands */
-	return bl__db_rows(db,
-			   "SELECT d.code, "
-			   "(SELECT COUNT(*) FROM messages m JOIN message_templates t ON t.id = m.template_id "
-			   " WHERE t.code = d.code AND m.status IN ('WAITING','PROCESSING','FAILED')), "
-			   "(SELECT COUNT(*) FROM message_reservations r JOIN message_templates t ON t.id = r.template_id "
-			   " WHERE r.status IN ('WAITING','PROCESSING') AND (t.code = d.code OR (r.target_month IS NOT NULL "
-			   " AND d.code IN ('DEFAULT_BILLING_EMAIL','DEFAULT_BILLING_SMS')))) "
-			   "FROM (SELECT DISTINCT code FROM message_templates WHERE enabled = 0) d ORDER BY d.code",
-			   NULL, 0, disabled_cb, &c);
+	json_t *codes = json_array(), *c;
+	int rc = bl__db_rows(db, "SELECT DISTINCT code FROM message_templates WHERE enabled = 0 ORDER BY code", NULL,
+			     0, code_cb, codes);
+	size_t i;
+	json_array_foreach(codes, i, c) {
+		if (rc)
+			break;
+		const char *code = json_string_value(c);
+		json_t *v = NULL;
+		int64_t as_of = 0;
+		if ((rc = dash_count(ctx, db, count_template_pending, code, &v, &as_of)))
+			break;
+		json_t *msgs = json_object_get(v, "messages"), *resv = json_object_get(v, "reservations");
+		if (v && json_integer_value(msgs) == 0 && json_integer_value(resv) == 0) {
+			json_decref(v);
+			continue;
+		}
+		char reason[200], way[300];
+		snprintf(reason, sizeof reason, "template '%s' is disabled", code);
+		snprintf(way, sizeof way,
+			 "enable it (billing-cli template enable %s, or its admin page), or cancel what waits on it",
+			 code);
+		json_t *h = hold_new("TEMPLATE_DISABLED", code, reason, way);
+		if (v) { /* null: not counted yet */
+			json_object_set(h, "messages", msgs);
+			json_object_set(h, "reservations", resv);
+		}
+		stamp(ctx, h, v, as_of);
+		json_array_append_new(out, h);
+		json_decref(v);
+	}
+	json_decref(codes);
+	return rc;
 }
 
 /* ---- quiet hours ---- */
@@ -72,12 +155,11 @@ static int quiet_hours(bl_ctx *ctx, MYSQL *db, int64_t now_ms, json_t *out)
 			int64_t until = bl__quiet_release_ms(&q, CHANNELS[c], PURPOSES[p], now_ms);
 			if (until == now_ms)
 				continue;
-			int64_t n = 0;
-			bl__param ps[] = { BP_STR(CHANNELS[c]), BP_STR(PURPOSES[p]) };
-			int rc = bl__db_i64(db,
-					    "SELECT COUNT(*) FROM messages WHERE status = 'WAITING' AND channel = ? "
-					    "AND purpose = ? AND published_at IS NULL",
-					    ps, 2, &n, NULL);
+			char key[32];
+			snprintf(key, sizeof key, "%s/%s", CHANNELS[c], PURPOSES[p]);
+			json_t *n = NULL;
+			int64_t as_of = 0;
+			int rc = dash_count(ctx, db, count_quiet, key, &n, &as_of);
 			if (rc)
 				return rc;
 			char at[32], reason[200], way[300];
@@ -91,7 +173,9 @@ static int quiet_hours(bl_ctx *ctx, MYSQL *db, int64_t now_ms, json_t *out)
 			char subject[32];
 			snprintf(subject, sizeof subject, "%s/%s", CHANNELS[c], PURPOSES[p]);
 			json_t *h = hold_new("QUIET_HOURS", subject, reason, way);
-			json_object_set_new(h, "messages", json_integer(n));
+			if (n)
+				json_object_set_new(h, "messages", n);
+			stamp(ctx, h, n, as_of);
 			json_object_set_new(h, "until", json_string(at));
 			json_object_set_new(h, "channel", json_string(CHANNELS[c]));
 			json_object_set_new(h, "purpose", json_string(PURPOSES[p]));
@@ -177,13 +261,12 @@ static int redis_down(bl_ctx *ctx, MYSQL *db, json_t *out)
 		 bl_error_last());
 	json_t *h = hold_new("REDIS_DOWN", "redis", reason,
 			     "start Redis or fix REDIS_HOST/REDIS_PORT; the worker publishes what waited when it is back");
-	int64_t n = 0;
-	int rc = bl__db_i64(db,
-			    "SELECT COUNT(*) FROM messages WHERE published_at IS NULL AND status = 'WAITING' "
-			    "AND next_attempt_at <= NOW(3)",
-			    NULL, 0, &n, NULL);
-	if (rc == BL_OK)
-		json_object_set_new(h, "messages", json_integer(n));
+	json_t *n = NULL;
+	int64_t as_of = 0;
+	int rc = dash_count(ctx, db, count_unpublished, "", &n, &as_of);
+	if (rc == BL_OK && n)
+		json_object_set_new(h, "messages", n);
+	stamp(ctx, h, n, as_of);
 	json_array_append_new(out, h);
 	return rc;
 }
@@ -199,7 +282,7 @@ int bl_hold_list(bl_ctx *ctx, char **json)
 	json_t *out = json_array();
 	if (!out)
 		return bl__fail(BL_ENOMEM, "out of memory");
-	int rc = disabled_templates(db, out);
+	int rc = disabled_templates(ctx, db, out);
 	if (rc == BL_OK)
 		rc = quiet_hours(ctx, db, bl__ctx_now_ms(ctx), out);
 	if (rc == BL_OK)
@@ -303,7 +386,11 @@ int bl__hold_reservation(bl_ctx *ctx, MYSQL *db, json_t *r)
 #undef N
 	int64_t later = 0;
 	char first[32] = "";
-	if (pending > 0) {
+	json_t *cl = json_object_get(r, "_later"); /* counted with the messages (the count cache) */
+	if (pending > 0 && json_is_integer(cl)) {
+		later = json_integer_value(cl);
+		snprintf(first, sizeof first, "%s", json_string_value(json_object_get(r, "_later_at")) ?: "");
+	} else if (pending > 0) {
 		bl__param p[] = { BP_I64(id) };
 		int rc = bl__db_i64(db,
 				    "SELECT COUNT(*) FROM messages FORCE INDEX (ix_messages_reservation) "

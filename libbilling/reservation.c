@@ -10,6 +10,7 @@
 
 #include "template_private.h"
 #include "context_private.h"
+#include "counts_private.h"
 
 int bl_reservation_opts_init(bl_reservation_opts *opts, unsigned version)
 {
@@ -270,6 +271,71 @@ static int bounded_count(MYSQL *db, int64_t ms, const char *sql, bl__param *p, i
 	return rc;
 }
 
+#define COUNT_BY_STATUS                                                                       \
+	"SELECT status, COUNT(*) AS count FROM messages FORCE INDEX (ix_messages_reservation) " \
+	"WHERE reservation_id = ? GROUP BY status ORDER BY status"
+
+/* [{"status","count"}] → {STATUS: count} */
+static json_t *by_status_object(json_t *rows)
+{
+	json_t *o = json_object(), *row;
+	size_t i;
+	json_array_foreach(rows, i, row)
+		json_object_set(o, json_string_value(json_object_get(row, "status")), json_object_get(row, "count"));
+	return o;
+}
+
+/* Count functions of the count cache (counts_private.h). */
+int bl__count_month_statements(MYSQL *db, const char *month, json_t **value)
+{
+	int64_t n = 0;
+	bl__param p[] = { BP_STR(month) };
+	int rc = bl__db_i64(db, "SELECT COUNT(*) FROM statements WHERE target_month = ?", p, 1, &n, NULL);
+	if (rc == BL_OK)
+		*value = json_integer(n);
+	return rc;
+}
+
+/* {"by": {STATUS: n}, "later": n, "later_at": "..."|null}: its messages by
+ * status, and of the pending ones how many wait for a later attempt and when
+ * the first is due (bl__hold_reservation). */
+int bl__count_reservation(MYSQL *db, const char *arg, json_t **value)
+{
+	bl__param p[] = { BP_I64(atoll(arg)) };
+	json_t *rows = NULL;
+	int rc = bl__db_json(db, COUNT_BY_STATUS, p, 1, &rows);
+	if (rc)
+		return rc;
+	json_t *by = by_status_object(rows);
+	json_decref(rows);
+	int64_t pending = json_integer_value(json_object_get(by, "WAITING")) +
+			  json_integer_value(json_object_get(by, "PROCESSING")) +
+			  json_integer_value(json_object_get(by, "FAILED"));
+	json_t *later_at = json_null();
+	int64_t later = 0;
+	if (pending > 0 && (rc = bl__db_json(db,
+					     "SELECT COUNT(*) AS n, DATE_FORMAT(MIN(next_attempt_at), "
+					     "'%Y-%m-%d %H:%i:%s') AS at FROM messages FORCE INDEX "
+					     "(ix_messages_reservation) WHERE reservation_id = ? AND status = 'WAITING' "
+					     "AND next_attempt_at > NOW(3)",
+					     p, 1, &rows)) == BL_OK) {
+		json_t *r0 = json_array_get(rows, 0);
+		later = json_integer_value(json_object_get(r0, "n"));
+		if (json_is_string(json_object_get(r0, "at"))) {
+			json_decref(later_at);
+			later_at = json_incref(json_object_get(r0, "at"));
+		}
+		json_decref(rows);
+	}
+	if (rc) {
+		json_decref(by);
+		json_decref(later_at);
+		return rc;
+	}
+	*value = json_pack("{s:o,s:I,s:o}", "by", by, "later", (json_int_t)later, "later_at", later_at);
+	return *value ? BL_OK : bl__fail(BL_ENOMEM, "out of memory");
+}
+
 int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 {
 	if (!ctx || !json)
@@ -277,7 +343,7 @@ int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 	MYSQL *db = bl__ctx_db(ctx);
 	if (!db)
 		return bl_error_last_code();
-	json_t *rows = NULL, *by = NULL;
+	json_t *rows = NULL;
 	bl__param p[] = { BP_I64(id) };
 	int rc = bl__db_json(db, "SELECT " RESV_COLUMNS "WHERE r.id = ?", p, 1, &rows);
 	if (rc)
@@ -289,56 +355,93 @@ int bl_reservation_get(bl_ctx *ctx, int64_t id, char **json)
 	}
 	inline_params(rows);
 	/* How many it targets now (what an operator reviews before it is due) and
-	 * its messages by status.  Both count rows: a billing reservation of a
-	 * month counts every statement and message of it (~1 s at 1 M quiet, far
-	 * more while a batch and the pipeline write).  Together they get
-	 * BILLING_COUNT_TIMEOUT_MS (as MariaDB's max_statement_time); past it a
-	 * count is null ("not counted") instead of a page that hangs. */
+	 * its messages by status (docs/reservations.md, "Counts"):
+	 * - a group's target count is the group's member_count, a counter the
+	 *   library keeps (one row);
+	 * - a month's (its statements) and the messages by status count rows:
+	 *   ~1 s for a month of 1 M subscribers quiet, far more while a batch
+	 *   and the pipeline write.  In a process that runs the count cache
+	 *   (billing-httpd) they come from it with the time they were counted
+	 *   ("counted_at"), null until first counted; elsewhere they are counted
+	 *   now, together within BILLING_COUNT_TIMEOUT_MS (as MariaDB's
+	 *   max_statement_time), null ("not counted") past it. */
+	const char *month = json_string_value(json_object_get(r, "month"));
 	int64_t targets = 0;
 	bool targets_known = true, by_known = true;
-	int64_t budget = bl__config_int(bl_ctx_config(ctx), "BILLING_COUNT_TIMEOUT_MS"), t0 = bl__mono_ms();
-	const char *count_targets =
-		"SELECT CASE WHEN r.target_month IS NOT NULL THEN "
-		"(SELECT COUNT(*) FROM statements s WHERE s.target_month = r.target_month) "
-		"WHEN g.kind = 'ALL' THEN (SELECT COUNT(*) FROM users) "
-		"ELSE (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = r.user_group_id) END "
-		"FROM message_reservations r LEFT JOIN user_groups g ON g.id = r.user_group_id WHERE r.id = ?";
-	const char *count_by =
-		"SELECT status, COUNT(*) AS count FROM messages FORCE INDEX "
-		"(ix_messages_reservation) WHERE reservation_id = ? GROUP BY status ORDER BY status";
-	rc = bounded_count(db, budget, count_targets, p, &targets, NULL);
-	if (rc == BL_EDB && bl__db_errno() == ER_STATEMENT_TIMEOUT) {
-		targets_known = false;
-		rc = BL_OK;
+	json_t *counts = NULL, *cached = NULL, *cached_month = NULL;
+	int64_t as_of = 0, month_as_of = 0;
+	char key[24];
+	snprintf(key, sizeof key, "%lld", (long long)id);
+	bool from_cache = bl__counts_cached(ctx, bl__count_reservation, key, &cached, &as_of) == BL_OK;
+	if (!month) {
+		bool found = false;
+		rc = bl__db_i64(db,
+				"SELECT g.member_count FROM message_reservations r JOIN user_groups g "
+				"ON g.id = r.user_group_id WHERE r.id = ?",
+				p, 1, &targets, &found);
+	} else if (from_cache) {
+		if (bl__counts_cached(ctx, bl__count_month_statements, month, &cached_month, &month_as_of) != BL_OK ||
+		    !json_is_integer(cached_month))
+			targets_known = false;
+		else
+			targets = json_integer_value(cached_month);
+		if (targets_known && (!as_of || month_as_of < as_of))
+			as_of = month_as_of; /* the older of the two */
+		json_decref(cached_month);
 	}
-	/* the two counts share the budget */
-	int64_t left = budget - (bl__mono_ms() - t0);
-	if (rc == BL_OK && left < 1)
-		by_known = false;
-	else if (rc == BL_OK)
-		rc = bounded_count(db, left, count_by, p, NULL, &by);
-	if (rc == BL_EDB && bl__db_errno() == ER_STATEMENT_TIMEOUT) {
-		by_known = false;
-		rc = BL_OK;
-	}
-	if (rc == BL_OK) {
-		json_t *counts = json_object(), *row;
-		size_t i;
-		json_array_foreach(by, i, row)
-			json_object_set(counts, json_string_value(json_object_get(row, "status")),
-					json_object_get(row, "count"));
-		json_object_set_new(r, "target_count", targets_known ? json_integer(targets) : json_null());
-		if (by_known) {
-			json_object_set_new(r, "messages", counts);
+	if (rc == BL_OK && from_cache) {
+		json_t *by = json_object_get(cached, "by");
+		if (json_is_object(by)) {
+			counts = json_incref(by);
+			json_object_set(r, "_later", json_object_get(cached, "later"));
+			json_object_set(r, "_later_at", json_object_get(cached, "later_at"));
 		} else {
-			json_decref(counts);
-			json_object_set_new(r, "messages", json_null());
+			by_known = false;
+		}
+	} else if (rc == BL_OK) {
+		int64_t budget = bl__config_int(bl_ctx_config(ctx), "BILLING_COUNT_TIMEOUT_MS"), t0 = bl__mono_ms();
+		if (month) {
+			bl__param pm[] = { BP_STR(month) };
+			rc = bounded_count(db, budget, "SELECT COUNT(*) FROM statements WHERE target_month = ?", pm,
+					   &targets, NULL);
+			if (rc == BL_EDB && bl__db_errno() == ER_STATEMENT_TIMEOUT) {
+				targets_known = false;
+				rc = BL_OK;
+			}
+		}
+		/* the two counts share the budget */
+		int64_t left = budget - (bl__mono_ms() - t0);
+		json_t *by = NULL;
+		if (rc == BL_OK && left < 1)
+			by_known = false;
+		else if (rc == BL_OK)
+			rc = bounded_count(db, left, COUNT_BY_STATUS, p, NULL, &by);
+		if (rc == BL_EDB && bl__db_errno() == ER_STATEMENT_TIMEOUT) {
+			by_known = false;
+			rc = BL_OK;
+		}
+		if (rc == BL_OK && by_known)
+			counts = by_status_object(by);
+		json_decref(by);
+		as_of = bl__ctx_now_ms(ctx);
+	}
+	json_decref(cached);
+	if (rc == BL_OK) {
+		json_object_set_new(r, "target_count", targets_known ? json_integer(targets) : json_null());
+		json_object_set_new(r, "messages", by_known && counts ? json_incref(counts) : json_null());
+		if (as_of && (by_known || month))
+			bl__counts_stamp(ctx, r, as_of);
+		else {
+			json_object_set_new(r, "counted_at", json_null());
+			json_object_set_new(r, "counted_age_ms", json_null());
 		}
 		rc = bl__hold_reservation(ctx, db, r);
+		json_object_del(r, "_later");
+		json_object_del(r, "_later_at");
 		if (rc == BL_OK)
 			rc = bl__json_out(r, json);
 	}
-	json_decref(by);
+	json_decref(counts);
 	json_decref(rows);
 	return rc;
 }

@@ -48,6 +48,11 @@ BL_PRIVATE int bl__resv_claimable(MYSQL *db, int64_t now_ms, bool *any);
  * "quiet_until" (KST, or null) and "delivery" {state NOT_STARTED|HELD|
  * SENDING|DONE|UNKNOWN, pending, sent, failed, held, next_at}. */
 BL_PRIVATE int bl__hold_reservation(bl_ctx *ctx, MYSQL *db, json_t *r);
+/* Count functions of the count cache (counts_private.h), reservation.c: a
+ * month's statements; a reservation's messages by status, with how many of
+ * its pending ones wait for a later attempt ("later") and the first's time. */
+BL_PRIVATE int bl__count_month_statements(MYSQL *db, const char *month, json_t **value);
+BL_PRIVATE int bl__count_reservation(MYSQL *db, const char *arg, json_t **value);
 
 /* ---- the worker-side scheduler (scheduler.c) ----
  * Called about once a second from the worker's maintenance loop with its

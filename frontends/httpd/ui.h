@@ -158,6 +158,8 @@ void ui_logout(req *r);
 void ui_dashboard(req *r);
 /* ui_holds.c: what holds work back, with the reason and the way out */
 void ui_holds_panel(hbuf *b, req *r);
+/* "(… 기준 집계)": when v's counts were counted ("counted_at"), if it says. */
+void ui_counted_at(hbuf *b, json_t *v);
 void ui_reservation_holds(hbuf *b, req *r, json_t *v);
 void ui_reservation_delivery(hbuf *b, json_t *v);
 void ui_batch_list(req *r);

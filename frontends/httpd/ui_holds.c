@@ -26,6 +26,17 @@ static void kst_short(hbuf *b, const char *ts)
 	hb_printf(b, "%s", out); /* hb_printf knows no widths */
 }
 
+/* When the counts on it were counted (they may come from the count cache,
+ * a few seconds old; docs/http.md, "Counts"). */
+void ui_counted_at(hbuf *b, json_t *v)
+{
+	json_t *at = json_object_get(v, "counted_at");
+	if (json_is_string(at))
+		hb_printf(b, " <span class=\"hint counted-at\">(%s 기준 집계)</span>", json_string_value(at));
+	else if (json_object_get(v, "counted_at"))
+		hb_raw(b, " <span class=\"hint counted-at\">(집계 중: 잠시 후 다시 보세요)</span>");
+}
+
 static void hold_item(hbuf *b, json_t *h)
 {
 	const char *kind = js(h, "kind");
@@ -60,6 +71,7 @@ static void hold_item(hbuf *b, json_t *h)
 	} else {
 		hb_printf(b, "<b>%s</b> — %s", kind, js(h, "reason"));
 	}
+	ui_counted_at(b, h);
 	hb_raw(b, "</li>");
 }
 

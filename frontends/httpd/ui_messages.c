@@ -233,6 +233,7 @@ void ui_reservation_get(req *r)
 		hb_printf(&b, "%N", ji(v, "target_count"));
 	else
 		hb_raw(&b, "집계 생략 (지금은 시간이 오래 걸림)");
+	ui_counted_at(&b, v);
 	hb_printf(&b, "</dd></div><div><dt>생성 메시지</dt><dd>%N</dd></div>"
 		      "<div><dt>건너뜀 (수신 미동의)</dt><dd>%N</dd></div><div><dt>요청자</dt><dd id=\"requester\">",
 		  ji(v, "message_count"), ji(v, "skipped_count"));

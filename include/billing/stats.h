@@ -50,6 +50,22 @@ BL_EXTERN(int) bl_stats_cache_get(bl_stats_cache *cache, int window_minutes, cha
 /** Computations finished (all windows, failed ones too): for /metrics. */
 BL_EXTERN(uint64_t) bl_stats_cache_computations(bl_stats_cache *cache);
 
+/**
+ * The admin reads' scan counts, for a long-running process that serves them
+ * (billing-httpd): call this from one background thread every ~200 ms.  While
+ * it is called (at least every 10 s), the counts whose cost grows with the
+ * subscribers or the messages (a reservation's messages by status, a
+ * month's statements, the dashboard's held messages; see docs/api.md) are
+ * answered from this process's memory, with "counted_at" and
+ * "counted_age_ms", and recounted here in the background; without it they
+ * are counted live, bounded by BILLING_COUNT_TIMEOUT_MS.  Counts what is due
+ * (at most about a second of work per call); *counted (may be NULL): how
+ * many.  Thread-safe; the counts run on ctx's connection.
+ */
+BL_EXTERN(int) bl_counts_refresh(bl_ctx *ctx, int *counted);
+/** Turn the cache off (back to live counts) and forget its values. */
+BL_EXTERN(void) bl_counts_stop(void);
+
 BL_END_DECLS
 
 #endif

@@ -1,0 +1,184 @@
+/*
+ * The scan-count cache (counts_private.h): one table per process.
+ *
+ * An entry is a count function and its argument, its last value, when it
+ * was counted and how long that took, and when a reader last asked for it.
+ * bl_counts_refresh (one background thread) recounts an entry that is asked
+ * for when it is older than max(1 s, 5 × its last count's time), so a count
+ * keeps the database at most ~20 % of one connection busy, and forgets an
+ * entry nobody asked for in 60 s.  A value is therefore at most
+ * max(1 s, 5 × t) + t old when read (t: one count's time; ~0.5 s for
+ * 1 M rows quiet, a few seconds while a batch writes), plus up to one
+ * refresh period (the caller's, ~0.2 s); each answer carries its time.
+ * Readers never wait for the database.
+ */
+#include <pthread.h>
+#include "internal.h"
+#include "counts_private.h"
+
+#define MAX_ENTRIES 256
+#define MIN_INTERVAL_MS 1000
+#define FORGET_MS 60000
+#define ALIVE_MS 10000 /* the refresher counts as running this long after its last call */
+#define ARG_MAX 64
+
+typedef struct {
+	bl__count_fn fn;
+	char arg[ARG_MAX];
+	json_t *value;
+	int64_t as_of_ms;      /* context clock */
+	int64_t counted_mono;  /* bl__mono_ms at the end of the count */
+	int64_t took_ms;
+	int64_t wanted_mono;
+	bool busy;
+} entry;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static entry entries[MAX_ENTRIES];
+static int64_t alive_until_mono = -1;
+static bool stopped = true;
+
+static entry *find_locked(bl__count_fn fn, const char *arg)
+{
+	for (int i = 0; i < MAX_ENTRIES; i++)
+		if (entries[i].fn == fn && !strcmp(entries[i].arg, arg))
+			return &entries[i];
+	return NULL;
+}
+
+int bl__counts_cached(bl_ctx *ctx, bl__count_fn fn, const char *arg, json_t **value, int64_t *as_of_ms)
+{
+	(void)ctx;
+	*value = NULL;
+	*as_of_ms = 0;
+	if (!arg || strlen(arg) >= ARG_MAX)
+		return BL_ENOTFOUND;
+	int64_t now = bl__mono_ms();
+	pthread_mutex_lock(&mu);
+	if (stopped || now > alive_until_mono) {
+		pthread_mutex_unlock(&mu);
+		return BL_ENOTFOUND;
+	}
+	entry *e = find_locked(fn, arg);
+	if (!e) {
+		e = find_locked(NULL, ""); /* a free slot */
+		if (!e) {                  /* full: the one asked for longest ago */
+			e = &entries[0];
+			for (int i = 1; i < MAX_ENTRIES; i++)
+				if (!entries[i].busy && entries[i].wanted_mono < e->wanted_mono)
+					e = &entries[i];
+			if (e->busy) {
+				pthread_mutex_unlock(&mu);
+				return BL_ENOTFOUND;
+			}
+			json_decref(e->value);
+			memset(e, 0, sizeof *e);
+		}
+		e->fn = fn;
+		snprintf(e->arg, sizeof e->arg, "%s", arg);
+	}
+	e->wanted_mono = now;
+	if (e->value) {
+		*value = json_deep_copy(e->value);
+		*as_of_ms = e->as_of_ms;
+	}
+	pthread_mutex_unlock(&mu);
+	return BL_OK;
+}
+
+void bl__counts_stamp(bl_ctx *ctx, json_t *obj, int64_t as_of_ms)
+{
+	char at[32];
+	bl__seoul_datetime(as_of_ms, at);
+	at[19] = '\0'; /* to the second */
+	int64_t age = bl__ctx_now_ms(ctx) - as_of_ms;
+	json_object_set_new(obj, "counted_at", json_string(at));
+	json_object_set_new(obj, "counted_age_ms", json_integer(age > 0 ? age : 0));
+}
+
+/* The entry due first (asked for, and never counted or old enough), busy. */
+static entry *due_locked(int64_t now)
+{
+	entry *best = NULL;
+	for (int i = 0; i < MAX_ENTRIES; i++) {
+		entry *e = &entries[i];
+		if (!e->fn || e->busy)
+			continue;
+		if (now - e->wanted_mono > FORGET_MS) {
+			json_decref(e->value);
+			memset(e, 0, sizeof *e);
+			continue;
+		}
+		int64_t interval = e->took_ms * 5 > MIN_INTERVAL_MS ? e->took_ms * 5 : MIN_INTERVAL_MS;
+		if (e->value && now - e->counted_mono < interval)
+			continue;
+		if (!best || !e->value || (best->value && e->counted_mono < best->counted_mono))
+			best = e;
+		if (!e->value)
+			break; /* never counted: first */
+	}
+	if (best)
+		best->busy = true;
+	return best;
+}
+
+int bl_counts_refresh(bl_ctx *ctx, int *counted)
+{
+	if (counted)
+		*counted = 0;
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_counts_refresh: ctx is NULL");
+	MYSQL *db = bl__ctx_db(ctx);
+	if (!db)
+		return bl_error_last_code();
+	int64_t start = bl__mono_ms();
+	pthread_mutex_lock(&mu);
+	stopped = false;
+	alive_until_mono = start + ALIVE_MS;
+	int rc = BL_OK;
+	/* at most ~1 s of counting per call, so the caller's loop stays responsive */
+	for (entry *e; bl__mono_ms() - start < 1000 && (e = due_locked(bl__mono_ms()));) {
+		bl__count_fn fn = e->fn;
+		char arg[ARG_MAX];
+		memcpy(arg, e->arg, sizeof arg);
+		pthread_mutex_unlock(&mu);
+		int64_t t0 = bl__mono_ms();
+		json_t *v = NULL;
+		int r = fn(db, arg, &v);
+		int64_t t1 = bl__mono_ms();
+		pthread_mutex_lock(&mu);
+		e->busy = false;
+		if (e->fn != fn || strcmp(e->arg, arg)) { /* reset meanwhile */
+			json_decref(v);
+			continue;
+		}
+		e->took_ms = t1 - t0;
+		e->counted_mono = t1; /* a failed count is retried after the interval, not in a loop */
+		if (r == BL_OK) {
+			json_decref(e->value);
+			e->value = v;
+			e->as_of_ms = bl__ctx_now_ms(ctx);
+			if (counted)
+				(*counted)++;
+		} else {
+			json_decref(v);
+			rc = r;
+		}
+		alive_until_mono = bl__mono_ms() + ALIVE_MS;
+	}
+	pthread_mutex_unlock(&mu);
+	return rc;
+}
+
+void bl_counts_stop(void)
+{
+	pthread_mutex_lock(&mu);
+	stopped = true;
+	for (int i = 0; i < MAX_ENTRIES; i++) {
+		bool busy = entries[i].busy; /* being counted: dropped when it comes back */
+		json_decref(entries[i].value);
+		memset(&entries[i], 0, sizeof entries[i]);
+		entries[i].busy = busy;
+	}
+	pthread_mutex_unlock(&mu);
+}
