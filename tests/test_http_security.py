@@ -12,9 +12,11 @@ dashboard's statistics cache, and 409s without SQL.
 """
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.parse
@@ -270,6 +272,71 @@ class S(unittest.TestCase):
             self.assertIn("MariaDB error 1205", h.log_text())
         finally:
             holder.wait(timeout=30)
+
+    # ---- 12. saturation: 503 with Retry-After, not an unbounded queue ----
+
+    def test_a_saturated_server_answers_503_with_retry_after(self):
+        """A server with one context (--threads 1) that waits 300 ms for it:
+        while a request holds the context (its write waits for a row lock),
+        another request is answered 503 with Retry-After within about the
+        wait, not queued; then the server answers again."""
+        self.assertEqual(self.admin.call("POST", "/api/groups", {"code": "BUSY", "name": "x"}).status, 201)
+        tmp = h.SERVER["tmp"]
+        log = open(os.path.join(tmp, "httpd-busy.log"), "w+b")
+        e = env()
+        e.update({"BILLING_HTTP_QUEUE_WAIT_MS": "300", "BILLING_HTTP_QUEUE_MAX": "4"})
+        proc = subprocess.Popen([h.HTTPD, "--port", "0", "--bind", "127.0.0.1", "--threads", "1"], env=e, cwd=tmp,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        main_port = h.SERVER["port"]
+        holder = None
+        try:
+            port = None
+            for _ in range(200):
+                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(log.name, errors="replace").read())
+                if m:
+                    port = int(m.group(1))
+                    break
+                self.assertIsNone(proc.poll(), "billing-httpd --threads 1 exited")
+                time.sleep(0.05)
+            self.assertIsNotNone(port, "billing-httpd --threads 1 did not start")
+            h.SERVER["port"] = port  # Client.call reads it
+            c = Client("oper")
+            self.assertEqual(c.call("GET", "/api/groups").status, 200)
+            e2 = env()
+            e2["MYSQL_PWD"] = e2["MYSQL_PASSWORD"]
+            holder = subprocess.Popen(
+                ["mariadb", "--no-defaults", "--protocol=TCP", "-h" + e2["MYSQL_HOST"], "-P" + e2["MYSQL_PORT"],
+                 "-u" + e2["MYSQL_USER"], h.DB, "-e",
+                 "START TRANSACTION; SELECT id FROM user_groups WHERE code = 'BUSY' FOR UPDATE; "
+                 "SELECT SLEEP(4); COMMIT;"], env=e2, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+            slow = {}
+            t = threading.Thread(target=lambda: slow.update(r=c.call("PATCH", "/api/groups/BUSY", {"name": "y"})))
+            t.start()
+            time.sleep(0.5)  # the PATCH holds the only context, waiting for the row lock (2 s)
+            t0 = time.monotonic()
+            r = c.call("GET", "/api/groups")
+            took = time.monotonic() - t0
+            err = self.err(r, 503)
+            self.assertEqual(err["code"], "unavailable")
+            self.assertTrue((r.headers.get("Retry-After") or "").isdigit(), r.headers)
+            self.assertGreaterEqual(int(r.headers["Retry-After"]), 1)
+            self.assertLess(took, 1.5, "answered after the queue wait, not after the slow request")
+            # cheap requests that need no context still answer
+            self.assertEqual(c.call("GET", "/api/stats").status, 200)
+            t.join(30)
+            self.assertEqual(slow["r"].status, 409, slow["r"])  # the lock wait ran out
+            self.assertEqual(c.call("GET", "/api/groups").status, 200, "the context is back")
+            metrics = c.call("GET", "/metrics").raw.decode()
+            m = re.search(r"^billing_http_busy_total (\d+)$", metrics, re.M)
+            self.assertTrue(m and int(m.group(1)) >= 1, metrics[-500:])
+        finally:
+            h.SERVER["port"] = main_port
+            if holder:
+                holder.wait(timeout=30)
+            proc.terminate()
+            proc.wait(timeout=20)
+            log.close()
 
 
 def main():

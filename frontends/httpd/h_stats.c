@@ -179,6 +179,9 @@ void h_metrics(req *r)
 	metrics_http_write(&b);
 	metrics_gauge(&b, "billing_http_requests_in_flight", "requests being handled");
 	metrics_put(&b, "billing_http_requests_in_flight %ld\n", server_in_flight());
+	metrics_put(&b, "# HELP billing_http_busy_total requests answered 503 because no context became free in time\n"
+			"# TYPE billing_http_busy_total counter\nbilling_http_busy_total %ld\n",
+		    server_refused());
 	metrics_gauge(&b, "billing_http_sessions_cached", "sessions in this process's cache");
 	metrics_put(&b, "billing_http_sessions_cached %ld\n", session_cache_size());
 	metrics_gauge(&b, "billing_httpd_start_time_seconds", "unix time the process started");

@@ -25,6 +25,11 @@ void queue(req *r, int status, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 	if (status == 405 && r->allow[0])
 		MHD_add_response_header(resp, "Allow", r->allow);
+	if (status == 503 && r->retry_after > 0) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", r->retry_after);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
 	MHD_queue_response(r->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	r->answered = true;

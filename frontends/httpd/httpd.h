@@ -28,6 +28,7 @@ typedef void (*handler_fn)(req *r);
 #define R_PUBLIC 0x1 /* answers without a session */
 #define R_NOCSRF 0x2 /* state-changing without a CSRF token (login, the public unsubscribe POST) */
 #define R_FORM 0x4   /* takes a small form body (any type, FORM_MAX_BODY), not JSON */
+#define R_NOCTX 0x8  /* answered from memory: takes no library context (never waits for one) */
 #define FORM_MAX_BODY 4096
 
 typedef struct {
@@ -72,6 +73,7 @@ struct req {
 	int64_t created_id; /* the id a handler created or acted on (pages read it) */
 	int64_t t0_us;
 	bl_ctx *ctx;
+	int retry_after; /* > 0: a 503 for saturation, with this Retry-After */
 };
 
 /* ---- peers.c: the client's address, connection deadlines ---- */
@@ -92,6 +94,7 @@ typedef struct {
 	int idle_timeout_s;    /* no byte for this long: closed (libmicrohttpd) */
 	int request_timeout_s; /* a request must arrive whole within this */
 	int max_connections, max_per_ip;
+	int queue_max, queue_wait_ms; /* requests waiting for a context: how many, how long */
 } server_opts;
 int server_start(const server_opts *o, const char *bind, int port, int *bound_port);
 /* Stop accepting, wait (bounded) for requests in flight, stop. */
@@ -101,13 +104,21 @@ void server_stop(void);
 bool parse_int64(const char *s, int64_t *out);
 
 /* ---- state.c: what the whole process shares (below every other file) ---- */
-/* The configuration and per-thread contexts; 0, or -1 when out of keys. */
-int state_init(const bl_config *cfg);
-/* Free this thread's context now (the main thread at shutdown). */
+/* The configuration and the pool of `contexts` library contexts that the
+ * requests share: a request waits for a free one at most wait_ms, behind at
+ * most queue_max others.  0, or -1 when out of memory. */
+int state_init(const bl_config *cfg, int contexts, int queue_max, int wait_ms);
+/* Free the pool (at shutdown, when no request runs any more). */
 void state_thread_done(void);
 const bl_config *server_config(void);
-/* This thread's context (created on first use, freed when the thread ends). */
+/* The library context of this request's thread, borrowed from the pool on
+ * first use and given back when the request completes (state_ctx_release);
+ * NULL when none became free in time (server_saturated() then tells so) or
+ * on error. */
 bl_ctx *server_ctx(void);
+void state_ctx_release(void);
+bool server_saturated(void);
+long server_refused(void); /* requests answered 503 for saturation */
 int64_t now_us(void);
 /* The library's clock (the server context's), in unix seconds: every
  * "what time is it" of the server (session lifetimes, dates, logs). */

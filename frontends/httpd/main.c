@@ -19,7 +19,7 @@ static void usage(FILE *f)
 	      "Serves the admin REST API under /api, /metrics and /healthz.\n"
 	      "  --port N        TCP port (default BILLING_HTTP_PORT, 8080; 0: any free port)\n"
 	      "  --bind ADDR     listen address (default BILLING_HTTP_BIND, 127.0.0.1)\n"
-	      "  --threads N     worker threads (default BILLING_HTTP_THREADS, 8)\n"
+	      "  --threads N     requests handled at once (default BILLING_HTTP_THREADS, 8)\n"
 	      "  --no-access-log no access-log line per request on stderr\n"
 	      "  --print-routes  print the route table (METHOD PATH ROLE CSRF) and exit\n"
 	      "SIGTERM/SIGINT: stop accepting, finish requests in flight, stop batch runs\n"
@@ -104,7 +104,9 @@ int main(int argc, char **argv)
 			  access_log, atoi(bl_config_get(cfg, "BILLING_HTTP_IDLE_TIMEOUT_S")),
 			  atoi(bl_config_get(cfg, "BILLING_HTTP_REQUEST_TIMEOUT_S")),
 			  atoi(bl_config_get(cfg, "BILLING_HTTP_MAX_CONNECTIONS")),
-			  atoi(bl_config_get(cfg, "BILLING_HTTP_MAX_PER_IP")) };
+			  atoi(bl_config_get(cfg, "BILLING_HTTP_MAX_PER_IP")),
+			  atoi(bl_config_get(cfg, "BILLING_HTTP_QUEUE_MAX")),
+			  atoi(bl_config_get(cfg, "BILLING_HTTP_QUEUE_WAIT_MS")) };
 	int bound = 0;
 	stats_init(cfg);
 	if (server_start(&o, bind, (int)port, &bound) != 0) {

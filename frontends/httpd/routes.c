@@ -74,7 +74,7 @@ const route ROUTES[] = {
 	{ "GET", "/api/messages/{id}", h_message_get, 0, V, "a message with its attempts" },
 	{ "POST", "/api/messages/{id}/retry", h_message_retry, 0, O, "retry one message" },
 	/* statistics, audit, admin users */
-	{ "GET", "/api/stats", h_stats, 0, V, "message and batch statistics (cached about 1 s)" },
+	{ "GET", "/api/stats", h_stats, R_NOCTX, V, "message and batch statistics (cached about 1 s)" },
 	{ "GET", "/api/audit", h_audit_list, 0, V, "audit log, newest first" },
 	/* e-mail suppression list */
 	{ "GET", "/api/suppressions", h_suppression_list, 0, V, "suppressed e-mail addresses (masked)" },

@@ -1,6 +1,13 @@
 /*
- * The server: libmicrohttpd with a pool of polling threads (epoll), one
- * bl_ctx per thread, created on first use.  For each request: route from the
+ * The server: libmicrohttpd with one thread per connection (at most
+ * BILLING_HTTP_MAX_CONNECTIONS), and a pool of --threads library contexts
+ * (each with its database connection): a request borrows one when it first
+ * needs it and gives it back when it completes, so at most --threads
+ * handlers run at once and a slow one holds only its own connection: the
+ * others take the next free context, in no particular order.  A request that
+ * finds no free context waits at most BILLING_HTTP_QUEUE_WAIT_MS, behind at
+ * most BILLING_HTTP_QUEUE_MAX others; past either it is answered 503 with
+ * Retry-After.  For each request: route from the
  * table, session and role, CSRF, body limits and type are decided from the
  * headers; the body is read (or drained when refused, so the client gets
  * the error instead of a reset); then the handler runs.  Each request ends
@@ -103,7 +110,10 @@ static void prepare(req *r)
 			return;
 		}
 		if (rc) {
-			early(r, 503, "unavailable", "sessions cannot be checked now; try again");
+			if (server_saturated())
+				r->retry_after = 1;
+			early(r, 503, "unavailable",
+			      server_saturated() ? "the server is busy; try again" : "sessions cannot be checked now; try again");
 			return;
 		}
 		if ((int)r->sess.role > (int)r->route->min_role) {
@@ -163,8 +173,20 @@ static void dispatch(req *r)
 			return;
 		}
 	}
+	if (r->route->flags & R_NOCTX) { /* from memory: no context, never waits for one */
+		bl_error_clear();
+		r->route->fn(r);
+		if (!r->answered)
+			reply_error(r, 500, NULL, NULL, "internal error: no answer");
+		return;
+	}
 	if (!r->ctx)
 		r->ctx = server_ctx();
+	if (!r->ctx && server_saturated()) {
+		r->retry_after = 1;
+		reply_error(r, 503, "unavailable", NULL, "the server is busy; try again");
+		return;
+	}
 	if (!r->ctx) {
 		reply_error(r, 500, NULL, NULL, "internal error: no library context");
 		return;
@@ -308,13 +330,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(r->body);
 	memset(r->sid, 0, sizeof r->sid);
 	free(r);
+	state_ctx_release();
 	state_in_flight_add(-1);
 }
 
 int server_start(const server_opts *o, const char *bind, int port, int *bound_port)
 {
 	opts = *o;
-	if (state_init(o->cfg))
+	if (state_init(o->cfg, o->threads, o->queue_max, o->queue_wait_ms))
 		return -1;
 	char err[200];
 	if (peers_init(bl_config_get(o->cfg, "BILLING_HTTP_TRUSTED_PROXIES"), err, sizeof err)) {
@@ -327,7 +350,8 @@ int server_start(const server_opts *o, const char *bind, int port, int *bound_po
 	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, bind, &s4->sin_addr) == 1) {
@@ -343,7 +367,6 @@ int server_start(const server_opts *o, const char *bind, int port, int *bound_po
 	}
 	daemon_ = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
 				   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
 				   MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				   MHD_OPTION_NOTIFY_CONNECTION, peers_notify, NULL,
 				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
@@ -373,6 +396,6 @@ void server_stop(void)
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	peers_stop();
-	/* the main thread may have a context too (healthz is never run there, but be safe) */
+	/* every connection's thread is gone: the pool is whole; free it */
 	state_thread_done();
 }

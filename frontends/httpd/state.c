@@ -1,36 +1,55 @@
 /*
- * What the whole server process shares: the configuration, one bl_ctx per
- * thread (created on first use, freed when the thread ends), the count of
- * requests in flight, and the clocks.  Every other file of the server may
- * use it; it uses none of them.
+ * What the whole server process shares: the configuration, the pool of
+ * library contexts the requests borrow (server.c, "Threads and
+ * connections" in docs/http.md), the count of requests in flight, and the
+ * clocks.  Every other file of the server may use it; it uses none of them.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <time.h>
 #include "httpd.h"
 
 static const bl_config *config;
-static pthread_key_t ctx_key;
 static atomic_long in_flight;
+static bl_ctx *clock_ctx; /* read only, for the time: makes no connection */
 
-static void ctx_free(void *p)
-{
-	bl_ctx_free(p);
-}
+/* ---- the context pool ---- */
 
-int state_init(const bl_config *cfg)
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cv; /* CLOCK_MONOTONIC (state_init) */
+static bl_ctx **pool_free;     /* pool_size slots */
+static int pool_size, pool_nfree, pool_made, pool_waiting, queue_max, wait_ms;
+static atomic_long pool_refused;
+static __thread bl_ctx *held;
+static __thread bool saturated;
+
+int state_init(const bl_config *cfg, int contexts, int qmax, int wms)
 {
 	config = cfg;
-	return pthread_key_create(&ctx_key, ctx_free) ? -1 : 0;
+	pool_size = contexts > 0 ? contexts : 1;
+	queue_max = qmax;
+	wait_ms = wms;
+	cond_init_monotonic(&pool_cv);
+	pool_free = calloc((size_t)pool_size, sizeof *pool_free);
+	if (!pool_free || bl_ctx_new(&clock_ctx, cfg) != BL_OK)
+		return -1;
+	return 0;
 }
 
 void state_thread_done(void)
 {
-	bl_ctx *c = pthread_getspecific(ctx_key);
-	if (c) {
-		pthread_setspecific(ctx_key, NULL);
-		bl_ctx_free(c);
-	}
+	state_ctx_release();
+	pthread_mutex_lock(&pool_mu);
+	for (int i = 0; i < pool_nfree; i++)
+		bl_ctx_free(pool_free[i]);
+	pool_nfree = pool_made = 0;
+	free(pool_free);
+	pool_free = NULL;
+	pthread_mutex_unlock(&pool_mu);
+	bl_ctx_free(clock_ctx);
+	clock_ctx = NULL;
 }
 
 const bl_config *server_config(void)
@@ -40,13 +59,58 @@ const bl_config *server_config(void)
 
 bl_ctx *server_ctx(void)
 {
-	bl_ctx *c = pthread_getspecific(ctx_key);
-	if (c)
-		return c;
-	if (bl_ctx_new(&c, config) != BL_OK)
-		return NULL;
-	pthread_setspecific(ctx_key, c);
-	return c;
+	if (held)
+		return held;
+	saturated = false;
+	pthread_mutex_lock(&pool_mu);
+	bool make = false, waited = false;
+	struct timespec until = deadline_after_ms(wait_ms);
+	while (!pool_nfree && pool_made >= pool_size) {
+		if (waited || pool_waiting >= queue_max || wait_ms == 0) {
+			pthread_mutex_unlock(&pool_mu);
+			saturated = true;
+			atomic_fetch_add(&pool_refused, 1);
+			return NULL;
+		}
+		pool_waiting++;
+		if (pthread_cond_timedwait(&pool_cv, &pool_mu, &until) == ETIMEDOUT)
+			waited = true;
+		pool_waiting--;
+	}
+	if (pool_nfree)
+		held = pool_free[--pool_nfree];
+	else
+		make = true, pool_made++;
+	pthread_mutex_unlock(&pool_mu);
+	if (make && bl_ctx_new(&held, config) != BL_OK) {
+		held = NULL;
+		pthread_mutex_lock(&pool_mu);
+		pool_made--;
+		pthread_cond_signal(&pool_cv);
+		pthread_mutex_unlock(&pool_mu);
+	}
+	return held;
+}
+
+void state_ctx_release(void)
+{
+	if (!held)
+		return;
+	pthread_mutex_lock(&pool_mu);
+	pool_free[pool_nfree++] = held;
+	held = NULL;
+	pthread_cond_signal(&pool_cv);
+	pthread_mutex_unlock(&pool_mu);
+}
+
+bool server_saturated(void)
+{
+	return saturated;
+}
+
+long server_refused(void)
+{
+	return atomic_load(&pool_refused);
 }
 
 void state_in_flight_add(int d)
@@ -61,7 +125,7 @@ long server_in_flight(void)
 
 int64_t wall_now_s(void)
 {
-	return bl_ctx_now(server_ctx()) / 1000000;
+	return bl_ctx_now(clock_ctx) / 1000000;
 }
 
 void cond_init_monotonic(pthread_cond_t *c)

@@ -151,7 +151,10 @@ bool ui_dispatch(req *r)
 		r->ctx = server_ctx();
 	bl_error_clear();
 	bool post = !strcmp(r->method, "POST");
-	if (!r->ctx) {
+	if (!r->ctx && server_saturated()) {
+		r->retry_after = 1;
+		deny(r, 503, "서버가 바쁩니다. 잠시 후 다시 시도해 주세요.");
+	} else if (!r->ctx) {
 		deny(r, 503, "서버 내부 오류: 라이브러리 컨텍스트가 없습니다.");
 	} else if (!parse_form(r, &st)) {
 		deny(r, 415, "양식은 application/x-www-form-urlencoded 로 보내야 합니다.");
