@@ -4,12 +4,14 @@
  * An entry is a count function and its argument, its last value, when it
  * was counted and how long that took, and when a reader last asked for it.
  * bl_counts_refresh (one background thread) recounts an entry that is asked
- * for when it is older than max(1 s, 5 × its last count's time), so a count
- * keeps the database at most ~20 % of one connection busy, and forgets an
- * entry nobody asked for in 60 s.  A value is therefore at most
- * max(1 s, 5 × t) + t old when read (t: one count's time; ~0.5 s for
- * 1 M rows quiet, a few seconds while a batch writes), plus up to one
- * refresh period (the caller's, ~0.2 s); each answer carries its time.
+ * for when it is older than max(1 s, 5 × its last count's time), and
+ * forgets an entry nobody asked for in 60 s.  After a count of t ms the next
+ * count (of any entry) waits 4 t: all of them together keep one connection
+ * busy at most 1/5 of the time.  With k entries asked for, each of about t,
+ * a value is therefore at most about max(1 s, 5 k t) + t old when read
+ * (t: ~0.3-1 s for 1 M rows quiet, a few seconds while a batch writes),
+ * plus one refresh period (the caller's, ~0.2 s); each answer carries its
+ * time.
  * Readers never wait for the database.
  */
 #include <pthread.h>
@@ -36,6 +38,7 @@ typedef struct {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static entry entries[MAX_ENTRIES];
 static int64_t alive_until_mono = -1;
+static int64_t next_count_mono; /* all counts together: at most 1/5 of the time (see below) */
 static bool stopped = true;
 
 static entry *find_locked(bl__count_fn fn, const char *arg)
@@ -136,8 +139,12 @@ int bl_counts_refresh(bl_ctx *ctx, int *counted)
 	stopped = false;
 	alive_until_mono = start + ALIVE_MS;
 	int rc = BL_OK;
-	/* at most ~1 s of counting per call, so the caller's loop stays responsive */
-	for (entry *e; bl__mono_ms() - start < 1000 && (e = due_locked(bl__mono_ms()));) {
+	/* at most ~1 s of counting per call, so the caller's loop stays responsive;
+	 * after a count of t ms the next waits 4 t, so that all the counts
+	 * together keep the connection busy at most 1/5 of the time, however
+	 * many are asked for */
+	for (entry *e; bl__mono_ms() - start < 1000 && bl__mono_ms() >= next_count_mono &&
+		       (e = due_locked(bl__mono_ms()));) {
 		bl__count_fn fn = e->fn;
 		char arg[ARG_MAX];
 		memcpy(arg, e->arg, sizeof arg);
@@ -153,6 +160,7 @@ int bl_counts_refresh(bl_ctx *ctx, int *counted)
 			continue;
 		}
 		e->took_ms = t1 - t0;
+		next_count_mono = t1 + 4 * (t1 - t0);
 		e->counted_mono = t1; /* a failed count is retried after the interval, not in a loop */
 		if (r == BL_OK) {
 			json_decref(e->value);
@@ -174,6 +182,7 @@ void bl_counts_stop(void)
 {
 	pthread_mutex_lock(&mu);
 	stopped = true;
+	next_count_mono = 0;
 	for (int i = 0; i < MAX_ENTRIES; i++) {
 		bool busy = entries[i].busy; /* being counted: dropped when it comes back */
 		json_decref(entries[i].value);
