@@ -15,7 +15,9 @@
  * Readers never wait for the database.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include "internal.h"
+#include <billing/stats.h>
 #include "counts_private.h"
 
 #define MAX_ENTRIES 256
@@ -178,8 +180,85 @@ int bl_counts_refresh(bl_ctx *ctx, int *counted)
 	return rc;
 }
 
+/* ---- the refresher thread of bl_counts_start ---- */
+
+static pthread_mutex_t th_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t th_cv; /* CLOCK_MONOTONIC */
+static pthread_t th;
+static bool th_running, th_stopping;
+static bl_ctx *th_ctx;
+static void (*th_log)(const char *line, void *payload);
+static void *th_payload;
+
+static void *refresher(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&th_mu);
+	while (!th_stopping) {
+		pthread_mutex_unlock(&th_mu);
+		int rc = bl_counts_refresh(th_ctx, NULL);
+		if (rc && th_log) {
+			char line[600], clean[512];
+			bl__pii_scrub_buf(bl_error_last(), clean, sizeof clean);
+			snprintf(line, sizeof line, "counts: %s", clean);
+			th_log(line, th_payload);
+		}
+		pthread_mutex_lock(&th_mu);
+		struct timespec ts = bl__mono_deadline(rc ? 1000 : 200);
+		if (!th_stopping)
+			pthread_cond_timedwait(&th_cv, &th_mu, &ts);
+	}
+	pthread_mutex_unlock(&th_mu);
+	return NULL;
+}
+
+int bl_counts_start(bl_ctx *ctx, void (*log)(const char *line, void *payload), void *payload)
+{
+	if (!ctx)
+		return bl__fail(BL_EINVAL, "bl_counts_start: ctx is NULL");
+	pthread_mutex_lock(&th_mu);
+	if (th_running) {
+		pthread_mutex_unlock(&th_mu);
+		return bl__fail(BL_ECONFLICT, "bl_counts_start: the refresher runs already");
+	}
+	int rc = bl__ctx_derive(ctx, &th_ctx);
+	if (rc == BL_OK) {
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&th_cv, &ca);
+		pthread_condattr_destroy(&ca);
+		th_log = log;
+		th_payload = payload;
+		th_stopping = false;
+		if (pthread_create(&th, NULL, refresher, NULL)) {
+			pthread_cond_destroy(&th_cv);
+			bl_ctx_free(th_ctx);
+			th_ctx = NULL;
+			rc = bl__fail(BL_ERROR, "bl_counts_start: cannot start its thread");
+		} else {
+			th_running = true;
+		}
+	}
+	pthread_mutex_unlock(&th_mu);
+	return rc;
+}
+
 void bl_counts_stop(void)
 {
+	pthread_mutex_lock(&th_mu);
+	if (th_running) {
+		th_stopping = true;
+		pthread_cond_broadcast(&th_cv);
+		pthread_mutex_unlock(&th_mu);
+		pthread_join(th, NULL);
+		pthread_mutex_lock(&th_mu);
+		th_running = false;
+		pthread_cond_destroy(&th_cv);
+		bl_ctx_free(th_ctx);
+		th_ctx = NULL;
+	}
+	pthread_mutex_unlock(&th_mu);
 	pthread_mutex_lock(&mu);
 	stopped = true;
 	next_count_mono = 0;

@@ -5,7 +5,7 @@
  *
  * member_count is a counter kept in the same transaction as each change
  * (here, bl__group_count_users for new subscribers, the seed), so that the
- * pages that show it read one row instead of counting (migration V13);
+ * pages that show it read one row instead of counting (migration V12);
  * bl_group_recount rebuilds it from the rows.
  */
 #include <ctype.h>

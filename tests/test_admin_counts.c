@@ -268,3 +268,44 @@ Test(admin_counts, cached_with_their_age_while_a_refresher_runs, .timeout = 120)
 	bl_ctx_free(bg);
 	tu_ctx_drop(ctx);
 }
+
+static void count_log(const char *line, void *payload)
+{
+	(void)line;
+	++*(int *)payload;
+}
+
+Test(admin_counts, the_library_thread_refreshes_until_stopped, .timeout = 120)
+{
+	bl_ctx *ctx = tu_ctx_fresh("counts_thread");
+	int64_t id = reservation_with_messages(ctx);
+	int logged = 0;
+	cr_assert_eq(bl_counts_start(ctx, count_log, &logged), BL_OK, "%s", bl_error_last());
+	cr_assert_eq(bl_counts_start(ctx, NULL, NULL), BL_ECONFLICT, "one refresher per process");
+	/* asked for once, then counted by the thread within a few of its rounds */
+	json_t *r = reservation(ctx, id);
+	json_decref(r);
+	bool counted = false;
+	for (int i = 0; i < 100 && !counted; i++) {
+		usleep(100 * 1000);
+		r = reservation(ctx, id);
+		counted = by(r, "SUCCESS") == 150 && json_is_string(json_object_get(r, "counted_at"));
+		json_decref(r);
+	}
+	cr_assert(counted, "the thread never counted the reservation");
+	cr_expect_eq(logged, 0, "no failure to log");
+	bl_counts_stop(); /* joins the thread */
+	bl_counts_stop(); /* and again: nothing left to stop */
+	char sql[200];
+	snprintf(sql, sizeof sql, "UPDATE messages SET status = 'WAITING' WHERE reservation_id = %lld AND user_id <= 20",
+		 (long long)id);
+	tu_sql(ctx, sql);
+	r = reservation(ctx, id);
+	cr_expect_eq(by(r, "WAITING"), 20, "stopped: counted at the call again");
+	json_decref(r);
+	/* and it starts again */
+	cr_assert_eq(bl_counts_start(ctx, NULL, NULL), BL_OK, "%s", bl_error_last());
+	bl_counts_stop();
+	cr_assert_eq(bl_counts_start(NULL, NULL, NULL), BL_EINVAL);
+	tu_ctx_drop(ctx);
+}

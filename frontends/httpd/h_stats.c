@@ -1,10 +1,10 @@
 /*
  * /api/stats, /metrics and /healthz (the request counters are metrics.c's).
  * Statistics come from the library's cache (bl_stats_cache: refreshed in
- * the background, at most ~20% of the database's time), never from a scan
- * on the request path.
+ * the background, at most ~20% of the database's time), and the admin
+ * reads' scan counts from its count cache (bl_counts_start), never from a
+ * scan on the request path.
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,67 +14,29 @@
 
 static bl_stats_cache *cache;
 
-/* The library's count cache (bl_counts_refresh): the admin reads' counts
- * that grow with the subscribers or the messages are recounted by this
- * thread, on its own connection, and the requests read them from memory. */
-static pthread_t counter;
-static bool counter_started, counter_stopping;
-static pthread_mutex_t cmu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cwake; /* CLOCK_MONOTONIC (stats_init) */
-
-static void *counts_main(void *arg)
+static void counts_log(const char *line, void *payload)
 {
-	const bl_config *cfg = arg;
-	bl_ctx *ctx = NULL;
-	pthread_mutex_lock(&cmu);
-	while (!counter_stopping) {
-		pthread_mutex_unlock(&cmu);
-		int rc = ctx ? BL_OK : bl_ctx_new(&ctx, cfg);
-		if (rc == BL_OK)
-			rc = bl_counts_refresh(ctx, NULL);
-		if (rc) {
-			char *clean = scrub_pii(bl_error_last());
-			fprintf(stderr, "%s: counts: %s\n", HTTPD_NAME, clean ? clean : "");
-			bl_free(clean);
-		}
-		pthread_mutex_lock(&cmu);
-		if (counter_stopping)
-			break;
-		struct timespec ts = deadline_after_ms(rc ? 1000 : 200);
-		pthread_cond_timedwait(&cwake, &cmu, &ts);
-	}
-	pthread_mutex_unlock(&cmu);
-	bl_counts_stop();
-	bl_ctx_free(ctx);
-	return NULL;
+	(void)payload;
+	fprintf(stderr, "%s: %s\n", HTTPD_NAME, line);
 }
 
 void stats_init(const bl_config *cfg)
 {
+	/* the library's caches, each with its own thread and connection: the
+	 * dashboard statistics, and the admin reads' scan counts */
 	bl_ctx *ctx = NULL;
-	if (!cache && bl_ctx_new(&ctx, cfg) == BL_OK && bl_stats_cache_new(ctx, &cache) != BL_OK)
+	if (cache || bl_ctx_new(&ctx, cfg) != BL_OK)
+		return;
+	if (bl_stats_cache_new(ctx, &cache) != BL_OK || bl_counts_start(ctx, counts_log, NULL) != BL_OK)
 		fprintf(stderr, "%s: statistics: %s\n", HTTPD_NAME, bl_error_last());
 	bl_ctx_free(ctx);
-	if (!counter_started) {
-		cond_init_monotonic(&cwake);
-		counter_stopping = false;
-		if (pthread_create(&counter, NULL, counts_main, (void *)cfg) == 0)
-			counter_started = true;
-	}
 }
 
 void stats_shutdown(void)
 {
 	bl_stats_cache_free(cache);
 	cache = NULL;
-	if (counter_started) {
-		pthread_mutex_lock(&cmu);
-		counter_stopping = true;
-		pthread_cond_broadcast(&cwake);
-		pthread_mutex_unlock(&cmu);
-		pthread_join(counter, NULL);
-		counter_started = false;
-	}
+	bl_counts_stop();
 }
 
 /* A copy (free()) of the statistics of `window`; *age_us how old they are. */

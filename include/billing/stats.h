@@ -63,7 +63,16 @@ BL_EXTERN(uint64_t) bl_stats_cache_computations(bl_stats_cache *cache);
  * many.  Thread-safe; the counts run on ctx's connection.
  */
 BL_EXTERN(int) bl_counts_refresh(bl_ctx *ctx, int *counted);
-/** Turn the cache off (back to live counts) and forget its values. */
+/**
+ * Run bl_counts_refresh in a thread of the library, on a context derived
+ * from `ctx` (its configuration and clock), every 200 ms (1 s after a
+ * failure, which goes to `log` when given: one line without personal data).
+ * One per process: BL_ECONFLICT when it runs already.  bl_counts_stop stops
+ * and joins it.
+ */
+BL_EXTERN(int) bl_counts_start(bl_ctx *ctx, void (*log)(const char *line, void *payload), void *payload);
+/** Stop the thread of bl_counts_start (if any), turn the cache off (back to
+ *  live counts) and forget its values. */
 BL_EXTERN(void) bl_counts_stop(void);
 
 BL_END_DECLS
