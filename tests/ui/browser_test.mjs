@@ -432,7 +432,14 @@ await step('a NOTICE SMS reserved now in quiet hours: created, expanded, and sho
   run(CLI, ['reservation', 'tick']);
   await page.goto(`${base}/admin/reservations/${id}`);
   check((await text('h2 .badge')) === '생성 완료', 'expansion done, not "sent"');
-  const d = await text('#delivery');
+  // the page's message counts come from the server's count cache: recounted
+  // within seconds of a change (docs/http.md), so reload until they are
+  let d = await text('#delivery');
+  for (let i = 0; i < 40 && !d.includes('발송 대기'); i++) {
+    await page.waitForTimeout(500);
+    await page.goto(`${base}/admin/reservations/${id}`);
+    d = await text('#delivery');
+  }
   check(d.includes('발송 대기') && !d.includes('발송 완료'), `delivery held: ${d}`);
   check((await text('#reservation-quiet')).includes('발송됩니다'), 'says when');
   await page.goto(`${base}/admin`);
